@@ -1,0 +1,170 @@
+//! A loaded inventory: sorted records plus their string pool, and lookups into it.
+
+use uuid::Uuid;
+
+use crate::mac::PortAddress;
+use crate::pool::{Pool, StrRef};
+use crate::record::{NodeRecord, PortRecord};
+use crate::state::{BootMode, ImageType, ProvisionState};
+
+/// Caller-provided memory an inventory is loaded into. Nothing is allocated: a firmware
+/// image passes statics, the host binary passes buffers it allocates once at start-up.
+pub struct InventoryStorage<'s> {
+    /// One slot per node; the length is the node capacity.
+    pub nodes: &'s mut [NodeRecord],
+    /// One slot per PXE-enabled port; the length is the port capacity.
+    pub ports: &'s mut [PortRecord],
+    /// Bytes for the deduplicated string pool.
+    pub strings: &'s mut [u8],
+    /// Deduplication table; give it about twice as many slots as distinct strings.
+    pub string_index: &'s mut [u32],
+    /// Scratch for decoding JSON strings that contain escapes (`http:\/\/…`); as long as
+    /// the longest escaped string in the document, ignored fields included.
+    pub unescape: &'s mut [u8],
+}
+
+/// A loaded, validated inventory: nodes sorted by UUID, ports sorted by MAC.
+#[derive(Debug, Clone, Copy)]
+pub struct Inventory<'s> {
+    pub(crate) nodes: &'s [NodeRecord],
+    pub(crate) ports: &'s [PortRecord],
+    pub(crate) pool: Pool<'s>,
+}
+
+impl Inventory<'static> {
+    /// An inventory with no nodes.
+    pub const EMPTY: Inventory<'static> = Inventory {
+        nodes: &[],
+        ports: &[],
+        pool: Pool::EMPTY,
+    };
+}
+
+impl<'s> Inventory<'s> {
+    /// Number of nodes.
+    pub fn node_count(&self) -> usize {
+        self.nodes.len()
+    }
+
+    /// Number of PXE-enabled ports.
+    pub fn port_count(&self) -> usize {
+        self.ports.len()
+    }
+
+    /// Bytes used by the string pool.
+    pub fn string_bytes(&self) -> usize {
+        self.pool.used()
+    }
+
+    /// The node with this UUID (binary search).
+    pub fn node_by_uuid(&self, uuid: &Uuid) -> Option<Node<'s>> {
+        let key = uuid.as_bytes();
+        let index = self
+            .nodes
+            .binary_search_by(|node| node.uuid.cmp(key))
+            .ok()?;
+        self.nodes.get(index).map(|record| Node {
+            record,
+            pool: self.pool,
+        })
+    }
+
+    /// The node owning this PXE-enabled port (two binary searches).
+    pub fn node_by_address(&self, address: &PortAddress) -> Option<Node<'s>> {
+        let index = self
+            .ports
+            .binary_search_by(|port| port.address.cmp(address))
+            .ok()?;
+        let port = self.ports.get(index)?;
+        self.node_by_uuid(&Uuid::from_bytes(port.node))
+    }
+
+    /// All nodes, in UUID order.
+    pub fn nodes(&self) -> impl Iterator<Item = Node<'s>> + '_ {
+        let pool = self.pool;
+        self.nodes.iter().map(move |record| Node { record, pool })
+    }
+
+    /// All PXE-enabled ports, in MAC order.
+    pub fn ports(&self) -> &'s [PortRecord] {
+        self.ports
+    }
+}
+
+/// A node with access to its strings.
+#[derive(Debug, Clone, Copy)]
+pub struct Node<'s> {
+    pub(crate) record: &'s NodeRecord,
+    pub(crate) pool: Pool<'s>,
+}
+
+impl<'s> Node<'s> {
+    fn text(&self, reference: StrRef) -> Option<&'s str> {
+        self.pool.get(reference)
+    }
+
+    /// The node's UUID.
+    pub fn uuid(&self) -> Uuid {
+        self.record.uuid()
+    }
+    /// `driver`.
+    pub fn driver(&self) -> &'s str {
+        self.text(self.record.driver).unwrap_or("")
+    }
+    /// `provision_state`, as Ironic spells it.
+    pub fn provision_state_text(&self) -> &'s str {
+        self.text(self.record.provision_state).unwrap_or("")
+    }
+    /// `provision_state`, classified.
+    pub fn provision_state(&self) -> ProvisionState {
+        ProvisionState::from_ironic(self.provision_state_text())
+    }
+    /// `boot_mode` (may be unset).
+    pub fn boot_mode(&self) -> BootMode {
+        self.record.boot_mode
+    }
+    /// `instance_info.image_type`, or whole-disk from `driver_internal_info.is_whole_disk_image`.
+    pub fn image_type(&self) -> ImageType {
+        self.record.image_type
+    }
+    /// `deploy_interface` is `ramdisk`.
+    pub fn ramdisk_deploy(&self) -> bool {
+        self.record.ramdisk_deploy
+    }
+    /// `driver_info.deploy_kernel`.
+    pub fn deploy_kernel(&self) -> Option<&'s str> {
+        self.text(self.record.deploy_kernel)
+    }
+    /// `driver_info.deploy_ramdisk`.
+    pub fn deploy_ramdisk(&self) -> Option<&'s str> {
+        self.text(self.record.deploy_ramdisk)
+    }
+    /// `driver_info.rescue_kernel`.
+    pub fn rescue_kernel(&self) -> Option<&'s str> {
+        self.text(self.record.rescue_kernel)
+    }
+    /// `driver_info.rescue_ramdisk`.
+    pub fn rescue_ramdisk(&self) -> Option<&'s str> {
+        self.text(self.record.rescue_ramdisk)
+    }
+    /// `driver_info.kernel_append_params`.
+    pub fn deploy_append(&self) -> Option<&'s str> {
+        self.text(self.record.deploy_append)
+    }
+    /// `instance_info.kernel`.
+    pub fn instance_kernel(&self) -> Option<&'s str> {
+        self.text(self.record.instance_kernel)
+    }
+    /// `instance_info.ramdisk`.
+    pub fn instance_ramdisk(&self) -> Option<&'s str> {
+        self.text(self.record.instance_ramdisk)
+    }
+    /// `instance_info.kernel_append_params`.
+    pub fn instance_append(&self) -> Option<&'s str> {
+        self.text(self.record.instance_append)
+    }
+    /// `driver_internal_info.root_uuid_or_disk_id`.
+    pub fn root_uuid_or_disk_id(&self) -> Option<&'s str> {
+        self.text(self.record.root_uuid)
+    }
+}

@@ -1,0 +1,28 @@
+#![doc = include_str!("../README.md")]
+#![no_std]
+
+pub mod config;
+pub mod error;
+pub mod inventory;
+pub mod load;
+pub mod mac;
+pub mod percent;
+pub mod pool;
+pub mod record;
+pub mod render;
+pub mod route;
+pub mod safety;
+pub mod state;
+pub mod writer;
+
+pub use config::{Config, ErrorEnding};
+pub use error::{Limit, LoadError, Problem, Subject};
+pub use inventory::{Inventory, InventoryStorage, Node};
+pub use load::load;
+pub use mac::PortAddress;
+pub use record::{NodeRecord, PortRecord};
+pub use render::{render, Refusal, Rendered, ScriptKind};
+pub use route::{NodeKey, Route, RouteError};
+pub use state::{BootMode, BootPath, ImageType, ProvisionState};
+pub use uuid::Uuid;
+pub use writer::BufferTooSmall;

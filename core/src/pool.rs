@@ -1,0 +1,183 @@
+//! A deduplicated string pool in caller-provided memory.
+//!
+//! Records refer to strings by a 4-byte [`StrRef`]; each distinct string is stored once
+//! (10,000 nodes sharing one deploy kernel URL store it once). An entry is a 2-byte
+//! little-endian length followed by the bytes. A caller-provided open-addressing table
+//! of entry offsets finds an existing copy in O(1) during load.
+
+/// A reference to a string in the pool, or none.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StrRef(u32);
+
+impl StrRef {
+    /// No string (the field was absent, `null` or masked).
+    pub const NONE: StrRef = StrRef(u32::MAX);
+
+    /// Whether this refers to a string.
+    pub fn is_some(self) -> bool {
+        self != Self::NONE
+    }
+}
+
+/// Why a string could not be stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PoolError {
+    /// The pool's bytes are used up.
+    PoolFull,
+    /// The deduplication table has no free slot.
+    IndexFull,
+    /// One string is longer than [`MAX_STRING`].
+    TooLong,
+}
+
+/// The longest single string the pool stores, in bytes.
+pub const MAX_STRING: usize = 4096;
+
+/// Read-only view of a filled pool.
+#[derive(Debug, Clone, Copy)]
+pub struct Pool<'s> {
+    bytes: &'s [u8],
+}
+
+impl Pool<'static> {
+    /// A pool with no strings.
+    pub const EMPTY: Pool<'static> = Pool { bytes: &[] };
+}
+
+impl<'s> Pool<'s> {
+    /// The string behind `reference`, if any.
+    pub fn get(self, reference: StrRef) -> Option<&'s str> {
+        let start = usize::try_from(reference.0).ok()?;
+        let header = self.bytes.get(start..start + 2)?;
+        let len = usize::from(u16::from_le_bytes([*header.first()?, *header.get(1)?]));
+        let text = self.bytes.get(start + 2..start + 2 + len)?;
+        core::str::from_utf8(text).ok()
+    }
+
+    /// Bytes of the pool in use.
+    pub fn used(self) -> usize {
+        self.bytes.len()
+    }
+}
+
+/// The pool while an inventory is being loaded.
+pub(crate) struct PoolBuilder<'s> {
+    bytes: &'s mut [u8],
+    len: usize,
+    index: &'s mut [u32],
+}
+
+impl<'s> PoolBuilder<'s> {
+    pub(crate) fn new(bytes: &'s mut [u8], index: &'s mut [u32]) -> Self {
+        index.fill(0);
+        Self {
+            bytes,
+            len: 0,
+            index,
+        }
+    }
+
+    /// Stores `text` once, returning the reference to the existing copy when there is one.
+    pub(crate) fn intern(&mut self, text: &str) -> Result<StrRef, PoolError> {
+        if text.len() > MAX_STRING {
+            return Err(PoolError::TooLong);
+        }
+        let slots = self.index.len();
+        if slots == 0 {
+            return Err(PoolError::IndexFull);
+        }
+        let mut slot = fnv1a(text.as_bytes()) as usize % slots;
+        for _ in 0..slots {
+            let entry = *self.index.get(slot).ok_or(PoolError::IndexFull)?;
+            if entry == 0 {
+                let reference = self.append(text)?;
+                if let Some(cell) = self.index.get_mut(slot) {
+                    *cell = reference.0 + 1;
+                }
+                return Ok(reference);
+            }
+            let existing = StrRef(entry - 1);
+            if self.view().get(existing) == Some(text) {
+                return Ok(existing);
+            }
+            slot = (slot + 1) % slots;
+        }
+        Err(PoolError::IndexFull)
+    }
+
+    fn append(&mut self, text: &str) -> Result<StrRef, PoolError> {
+        let start = self.len;
+        let end = start + 2 + text.len();
+        let offset = u32::try_from(start).map_err(|_| PoolError::PoolFull)?;
+        if offset == u32::MAX - 1 {
+            return Err(PoolError::PoolFull);
+        }
+        let entry = self.bytes.get_mut(start..end).ok_or(PoolError::PoolFull)?;
+        let len = u16::try_from(text.len()).map_err(|_| PoolError::TooLong)?;
+        let (header, body) = entry.split_at_mut(2);
+        header.copy_from_slice(&len.to_le_bytes());
+        body.copy_from_slice(text.as_bytes());
+        self.len = end;
+        Ok(StrRef(offset))
+    }
+
+    /// Bytes and deduplication slots available, for error messages.
+    pub(crate) fn capacity(&self) -> (usize, usize) {
+        (self.bytes.len(), self.index.len())
+    }
+
+    pub(crate) fn view(&self) -> Pool<'_> {
+        Pool {
+            bytes: self.bytes.get(..self.len).unwrap_or_default(),
+        }
+    }
+
+    pub(crate) fn finish(self) -> Pool<'s> {
+        let len = self.len;
+        let bytes: &'s [u8] = self.bytes;
+        Pool {
+            bytes: bytes.get(..len).unwrap_or_default(),
+        }
+    }
+}
+
+/// FNV-1a: tiny, no tables, good enough spread for URL-like strings.
+fn fnv1a(bytes: &[u8]) -> u32 {
+    bytes.iter().fold(0x811c_9dc5_u32, |hash, &byte| {
+        (hash ^ u32::from(byte)).wrapping_mul(0x0100_0193)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stores_each_distinct_string_once() {
+        let mut bytes = [0u8; 64];
+        let mut index = [0u32; 8];
+        let mut pool = PoolBuilder::new(&mut bytes, &mut index);
+        let a = pool.intern("http://x/kernel").unwrap();
+        let b = pool.intern("http://x/ramdisk").unwrap();
+        assert_eq!(pool.intern("http://x/kernel").unwrap(), a);
+        assert_ne!(a, b);
+        let view = pool.finish();
+        assert_eq!(view.used(), 2 * 2 + 15 + 16);
+        assert_eq!(view.get(a), Some("http://x/kernel"));
+        assert_eq!(view.get(b), Some("http://x/ramdisk"));
+        assert_eq!(view.get(StrRef::NONE), None);
+    }
+
+    #[test]
+    fn reports_which_limit_is_hit() {
+        let mut bytes = [0u8; 8];
+        let mut index = [0u32; 4];
+        let mut pool = PoolBuilder::new(&mut bytes, &mut index);
+        assert_eq!(pool.intern("0123456789"), Err(PoolError::PoolFull));
+        let mut bytes = [0u8; 64];
+        let mut index = [0u32; 1];
+        let mut pool = PoolBuilder::new(&mut bytes, &mut index);
+        pool.intern("a").unwrap();
+        assert_eq!(pool.intern("b"), Err(PoolError::IndexFull));
+    }
+}

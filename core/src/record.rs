@@ -1,0 +1,102 @@
+//! Compact node and port records; strings live in the shared [`Pool`](crate::pool::Pool).
+
+use uuid::Uuid;
+
+use crate::mac::PortAddress;
+use crate::pool::StrRef;
+use crate::state::{BootMode, ImageType};
+
+/// One node, as stored: 16 bytes of UUID, 4-byte string references and one-byte enums.
+/// The budget is 64 bytes a node, excluding its strings (a test asserts it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NodeRecord {
+    pub(crate) uuid: [u8; 16],
+    pub(crate) driver: StrRef,
+    pub(crate) provision_state: StrRef,
+    pub(crate) deploy_kernel: StrRef,
+    pub(crate) deploy_ramdisk: StrRef,
+    pub(crate) rescue_kernel: StrRef,
+    pub(crate) rescue_ramdisk: StrRef,
+    pub(crate) deploy_append: StrRef,
+    pub(crate) instance_kernel: StrRef,
+    pub(crate) instance_ramdisk: StrRef,
+    pub(crate) instance_append: StrRef,
+    pub(crate) root_uuid: StrRef,
+    pub(crate) boot_mode: BootMode,
+    pub(crate) image_type: ImageType,
+    /// `deploy_interface: ramdisk`: the active instance is itself a ramdisk.
+    pub(crate) ramdisk_deploy: bool,
+}
+
+impl NodeRecord {
+    /// An unused slot; storage is filled with it before loading.
+    pub const EMPTY: NodeRecord = NodeRecord {
+        uuid: [0; 16],
+        driver: StrRef::NONE,
+        provision_state: StrRef::NONE,
+        deploy_kernel: StrRef::NONE,
+        deploy_ramdisk: StrRef::NONE,
+        rescue_kernel: StrRef::NONE,
+        rescue_ramdisk: StrRef::NONE,
+        deploy_append: StrRef::NONE,
+        instance_kernel: StrRef::NONE,
+        instance_ramdisk: StrRef::NONE,
+        instance_append: StrRef::NONE,
+        root_uuid: StrRef::NONE,
+        boot_mode: BootMode::Unset,
+        image_type: ImageType::Unset,
+        ramdisk_deploy: false,
+    };
+
+    /// The node's UUID.
+    pub fn uuid(&self) -> Uuid {
+        Uuid::from_bytes(self.uuid)
+    }
+}
+
+impl Default for NodeRecord {
+    fn default() -> Self {
+        Self::EMPTY
+    }
+}
+
+/// One PXE-enabled port: its MAC and the UUID of the node it belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct PortRecord {
+    pub(crate) address: PortAddress,
+    pub(crate) node: [u8; 16],
+}
+
+impl PortRecord {
+    /// An unused slot.
+    pub const EMPTY: PortRecord = PortRecord {
+        address: PortAddress([0; 6]),
+        node: [0; 16],
+    };
+
+    /// The port's MAC address.
+    pub fn address(&self) -> PortAddress {
+        self.address
+    }
+
+    /// The UUID of the port's node.
+    pub fn node_uuid(&self) -> Uuid {
+        Uuid::from_bytes(self.node)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn records_stay_within_budget() {
+        assert!(
+            core::mem::size_of::<NodeRecord>() <= 64,
+            "{}",
+            core::mem::size_of::<NodeRecord>()
+        );
+        assert_eq!(core::mem::size_of::<NodeRecord>(), 64);
+        assert_eq!(core::mem::size_of::<PortRecord>(), 22);
+    }
+}

@@ -1,0 +1,626 @@
+//! Rendering a node's iPXE script into a caller's buffer.
+//!
+//! The scripts follow what Ironic's `ipxe_config.template` runs for the same inputs (the
+//! deploy path with its bounded, linearly backing-off retry loop; the partition and
+//! ramdisk instance paths; local boot), so a node boots the same whether Ironic or this
+//! server answers. Every value written is re-checked here even though the loader already
+//! checked it: a value that would change the script's commands turns the answer into an
+//! error script instead.
+
+use core::fmt;
+
+use uuid::Uuid;
+
+use crate::config::{Config, ErrorEnding};
+use crate::inventory::{Inventory, Node};
+use crate::mac::PortAddress;
+use crate::route::{NodeKey, Route};
+use crate::safety::{self, ValueKind};
+use crate::state::{BootMode, BootPath, ImageType};
+use crate::writer::{BufferTooSmall, ScriptWriter};
+
+/// Which script was rendered (for logs and metrics).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScriptKind {
+    /// Deploy ramdisk (deploying, cleaning, inspecting, servicing).
+    DeployRamdisk,
+    /// Rescue ramdisk.
+    RescueRamdisk,
+    /// The instance's own kernel and ramdisk (partition image).
+    InstanceKernel,
+    /// The instance booted as a ramdisk (`deploy_interface: ramdisk`).
+    InstanceRamdisk,
+    /// Boot from the local disk.
+    LocalDisk,
+    /// An error script explaining why the node cannot boot.
+    Error,
+    /// The `/boot.ipxe` chain script.
+    Chain,
+}
+
+impl ScriptKind {
+    /// A short lower-case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::DeployRamdisk => "deploy",
+            Self::RescueRamdisk => "rescue",
+            Self::InstanceKernel => "instance",
+            Self::InstanceRamdisk => "instance-ramdisk",
+            Self::LocalDisk => "local-disk",
+            Self::Error => "error",
+            Self::Chain => "chain",
+        }
+    }
+}
+
+impl fmt::Display for ScriptKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Why a node got an error script.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal<'a> {
+    /// No node has this UUID.
+    UnknownNode(Uuid),
+    /// No node has a PXE-enabled port with this MAC.
+    UnknownAddress(PortAddress),
+    /// The request's driver is not the node's.
+    DriverMismatch {
+        /// The node's driver.
+        node_driver: &'a str,
+    },
+    /// The provision state has nothing to boot.
+    UnbootableState,
+    /// An image URL (or other value) the script needs is absent and has no default.
+    Missing(&'static str),
+    /// A value failed the renderer's own safety check.
+    UnsafeValue(&'static str),
+}
+
+impl fmt::Display for Refusal<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::UnknownNode(uuid) => write!(f, "unknown node {uuid}"),
+            Self::UnknownAddress(address) => write!(f, "unknown port address {address}"),
+            Self::DriverMismatch { node_driver } => {
+                write!(f, "driver mismatch (node has {node_driver})")
+            }
+            Self::UnbootableState => f.write_str("unbootable provision state"),
+            Self::Missing(field) => write!(f, "missing {field}"),
+            Self::UnsafeValue(field) => write!(f, "unsafe value in {field}"),
+        }
+    }
+}
+
+/// What [`render`] produced.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rendered<'a> {
+    /// Bytes written at the start of the buffer.
+    pub len: usize,
+    /// Which script.
+    pub kind: ScriptKind,
+    /// The node the script is for, if one was found.
+    pub node: Option<Uuid>,
+    /// The node's provision state, if one was found.
+    pub state: Option<&'a str>,
+    /// Why the node got an error script.
+    pub refusal: Option<Refusal<'a>>,
+}
+
+/// Renders the script answering `route` into `out`.
+///
+/// A node that cannot be booted still gets a script (an error script, see
+/// [`Rendered::refusal`]): iPXE only runs 2xx bodies, and its console is where an
+/// operator looks. The only error is a buffer too small for the whole script.
+///
+/// # Errors
+/// [`BufferTooSmall`] with the size needed; nothing partial is returned as success.
+pub fn render<'a>(
+    inventory: &Inventory<'a>,
+    config: &Config<'a>,
+    route: &Route,
+    out: &mut [u8],
+) -> Result<Rendered<'a>, BufferTooSmall> {
+    let mut w = ScriptWriter::new(out);
+    let (kind, node, refusal) = match route {
+        Route::ChainScript => {
+            chain_script(&mut w, config);
+            (ScriptKind::Chain, None, None)
+        }
+        Route::NodeScript { driver, key } => {
+            let found = match key {
+                NodeKey::Uuid(uuid) => inventory.node_by_uuid(uuid),
+                NodeKey::Address(address) => inventory.node_by_address(address),
+            };
+            match found {
+                None => {
+                    let refusal = match key {
+                        NodeKey::Uuid(uuid) => Refusal::UnknownNode(*uuid),
+                        NodeKey::Address(address) => Refusal::UnknownAddress(*address),
+                    };
+                    error_script(&mut w, config, route, None, refusal);
+                    (ScriptKind::Error, None, Some(refusal))
+                }
+                Some(node) => {
+                    let requested = driver.as_str();
+                    let outcome = if requested != config.any_driver && requested != node.driver() {
+                        Err(Refusal::DriverMismatch {
+                            node_driver: node.driver(),
+                        })
+                    } else {
+                        plan(&node, config)
+                    };
+                    match outcome {
+                        Ok(Plan::Kernel(boot)) => {
+                            kernel_script(&mut w, config, &node, &boot);
+                            (boot.kind, Some(node), None)
+                        }
+                        Ok(Plan::LocalDisk(mode)) => {
+                            local_disk_script(&mut w, &node, mode);
+                            (ScriptKind::LocalDisk, Some(node), None)
+                        }
+                        Err(refusal) => {
+                            error_script(&mut w, config, route, Some(&node), refusal);
+                            (ScriptKind::Error, Some(node), Some(refusal))
+                        }
+                    }
+                }
+            }
+        }
+    };
+    let len = w.finish()?;
+    Ok(Rendered {
+        len,
+        kind,
+        node: node.map(|n| n.uuid()),
+        state: node.map(|n| n.provision_state_text()),
+        refusal,
+    })
+}
+
+/// What the node should boot, with every value it needs already checked.
+enum Plan<'a> {
+    Kernel(KernelBoot<'a>),
+    LocalDisk(BootMode),
+}
+
+/// The kernel line's fixed parameters, which differ per path.
+#[derive(Clone, Copy)]
+enum KernelParams<'a> {
+    /// The Ironic Python Agent (deploy and rescue): `selinux=0 troubleshoot=0 text`.
+    Agent,
+    /// A partition image: `root=UUID=<root> ro text`.
+    Partition { root: &'a str },
+    /// An instance that is itself a ramdisk: `root=/dev/ram0 text`.
+    Ramdisk,
+}
+
+struct KernelBoot<'a> {
+    kind: ScriptKind,
+    /// For console messages: "deploy ramdisk", "instance kernel", …
+    what: &'static str,
+    kernel: &'a str,
+    ramdisk: &'a str,
+    /// The name the initrd is loaded under; UEFI kernels find their initrd by it.
+    initrd_name: &'static str,
+    params: KernelParams<'a>,
+    append: Option<&'a str>,
+    ipa_api_url: Option<&'a str>,
+}
+
+/// Checks one value the script will carry.
+fn checked<'a>(
+    value: &'a str,
+    field: &'static str,
+    kind: ValueKind,
+) -> Result<&'a str, Refusal<'static>> {
+    safety::check(value, kind)
+        .map(|()| value)
+        .map_err(|_| Refusal::UnsafeValue(field))
+}
+
+/// A required URL: the node's own, else the configured default.
+fn required<'a>(
+    own: Option<&'a str>,
+    default: Option<&'a str>,
+    field: &'static str,
+) -> Result<&'a str, Refusal<'static>> {
+    let value = own.or(default).ok_or(Refusal::Missing(field))?;
+    checked(value, field, ValueKind::Token)
+}
+
+fn optional<'a>(
+    value: Option<&'a str>,
+    field: &'static str,
+    kind: ValueKind,
+) -> Result<Option<&'a str>, Refusal<'static>> {
+    value.map(|v| checked(v, field, kind)).transpose()
+}
+
+// One match over the state table reads better than helpers split across the file.
+#[allow(clippy::too_many_lines)]
+fn plan<'a>(node: &Node<'a>, config: &Config<'a>) -> Result<Plan<'a>, Refusal<'a>> {
+    let deploy_append = optional(
+        node.deploy_append().or(config.append_params),
+        "driver_info.kernel_append_params",
+        ValueKind::Words,
+    )?;
+    let agent = |kind, what, kernel, ramdisk, initrd_name| -> Result<Plan<'a>, Refusal<'a>> {
+        // The agent needs to find the API; an operator-given ipa-api-url wins.
+        let ipa_api_url = match deploy_append {
+            Some(append)
+                if append
+                    .split(' ')
+                    .any(|word| word.starts_with("ipa-api-url=")) =>
+            {
+                None
+            }
+            _ => optional(config.ipa_api_url, "ipa_api_url", ValueKind::Token)?,
+        };
+        Ok(Plan::Kernel(KernelBoot {
+            kind,
+            what,
+            kernel,
+            ramdisk,
+            initrd_name,
+            params: KernelParams::Agent,
+            append: deploy_append,
+            ipa_api_url,
+        }))
+    };
+    match node.provision_state().boot_path() {
+        BootPath::DeployRamdisk => agent(
+            ScriptKind::DeployRamdisk,
+            "deploy ramdisk",
+            required(
+                node.deploy_kernel(),
+                config.deploy_kernel,
+                "driver_info.deploy_kernel",
+            )?,
+            required(
+                node.deploy_ramdisk(),
+                config.deploy_ramdisk,
+                "driver_info.deploy_ramdisk",
+            )?,
+            "deploy_ramdisk",
+        ),
+        BootPath::RescueRamdisk => agent(
+            ScriptKind::RescueRamdisk,
+            "rescue ramdisk",
+            required(
+                node.rescue_kernel(),
+                config.rescue_kernel,
+                "driver_info.rescue_kernel",
+            )?,
+            required(
+                node.rescue_ramdisk(),
+                config.rescue_ramdisk,
+                "driver_info.rescue_ramdisk",
+            )?,
+            "rescue_ramdisk",
+        ),
+        BootPath::Instance => {
+            // instance_info's parameters replace driver_info's for the instance.
+            let append = match node.instance_append() {
+                Some(own) => Some(checked(
+                    own,
+                    "instance_info.kernel_append_params",
+                    ValueKind::Words,
+                )?),
+                None => deploy_append,
+            };
+            let instance = |kind, what, params| -> Result<Plan<'a>, Refusal<'a>> {
+                Ok(Plan::Kernel(KernelBoot {
+                    kind,
+                    what,
+                    kernel: required(node.instance_kernel(), None, "instance_info.kernel")?,
+                    ramdisk: required(node.instance_ramdisk(), None, "instance_info.ramdisk")?,
+                    initrd_name: "ramdisk",
+                    params,
+                    append,
+                    ipa_api_url: None,
+                }))
+            };
+            if node.ramdisk_deploy() {
+                instance(
+                    ScriptKind::InstanceRamdisk,
+                    "instance ramdisk",
+                    KernelParams::Ramdisk,
+                )
+            } else if node.image_type() == ImageType::WholeDisk || node.instance_kernel().is_none()
+            {
+                Ok(Plan::LocalDisk(node.boot_mode().or(config.boot_mode)))
+            } else {
+                let root = required(
+                    node.root_uuid_or_disk_id(),
+                    None,
+                    "driver_internal_info.root_uuid_or_disk_id",
+                )?;
+                instance(
+                    ScriptKind::InstanceKernel,
+                    "instance kernel",
+                    KernelParams::Partition { root },
+                )
+            }
+        }
+        BootPath::Unbootable => Err(Refusal::UnbootableState),
+    }
+}
+
+fn kernel_script(
+    w: &mut ScriptWriter<'_>,
+    config: &Config<'_>,
+    node: &Node<'_>,
+    boot: &KernelBoot<'_>,
+) {
+    w.fmt(format_args!(
+        "#!ipxe\n# ipxe-config: {} for node {} (provision state: {})\n\n",
+        boot.what,
+        node.uuid(),
+        node.provision_state_text()
+    ));
+    w.fmt(format_args!(
+        "set attempts:int32 {}\nset i:int32 0\n\n:fetch\nimgfree\nkernel ",
+        config.retries
+    ));
+    if let Some(timeout) = config.fetch_timeout_ms {
+        w.fmt(format_args!("--timeout {timeout} "));
+    }
+    w.text(boot.kernel);
+    match boot.params {
+        KernelParams::Agent => w.text(" selinux=0 troubleshoot=0 text"),
+        KernelParams::Partition { root } => w.fmt(format_args!(" root=UUID={root} ro text")),
+        KernelParams::Ramdisk => w.text(" root=/dev/ram0 text"),
+    }
+    if let Some(append) = boot.append {
+        w.text(" ");
+        w.text(append);
+    }
+    if let Some(url) = boot.ipa_api_url {
+        w.fmt(format_args!(" ipa-api-url={url}"));
+    }
+    if matches!(boot.params, KernelParams::Agent) {
+        // iPXE expands ${mac} to the booting NIC's MAC: the agent's BOOTIF.
+        w.text(" BOOTIF=${mac}");
+    }
+    w.fmt(format_args!(
+        " initrd={} || goto retry\ninitrd --name {} ",
+        boot.initrd_name, boot.initrd_name
+    ));
+    if let Some(timeout) = config.fetch_timeout_ms {
+        w.fmt(format_args!("--timeout {timeout} "));
+    }
+    w.text(boot.ramdisk);
+    w.text(" || goto retry\nboot\n\n");
+    // Ironic's loop: give up after `attempts`, sleeping one second longer each time.
+    w.text(":retry\niseq ${i} ${attempts} && goto give_up ||\ninc i\n");
+    w.fmt(format_args!(
+        "echo Fetching the {} failed, retrying in ${{i}} seconds.\nsleep ${{i}}\ngoto fetch\n\n",
+        boot.what
+    ));
+    w.fmt(format_args!(
+        ":give_up\necho Could not fetch the {} after ${{attempts}} attempts.\necho Powering off in 30 seconds.\nsleep 30\n",
+        boot.what
+    ));
+    // Some iPXE builds (Debian's among them) have no `poweroff`; reboot instead.
+    w.text("poweroff ||\nreboot\n");
+}
+
+fn local_disk_script(w: &mut ScriptWriter<'_>, node: &Node<'_>, mode: BootMode) {
+    let uuid = node.uuid();
+    w.fmt(format_args!(
+        "#!ipxe\n# ipxe-config: local disk for node {uuid}\n\n"
+    ));
+    w.fmt(format_args!(
+        "echo Booting node {uuid} from its local disk.\n"
+    ));
+    if mode == BootMode::Bios {
+        w.text("sanboot --no-describe --drive 0x80 || exit 0\n");
+    } else {
+        // UEFI: leaving iPXE hands control back to the firmware's boot order.
+        w.text("exit 0\n");
+    }
+}
+
+/// The iPXE setting `/boot.ipxe` sets while it tries NICs, so an error script for an
+/// unknown MAC returns to it instead of ending the boot.
+const CHAIN_SETTING: &str = "ipxe_config_chain";
+
+fn error_script(
+    w: &mut ScriptWriter<'_>,
+    config: &Config<'_>,
+    route: &Route,
+    node: Option<&Node<'_>>,
+    refusal: Refusal<'_>,
+) {
+    w.fmt(format_args!(
+        "#!ipxe\n# ipxe-config: error script ({refusal})\n\necho\n"
+    ));
+    let mut echo = EchoLines::new(w);
+    echo.fmt(format_args!("ipxe-config cannot boot this machine."));
+    echo.line();
+    match (refusal, node) {
+        (Refusal::UnknownNode(uuid), _) => {
+            echo.fmt(format_args!(
+                "No node with UUID {uuid} is in this server's inventory."
+            ));
+        }
+        (Refusal::UnknownAddress(address), _) => {
+            echo.fmt(format_args!(
+                "No node has a PXE-enabled port with MAC {address}."
+            ));
+        }
+        (Refusal::DriverMismatch { node_driver }, _) => {
+            let requested = match route {
+                Route::NodeScript { driver, .. } => driver.as_str(),
+                Route::ChainScript => "",
+            };
+            echo.fmt(format_args!(
+                "The node uses driver {node_driver}, but the request names driver {requested}."
+            ));
+        }
+        (Refusal::UnbootableState, Some(node)) => {
+            echo.fmt(format_args!(
+                "The node is in provision state {}, which has nothing to boot.",
+                node.provision_state_text()
+            ));
+        }
+        (Refusal::Missing(field), _) => {
+            echo.fmt(format_args!(
+                "The node has no {field}, and this server has no default for it."
+            ));
+        }
+        (Refusal::UnsafeValue(field), _) => {
+            echo.fmt(format_args!(
+                "The node's {field} would change this script's commands; refused."
+            ));
+        }
+        (Refusal::UnbootableState, None) => echo.fmt(format_args!("The node cannot be booted.")),
+    }
+    echo.line();
+    if let Some(node) = node {
+        echo.fmt(format_args!("node: {}", node.uuid()));
+        echo.line();
+        echo.fmt(format_args!(
+            "provision state: {}",
+            node.provision_state_text()
+        ));
+        echo.line();
+    }
+    let w = echo.into_inner();
+    if matches!(refusal, Refusal::UnknownAddress(_)) {
+        w.fmt(format_args!("isset ${{{CHAIN_SETTING}}} && exit 1 ||\n"));
+    }
+    ending(w, config, route);
+}
+
+/// The configured pause and ending of an error script.
+fn ending(w: &mut ScriptWriter<'_>, config: &Config<'_>, route: &Route) {
+    let pause = config.error_pause_seconds;
+    let sentence = match config.error_ending {
+        ErrorEnding::Retry => "Asking the server again",
+        ErrorEnding::Exit => "Returning to the firmware",
+        ErrorEnding::Reboot => "Rebooting",
+    };
+    if pause > 0 {
+        w.fmt(format_args!(
+            "echo {sentence} in {pause} seconds.\nsleep {pause}\n"
+        ));
+    } else {
+        w.fmt(format_args!("echo {sentence}.\n"));
+    }
+    match config.error_ending {
+        ErrorEnding::Retry => {
+            w.text("chain --replace --autofree ");
+            if let Some(base) = config
+                .base_url
+                .and_then(|b| checked(b, "base_url", ValueKind::Token).ok())
+            {
+                w.text(base.trim_end_matches('/'));
+            }
+            let _ = route.write_target(w);
+            w.text("\n");
+        }
+        ErrorEnding::Exit => w.text("exit 1\n"),
+        ErrorEnding::Reboot => w.text("reboot\n"),
+    }
+}
+
+fn chain_script(w: &mut ScriptWriter<'_>, config: &Config<'_>) {
+    w.text("#!ipxe\n# ipxe-config: ask the server about each network interface in turn\n\n");
+    w.fmt(format_args!(
+        "set {CHAIN_SETTING} 1\nset nic:int32 0\n:next_nic\n"
+    ));
+    w.text("isset ${net${nic}/mac} || goto no_known_nic\n");
+    w.text("echo ipxe-config: asking about net${nic} (${net${nic}/mac})\n");
+    w.text("chain --autofree ");
+    if let Some(base) = config
+        .base_url
+        .and_then(|b| checked(b, "base_url", ValueKind::Token).ok())
+    {
+        w.text(base.trim_end_matches('/'));
+    }
+    let driver = checked(config.any_driver, "any_driver", ValueKind::Token).unwrap_or("any");
+    w.fmt(format_args!(
+        "/v1/drivers/{driver}/vendor_passthru/ipxe_config?port_address=${{net${{nic}}/mac}} ||\ninc nic\ngoto next_nic\n\n"
+    ));
+    w.fmt(format_args!(":no_known_nic\nclear {CHAIN_SETTING}\necho\n"));
+    w.text("echo ipxe-config cannot boot this machine.\n");
+    w.text("echo None of its network interfaces is a PXE-enabled port of a known node.\n");
+    ending(w, config, &Route::ChainScript);
+}
+
+/// Writes `echo` lines no wider than [`ECHO_WIDTH`] characters of text: the console wraps
+/// at 80 columns and would split words mid-way. Words longer than a line are cut.
+struct EchoLines<'w, 'b> {
+    w: &'w mut ScriptWriter<'b>,
+    column: usize,
+    word: heapless::String<ECHO_WIDTH>,
+}
+
+const ECHO_WIDTH: usize = 72;
+
+impl<'w, 'b> EchoLines<'w, 'b> {
+    fn new(w: &'w mut ScriptWriter<'b>) -> Self {
+        Self {
+            w,
+            column: 0,
+            word: heapless::String::new(),
+        }
+    }
+
+    fn fmt(&mut self, args: fmt::Arguments<'_>) {
+        let _ = fmt::Write::write_fmt(self, args);
+    }
+
+    fn flush_word(&mut self) {
+        if self.word.is_empty() {
+            return;
+        }
+        let len = self.word.chars().count();
+        if self.column > 0 && self.column + 1 + len > ECHO_WIDTH {
+            self.w.text("\n");
+            self.column = 0;
+        }
+        if self.column == 0 {
+            self.w.text("echo ");
+        } else {
+            self.w.text(" ");
+            self.column += 1;
+        }
+        self.w.text(&self.word);
+        self.column += len;
+        self.word.clear();
+    }
+
+    /// Ends the current line.
+    fn line(&mut self) {
+        self.flush_word();
+        if self.column > 0 {
+            self.w.text("\n");
+            self.column = 0;
+        }
+    }
+
+    fn into_inner(mut self) -> &'w mut ScriptWriter<'b> {
+        self.line();
+        self.w
+    }
+}
+
+impl fmt::Write for EchoLines<'_, '_> {
+    fn write_str(&mut self, text: &str) -> fmt::Result {
+        for character in text.chars() {
+            if character == ' ' {
+                self.flush_word();
+            } else if self.word.push(character).is_err() {
+                // A word as wide as a whole line: cut it here.
+                self.flush_word();
+                let _ = self.word.push(character);
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,350 @@
+//! Request targets (path + query) parsed into typed routes, and written back out.
+//!
+//! The public contract (DESIGN.md): `GET /v1/drivers/{driver}/vendor_passthru/ipxe_config`
+//! with exactly one of `node_uuid` / `port_address`, and `GET /boot.ipxe`.
+
+use core::fmt;
+
+use uuid::Uuid;
+
+use crate::mac::PortAddress;
+use crate::percent;
+
+/// Longest request target accepted, in bytes; longer ones are `414 URI Too Long`.
+pub const MAX_TARGET: usize = 1024;
+
+const ENDPOINT_PREFIX: &[u8] = b"/v1/drivers/";
+const ENDPOINT_SUFFIX: &[u8] = b"/vendor_passthru/ipxe_config";
+
+/// Longest driver name, in bytes.
+pub const MAX_DRIVER: usize = 64;
+
+/// A driver name from the request path: 1–64 of `A-Z a-z 0-9 _ - .`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DriverName(heapless::String<MAX_DRIVER>);
+
+impl DriverName {
+    /// Validates a decoded driver name.
+    ///
+    /// ```
+    /// use ipxe_config::route::DriverName;
+    /// assert!(DriverName::new("redfish").is_some());
+    /// assert!(DriverName::new("../etc").is_none());
+    /// ```
+    pub fn new(text: &str) -> Option<Self> {
+        let valid = !text.is_empty()
+            && text != "."
+            && text != ".."
+            && text
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'));
+        if !valid {
+            return None;
+        }
+        heapless::String::try_from(text).ok().map(Self)
+    }
+
+    /// The name.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// How the node is named in the request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NodeKey {
+    /// `node_uuid=…` ("Neutron mode": the DHCP server knew the node).
+    Uuid(Uuid),
+    /// `port_address=…`: one of the node's NIC MACs.
+    Address(PortAddress),
+}
+
+/// A request the renderer answers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Route {
+    /// The per-node script endpoint.
+    NodeScript {
+        /// `{driver}` from the path.
+        driver: DriverName,
+        /// The node, by UUID or MAC.
+        key: NodeKey,
+    },
+    /// `/boot.ipxe`: the standalone chain script.
+    ChainScript,
+}
+
+/// Why a request target is not a route; [`RouteError::status`] gives the HTTP status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RouteError {
+    /// Longer than [`MAX_TARGET`].
+    TargetTooLong,
+    /// No such path.
+    NotFound,
+    /// A `%` escape that is not two hex digits.
+    BadEscape,
+    /// The driver segment is not a valid driver name.
+    InvalidDriver,
+    /// Neither `node_uuid` nor `port_address`.
+    MissingParameter,
+    /// Both `node_uuid` and `port_address`.
+    BothParameters,
+    /// A parameter given twice.
+    RepeatedParameter,
+    /// A parameter this endpoint does not take.
+    UnknownParameter,
+    /// A parameter with an empty value.
+    EmptyValue,
+    /// `node_uuid` is not a UUID.
+    InvalidUuid,
+    /// `port_address` is not a MAC address.
+    InvalidPortAddress,
+}
+
+impl RouteError {
+    /// The HTTP status for this error: 404, 414 or 400.
+    pub fn status(self) -> u16 {
+        match self {
+            Self::TargetTooLong => 414,
+            Self::NotFound => 404,
+            _ => 400,
+        }
+    }
+
+    /// A short reason for the response body.
+    pub fn reason(self) -> &'static str {
+        match self {
+            Self::TargetTooLong => "request target too long",
+            Self::NotFound => "no such resource",
+            Self::BadEscape => "malformed percent-escape in the request target",
+            Self::InvalidDriver => "invalid driver name in the path",
+            Self::MissingParameter => "give node_uuid or port_address",
+            Self::BothParameters => "give node_uuid or port_address, not both",
+            Self::RepeatedParameter => "a query parameter is repeated",
+            Self::UnknownParameter => "unknown query parameter (only node_uuid or port_address)",
+            Self::EmptyValue => "a query parameter has an empty value",
+            Self::InvalidUuid => "node_uuid is not a UUID",
+            Self::InvalidPortAddress => "port_address is not a MAC address",
+        }
+    }
+}
+
+impl fmt::Display for RouteError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.reason())
+    }
+}
+
+impl core::error::Error for RouteError {}
+
+impl Route {
+    /// Parses an origin-form (`/path?query`) or absolute-form (`http://host/path?query`)
+    /// request target.
+    ///
+    /// ```
+    /// use ipxe_config::route::{NodeKey, Route, RouteError};
+    /// let route = Route::parse(
+    ///     b"/v1/drivers/ipmi/vendor_passthru/ipxe_config?port_address=52%3A54%3A00%3A12%3A34%3A56",
+    /// ).unwrap();
+    /// assert!(matches!(route, Route::NodeScript { key: NodeKey::Address(_), .. }));
+    /// assert_eq!(Route::parse(b"/boot.ipxe"), Ok(Route::ChainScript));
+    /// assert_eq!(Route::parse(b"/etc/passwd"), Err(RouteError::NotFound));
+    /// ```
+    pub fn parse(target: &[u8]) -> Result<Route, RouteError> {
+        if target.len() > MAX_TARGET {
+            return Err(RouteError::TargetTooLong);
+        }
+        let target = strip_scheme_and_authority(target);
+        let (path, query) = match target.iter().position(|&b| b == b'?') {
+            Some(at) => (target.get(..at).unwrap_or_default(), target.get(at + 1..)),
+            None => (target, None),
+        };
+        if path == b"/boot.ipxe" {
+            return match query {
+                None | Some(b"") => Ok(Route::ChainScript),
+                Some(_) => Err(RouteError::UnknownParameter),
+            };
+        }
+        let driver = path
+            .strip_prefix(ENDPOINT_PREFIX)
+            .and_then(|rest| rest.strip_suffix(ENDPOINT_SUFFIX))
+            .filter(|driver| !driver.contains(&b'/'))
+            .ok_or(RouteError::NotFound)?;
+        let mut decoded = [0u8; MAX_DRIVER];
+        let driver =
+            percent::decode(driver, &mut decoded).map_err(|_| RouteError::InvalidDriver)?;
+        let driver = core::str::from_utf8(driver)
+            .ok()
+            .and_then(DriverName::new)
+            .ok_or(RouteError::InvalidDriver)?;
+        let key = parse_query(query.unwrap_or_default())?;
+        Ok(Route::NodeScript { driver, key })
+    }
+
+    /// Writes the canonical target (`/v1/drivers/…?node_uuid=…`, MAC lower case with colons).
+    ///
+    /// # Errors
+    /// Only those of `out`.
+    pub fn write_target(&self, out: &mut impl fmt::Write) -> fmt::Result {
+        match self {
+            Route::ChainScript => out.write_str("/boot.ipxe"),
+            Route::NodeScript { driver, key } => {
+                write!(
+                    out,
+                    "/v1/drivers/{}/vendor_passthru/ipxe_config?",
+                    driver.as_str()
+                )?;
+                match key {
+                    NodeKey::Uuid(uuid) => write!(out, "node_uuid={uuid}"),
+                    NodeKey::Address(address) => write!(out, "port_address={address}"),
+                }
+            }
+        }
+    }
+}
+
+/// Absolute-form targets (RFC 9112 §3.2.2) carry `http://host`; only the path matters here.
+fn strip_scheme_and_authority(target: &[u8]) -> &[u8] {
+    let lower_starts = |prefix: &[u8]| {
+        target.len() >= prefix.len()
+            && target
+                .iter()
+                .zip(prefix)
+                .all(|(a, b)| a.to_ascii_lowercase() == *b)
+    };
+    let rest = if lower_starts(b"http://") {
+        target.get(7..)
+    } else if lower_starts(b"https://") {
+        target.get(8..)
+    } else {
+        return target;
+    };
+    let rest = rest.unwrap_or_default();
+    match rest.iter().position(|&b| b == b'/' || b == b'?') {
+        Some(at) => rest.get(at..).unwrap_or_default(),
+        None => b"/",
+    }
+}
+
+fn parse_query(query: &[u8]) -> Result<NodeKey, RouteError> {
+    let mut uuid = None;
+    let mut address = None;
+    for pair in query.split(|&b| b == b'&').filter(|pair| !pair.is_empty()) {
+        let (name, value) = match pair.iter().position(|&b| b == b'=') {
+            Some(at) => (
+                pair.get(..at).unwrap_or_default(),
+                pair.get(at + 1..).unwrap_or_default(),
+            ),
+            None => (pair, &b""[..]),
+        };
+        let mut name_buf = [0u8; 16];
+        let name =
+            percent::decode(name, &mut name_buf).map_err(|_| RouteError::UnknownParameter)?;
+        let slot = match name {
+            b"node_uuid" => &mut uuid,
+            b"port_address" => &mut address,
+            _ => return Err(RouteError::UnknownParameter),
+        };
+        if slot.is_some() {
+            return Err(RouteError::RepeatedParameter);
+        }
+        if value.is_empty() {
+            return Err(RouteError::EmptyValue);
+        }
+        *slot = Some(value);
+    }
+    match (uuid, address) {
+        (Some(_), Some(_)) => Err(RouteError::BothParameters),
+        (None, None) => Err(RouteError::MissingParameter),
+        (Some(value), None) => {
+            let mut buf = [0u8; 64];
+            let text = percent::decode(value, &mut buf).map_err(|_| RouteError::InvalidUuid)?;
+            Uuid::try_parse_ascii(text)
+                .map(NodeKey::Uuid)
+                .map_err(|_| RouteError::InvalidUuid)
+        }
+        (None, Some(value)) => PortAddress::parse(value)
+            .map(NodeKey::Address)
+            .map_err(|_| RouteError::InvalidPortAddress),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const UUID: &str = "1be26c0b-03f2-4d2e-ae87-c02d7f33c123";
+
+    fn endpoint(query: &str) -> heapless::String<256> {
+        let mut text = heapless::String::new();
+        fmt::Write::write_fmt(
+            &mut text,
+            format_args!("/v1/drivers/ipmi/vendor_passthru/ipxe_config?{query}"),
+        )
+        .unwrap();
+        text
+    }
+
+    #[test]
+    fn parses_both_keys_and_round_trips() {
+        for query in [
+            "node_uuid=1be26c0b-03f2-4d2e-ae87-c02d7f33c123",
+            "port_address=52:54:00:12:34:56",
+        ] {
+            let target = endpoint(query);
+            let route = Route::parse(target.as_bytes()).unwrap();
+            let mut written = heapless::String::<256>::new();
+            route.write_target(&mut written).unwrap();
+            assert_eq!(written, target);
+        }
+        let route =
+            Route::parse(endpoint("port_address=52%3A54%3A00%3A12%3A34%3A56").as_bytes()).unwrap();
+        let mut written = heapless::String::<256>::new();
+        route.write_target(&mut written).unwrap();
+        assert_eq!(written, endpoint("port_address=52:54:00:12:34:56"));
+    }
+
+    #[test]
+    fn accepts_absolute_form_and_encoded_uuid() {
+        let target = "HTTP://10.99.0.1:80/v1/drivers/ipmi/vendor_passthru/ipxe_config?node_uuid=1BE26C0B03F24D2EAE87C02D7F33C123";
+        let route = Route::parse(target.as_bytes()).unwrap();
+        assert_eq!(
+            route,
+            Route::NodeScript {
+                driver: DriverName::new("ipmi").unwrap(),
+                key: NodeKey::Uuid(Uuid::try_parse(UUID).unwrap())
+            }
+        );
+    }
+
+    #[test]
+    fn every_malformed_request_has_its_own_error() {
+        let long = [b'a'; MAX_TARGET + 1];
+        assert_eq!(Route::parse(&long), Err(RouteError::TargetTooLong));
+        let cases: [(&str, RouteError); 12] = [
+            ("/", RouteError::NotFound),
+            ("/v1/drivers/a/b/vendor_passthru/ipxe_config?node_uuid=x", RouteError::NotFound),
+            ("/v1/drivers/%2e%2e/vendor_passthru/ipxe_config?node_uuid=x", RouteError::InvalidDriver),
+            ("/v1/drivers/ip%zz/vendor_passthru/ipxe_config?node_uuid=x", RouteError::InvalidDriver),
+            ("/boot.ipxe?x=1", RouteError::UnknownParameter),
+            ("/v1/drivers/ipmi/vendor_passthru/ipxe_config", RouteError::MissingParameter),
+            ("/v1/drivers/ipmi/vendor_passthru/ipxe_config?node_uuid=", RouteError::EmptyValue),
+            ("/v1/drivers/ipmi/vendor_passthru/ipxe_config?foo=1", RouteError::UnknownParameter),
+            (
+                "/v1/drivers/ipmi/vendor_passthru/ipxe_config?port_address=525400123456&port_address=525400123456",
+                RouteError::RepeatedParameter,
+            ),
+            (
+                "/v1/drivers/ipmi/vendor_passthru/ipxe_config?port_address=525400123456&node_uuid=1be26c0b03f24d2eae87c02d7f33c123",
+                RouteError::BothParameters,
+            ),
+            ("/v1/drivers/ipmi/vendor_passthru/ipxe_config?node_uuid=nope", RouteError::InvalidUuid),
+            ("/v1/drivers/ipmi/vendor_passthru/ipxe_config?port_address=52:54", RouteError::InvalidPortAddress),
+        ];
+        for (target, expected) in cases {
+            assert_eq!(Route::parse(target.as_bytes()), Err(expected), "{target}");
+        }
+        assert_eq!(RouteError::NotFound.status(), 404);
+        assert_eq!(RouteError::EmptyValue.status(), 400);
+        assert_eq!(RouteError::TargetTooLong.status(), 414);
+    }
+}

@@ -1,0 +1,137 @@
+//! What a value may contain before it is written into an iPXE script.
+//!
+//! iPXE splits a script line into whitespace-separated tokens, treats the tokens `||`,
+//! `&&` and `;` as command separators, a token starting with `#` as a comment, expands
+//! `${…}` from its settings anywhere in a line, and ends a command at a line break.
+//! Newer iPXE builds also honour quotes and backslashes. A value carrying any of these
+//! could add, drop or reorder commands (the class of bug behind Ironic's script
+//! injection advisories), so the loader rejects it and the renderer checks again.
+
+use core::fmt;
+
+/// Where a value goes in a script, which decides whether spaces are allowed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ValueKind {
+    /// A single token: URLs, UUIDs, names. No whitespace at all.
+    Token,
+    /// Space-separated words: kernel parameters, provision states.
+    Words,
+}
+
+/// Why a value would change a script's commands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UnsafeValue {
+    /// CR or LF: would end the command and start another.
+    LineBreak,
+    /// A NUL byte.
+    Nul,
+    /// Another control character (tab, escape, DEL, …).
+    ControlCharacter,
+    /// `${`: iPXE would expand a setting here.
+    SettingExpansion,
+    /// A `||`, `&&` or `;` token: a command separator.
+    CommandSeparator,
+    /// A token starting with `#`: iPXE would drop the rest of the line.
+    Comment,
+    /// A quote or backslash, which newer iPXE builds interpret.
+    Quoting,
+    /// Whitespace inside a single-token value such as a URL.
+    Whitespace,
+    /// The empty string.
+    Empty,
+}
+
+impl fmt::Display for UnsafeValue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::LineBreak => "contains a line break",
+            Self::Nul => "contains a NUL byte",
+            Self::ControlCharacter => "contains a control character",
+            Self::SettingExpansion => "contains `${`, which iPXE would expand",
+            Self::CommandSeparator => "contains a command separator (`||`, `&&` or `;`)",
+            Self::Comment => "contains a word starting with `#`, which iPXE reads as a comment",
+            Self::Quoting => "contains a quote or backslash, which iPXE may interpret",
+            Self::Whitespace => "contains whitespace",
+            Self::Empty => "is empty",
+        })
+    }
+}
+
+impl core::error::Error for UnsafeValue {}
+
+/// Checks that `value` can be written into a script as `kind` without changing its commands.
+///
+/// ```
+/// use ipxe_config::safety::{check, UnsafeValue, ValueKind};
+/// assert_eq!(check("console=ttyS0 quiet", ValueKind::Words), Ok(()));
+/// assert_eq!(check("x || shell", ValueKind::Words), Err(UnsafeValue::CommandSeparator));
+/// assert_eq!(check("http://a/b c", ValueKind::Token), Err(UnsafeValue::Whitespace));
+/// ```
+pub fn check(value: &str, kind: ValueKind) -> Result<(), UnsafeValue> {
+    if value.is_empty() {
+        return Err(UnsafeValue::Empty);
+    }
+    for character in value.chars() {
+        match character {
+            '\r' | '\n' => return Err(UnsafeValue::LineBreak),
+            '\0' => return Err(UnsafeValue::Nul),
+            ' ' if kind == ValueKind::Token => return Err(UnsafeValue::Whitespace),
+            '"' | '\'' | '\\' => return Err(UnsafeValue::Quoting),
+            c if c.is_control() => return Err(UnsafeValue::ControlCharacter),
+            c if c.is_whitespace() && c != ' ' => return Err(UnsafeValue::ControlCharacter),
+            _ => {}
+        }
+    }
+    if value.contains("${") {
+        return Err(UnsafeValue::SettingExpansion);
+    }
+    for word in value.split(' ') {
+        if matches!(word, "||" | "&&" | ";") {
+            return Err(UnsafeValue::CommandSeparator);
+        }
+        if word.starts_with('#') {
+            return Err(UnsafeValue::Comment);
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accepts_real_ironic_values() {
+        for value in [
+            "http://10.99.0.1/images/ipa.kernel",
+            "http://swift:8080/v1/AUTH_x/c/o?temp_url_sig=ab&temp_url_expires=1",
+            "https://[fd00::1]:8443/x;type=i",
+        ] {
+            assert_eq!(check(value, ValueKind::Token), Ok(()), "{value}");
+        }
+        for value in ["ipa-debug=1 console=ttyS0,115200n8 nofb", "wait call-back"] {
+            assert_eq!(check(value, ValueKind::Words), Ok(()), "{value}");
+        }
+    }
+
+    #[test]
+    fn rejects_what_would_change_commands() {
+        let cases = [
+            ("a\nshell", UnsafeValue::LineBreak),
+            ("a\rshell", UnsafeValue::LineBreak),
+            ("a\0", UnsafeValue::Nul),
+            ("a\tb", UnsafeValue::ControlCharacter),
+            ("a\u{1b}[2J", UnsafeValue::ControlCharacter),
+            ("a\u{85}b", UnsafeValue::ControlCharacter),
+            ("x ${root-path}", UnsafeValue::SettingExpansion),
+            ("x && shell", UnsafeValue::CommandSeparator),
+            ("x ; shell", UnsafeValue::CommandSeparator),
+            ("x #rest", UnsafeValue::Comment),
+            ("x \"a b\"", UnsafeValue::Quoting),
+            ("", UnsafeValue::Empty),
+        ];
+        for (value, expected) in cases {
+            assert_eq!(check(value, ValueKind::Words), Err(expected), "{value:?}");
+        }
+    }
+}
