@@ -40,7 +40,36 @@ impl Inventory<'static> {
     };
 }
 
+/// Where a loaded inventory lies in its storage, so an owner of the storage can view it
+/// again later ([`Inventory::view`]) without keeping a borrow alive, e.g. across an FFI
+/// boundary or while a second storage is being loaded for a reload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Extent {
+    /// Node slots in use, from the start.
+    pub nodes: usize,
+    /// Port slots in use, from the start.
+    pub ports: usize,
+    /// String pool bytes in use, from the start.
+    pub string_bytes: usize,
+}
+
 impl<'s> Inventory<'s> {
+    /// Where this inventory lies in the storage it was loaded into.
+    pub fn extent(&self) -> Extent {
+        Extent { nodes: self.nodes.len(), ports: self.ports.len(), string_bytes: self.pool.used() }
+    }
+
+    /// Views an inventory that [`load`](crate::load()) put into these slices earlier.
+    ///
+    /// Given other slices, lookups may miss, but nothing panics: every access is checked.
+    pub fn view(nodes: &'s [NodeRecord], ports: &'s [PortRecord], strings: &'s [u8], extent: Extent) -> Self {
+        Inventory {
+            nodes: nodes.get(..extent.nodes).unwrap_or_default(),
+            ports: ports.get(..extent.ports).unwrap_or_default(),
+            pool: Pool::new(strings.get(..extent.string_bytes).unwrap_or_default()),
+        }
+    }
+
     /// Number of nodes.
     pub fn node_count(&self) -> usize {
         self.nodes.len()

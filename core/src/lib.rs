@@ -17,7 +17,7 @@ pub mod writer;
 
 pub use config::{Config, ErrorEnding};
 pub use error::{Limit, LoadError, Problem, Subject};
-pub use inventory::{Inventory, InventoryStorage, Node};
+pub use inventory::{Extent, Inventory, InventoryStorage, Node};
 pub use load::load;
 pub use mac::PortAddress;
 pub use record::{NodeRecord, PortRecord};

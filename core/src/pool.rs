@@ -45,6 +45,10 @@ impl Pool<'static> {
 }
 
 impl<'s> Pool<'s> {
+    pub(crate) fn new(bytes: &'s [u8]) -> Self {
+        Self { bytes }
+    }
+
     /// The string behind `reference`, if any.
     pub fn get(self, reference: StrRef) -> Option<&'s str> {
         let start = usize::try_from(reference.0).ok()?;
