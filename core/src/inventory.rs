@@ -56,13 +56,22 @@ pub struct Extent {
 impl<'s> Inventory<'s> {
     /// Where this inventory lies in the storage it was loaded into.
     pub fn extent(&self) -> Extent {
-        Extent { nodes: self.nodes.len(), ports: self.ports.len(), string_bytes: self.pool.used() }
+        Extent {
+            nodes: self.nodes.len(),
+            ports: self.ports.len(),
+            string_bytes: self.pool.used(),
+        }
     }
 
     /// Views an inventory that [`load`](crate::load()) put into these slices earlier.
     ///
     /// Given other slices, lookups may miss, but nothing panics: every access is checked.
-    pub fn view(nodes: &'s [NodeRecord], ports: &'s [PortRecord], strings: &'s [u8], extent: Extent) -> Self {
+    pub fn view(
+        nodes: &'s [NodeRecord],
+        ports: &'s [PortRecord],
+        strings: &'s [u8],
+        extent: Extent,
+    ) -> Self {
         Inventory {
             nodes: nodes.get(..extent.nodes).unwrap_or_default(),
             ports: ports.get(..extent.ports).unwrap_or_default(),

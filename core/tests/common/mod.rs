@@ -1,0 +1,155 @@
+//! Shared by the integration tests: fixture loading with heap-owned storage, and the
+//! golden cases (one per row of the DESIGN.md state table, plus the error paths).
+
+#![allow(dead_code)] // each test binary uses a different part of this module
+
+use std::path::{Path, PathBuf};
+
+use ipxe_config::{
+    load, BootMode, Config, ErrorEnding, Extent, Inventory, InventoryStorage, LoadError,
+    NodeRecord, PortRecord,
+};
+
+pub fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../fixtures")
+        .join(name)
+}
+
+/// Storage allocated once, like the host binary does at start-up.
+pub struct Storage {
+    pub nodes: Vec<NodeRecord>,
+    pub ports: Vec<PortRecord>,
+    pub strings: Vec<u8>,
+    pub index: Vec<u32>,
+    pub unescape: Vec<u8>,
+    pub extent: Extent,
+}
+
+impl Storage {
+    pub fn new(nodes: usize, ports: usize, strings: usize) -> Self {
+        Self {
+            nodes: vec![NodeRecord::EMPTY; nodes],
+            ports: vec![PortRecord::EMPTY; ports],
+            strings: vec![0; strings],
+            index: vec![0; (nodes * 4).max(64)],
+            unescape: vec![0; 4096],
+            extent: Extent::default(),
+        }
+    }
+
+    pub fn load(&mut self, json: &[u8]) -> Result<Inventory<'_>, LoadError> {
+        let inventory = load(
+            json,
+            InventoryStorage {
+                nodes: &mut self.nodes,
+                ports: &mut self.ports,
+                strings: &mut self.strings,
+                string_index: &mut self.index,
+                unescape: &mut self.unescape,
+            },
+        )?;
+        self.extent = inventory.extent();
+        Ok(inventory)
+    }
+
+    pub fn inventory(&self) -> Inventory<'_> {
+        Inventory::view(&self.nodes, &self.ports, &self.strings, self.extent)
+    }
+}
+
+pub fn load_fixture(name: &str) -> Storage {
+    let json = std::fs::read(fixture(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
+    let mut storage = Storage::new(64, 64, 16 * 1024);
+    if let Err(error) = storage.load(&json) {
+        panic!("{name}: {error}");
+    }
+    storage
+}
+
+/// The configuration the golden scripts were rendered with.
+pub const GOLDEN_CONFIG: Config<'static> = Config {
+    base_url: Some("http://10.99.0.1"),
+    ipa_api_url: Some("http://10.99.0.1:6385"),
+    error_pause_seconds: 5,
+    ..Config::DEFAULT
+};
+
+pub struct GoldenCase {
+    pub name: &'static str,
+    pub target: &'static str,
+    pub config: Config<'static>,
+}
+
+const EP: &str = "/v1/drivers/ipmi/vendor_passthru/ipxe_config";
+
+pub fn golden_cases() -> Vec<GoldenCase> {
+    let case = |name, target: String, config| GoldenCase {
+        name,
+        target: Box::leak(target.into_boxed_str()),
+        config,
+    };
+    let mac = |n: u8| format!("{EP}?port_address=52%3A54%3A00%3A00%3A00%3A{n:02x}");
+    let uuid = |n: u32| format!("{EP}?node_uuid={n:08x}-0000-4000-8000-{n:012x}");
+    vec![
+        case("deploy-by-mac", mac(1), GOLDEN_CONFIG),
+        case("deploy-wait-call-back-by-uuid", uuid(2), GOLDEN_CONFIG),
+        case(
+            "deploy-with-timeout",
+            mac(1),
+            Config {
+                fetch_timeout_ms: Some(60_000),
+                retries: 3,
+                ..GOLDEN_CONFIG
+            },
+        ),
+        case(
+            "cleaning-redfish",
+            "/v1/drivers/redfish/vendor_passthru/ipxe_config?port_address=52-54-00-00-00-0D".into(),
+            GOLDEN_CONFIG,
+        ),
+        case("rescue-wait", mac(5), GOLDEN_CONFIG),
+        case("active-partition", mac(3), GOLDEN_CONFIG),
+        case("active-ramdisk", mac(0x0b), GOLDEN_CONFIG),
+        case("active-local-bios", mac(4), GOLDEN_CONFIG),
+        case("active-local-uefi-default", mac(0x0c), GOLDEN_CONFIG),
+        case(
+            "active-local-bios-default",
+            mac(0x0c),
+            Config {
+                boot_mode: BootMode::Bios,
+                ..GOLDEN_CONFIG
+            },
+        ),
+        case("error-unbootable-state", mac(6), GOLDEN_CONFIG),
+        case(
+            "error-unbootable-state-retry",
+            uuid(6),
+            Config {
+                error_ending: ErrorEnding::Retry,
+                ..GOLDEN_CONFIG
+            },
+        ),
+        case("error-unknown-node", uuid(0x99), GOLDEN_CONFIG),
+        case(
+            "error-unknown-mac-exit",
+            mac(0x77),
+            Config {
+                error_ending: ErrorEnding::Exit,
+                ..GOLDEN_CONFIG
+            },
+        ),
+        case(
+            "error-driver-mismatch",
+            "/v1/drivers/redfish/vendor_passthru/ipxe_config?port_address=525400000001".into(),
+            GOLDEN_CONFIG,
+        ),
+        case("error-missing-deploy-kernel", mac(0x0e), GOLDEN_CONFIG),
+        case("boot-ipxe-chain", "/boot.ipxe".into(), GOLDEN_CONFIG),
+        case(
+            "boot-ipxe-chain-relative",
+            "/boot.ipxe".into(),
+            Config::DEFAULT,
+        ),
+    ]
+}

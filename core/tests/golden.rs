@@ -1,0 +1,74 @@
+//! Golden scripts: every state-table row, both boot modes, the error paths and
+//! `/boot.ipxe`, rendered from `fixtures/inventory.json` and compared byte for byte with
+//! `fixtures/golden/<case>.ipxe`. `UPDATE_GOLDEN=1 cargo test` rewrites them (review the diff).
+
+mod common;
+
+use ipxe_config::{render, Route};
+
+#[test]
+fn rendered_scripts_match_golden_files() {
+    let storage = common::load_fixture("inventory.json");
+    let inventory = storage.inventory();
+    let update = std::env::var_os("UPDATE_GOLDEN").is_some();
+    let mut failures = Vec::new();
+    for case in common::golden_cases() {
+        let route =
+            Route::parse(case.target.as_bytes()).unwrap_or_else(|e| panic!("{}: {e}", case.name));
+        let mut out = [0u8; 4096];
+        let rendered = render(&inventory, &case.config, &route, &mut out).expect("fits in 4 KiB");
+        let actual = std::str::from_utf8(&out[..rendered.len]).expect("scripts are UTF-8");
+        assert!(actual.starts_with("#!ipxe\n"), "{}", case.name);
+        for line in actual.lines().filter(|l| l.starts_with("echo ")) {
+            assert!(
+                line.len() - "echo ".len() < 80,
+                "{}: console line too wide: {line}",
+                case.name
+            );
+        }
+        let path = common::fixture(&format!("golden/{}.ipxe", case.name));
+        if update {
+            std::fs::write(&path, actual).expect("golden file writable");
+            continue;
+        }
+        let expected = std::fs::read_to_string(&path).unwrap_or_default();
+        if expected != actual {
+            let diff = similar::TextDiff::from_lines(expected.as_str(), actual);
+            failures.push(format!(
+                "--- {} (expected: {})\n{}",
+                case.name,
+                path.display(),
+                diff.unified_diff().header("expected", "rendered")
+            ));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "golden mismatches:\n{}",
+        failures.join("\n")
+    );
+}
+
+#[test]
+fn a_short_buffer_gets_the_needed_size_not_a_truncated_script() {
+    let storage = common::load_fixture("inventory.json");
+    let inventory = storage.inventory();
+    for case in common::golden_cases() {
+        let route = Route::parse(case.target.as_bytes()).expect("valid target");
+        let mut full = [0u8; 4096];
+        let len = render(&inventory, &case.config, &route, &mut full)
+            .expect("fits")
+            .len;
+        let mut short = vec![0u8; len - 1];
+        let error = render(&inventory, &case.config, &route, &mut short).expect_err("must not fit");
+        assert_eq!(error.needed, len, "{}", case.name);
+        let mut exact = vec![0u8; len];
+        assert_eq!(
+            render(&inventory, &case.config, &route, &mut exact)
+                .expect("fits exactly")
+                .len,
+            len
+        );
+        assert_eq!(exact, full[..len]);
+    }
+}
