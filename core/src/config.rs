@@ -33,7 +33,8 @@ impl ErrorEnding {
 #[derive(Debug, Clone, Copy)]
 pub struct Config<'c> {
     /// Base URL of this server (`http://10.99.0.1`), written into chain and retry scripts.
-    /// `None` writes relative URLs, which iPXE resolves against the script's own URL.
+    /// `None` writes `http://${next-server}` (the DHCP server's next-server): older iPXE
+    /// builds do not resolve relative URLs in `chain`.
     pub base_url: Option<&'c str>,
     /// Ironic API URL for the deploy ramdisk (`ipa-api-url=`), added unless the node's
     /// append parameters already carry one.

@@ -514,17 +514,25 @@ fn ending(w: &mut ScriptWriter<'_>, config: &Config<'_>, route: &Route) {
     match config.error_ending {
         ErrorEnding::Retry => {
             w.text("chain --replace --autofree ");
-            if let Some(base) = config
-                .base_url
-                .and_then(|b| checked(b, "base_url", ValueKind::Token).ok())
-            {
-                w.text(base.trim_end_matches('/'));
-            }
+            base_url(w, config);
             let _ = route.write_target(w);
             w.text("\n");
         }
         ErrorEnding::Exit => w.text("exit 1\n"),
         ErrorEnding::Reboot => w.text("reboot\n"),
+    }
+}
+
+/// This server's base URL. iPXE builds of Debian's age do not resolve relative URLs in
+/// `chain` ("Operation not supported", seen under QEMU), so without a configured base the
+/// DHCP server's `next-server` is used, which is where PXE setups usually serve from.
+fn base_url(w: &mut ScriptWriter<'_>, config: &Config<'_>) {
+    match config
+        .base_url
+        .and_then(|b| checked(b, "base_url", ValueKind::Token).ok())
+    {
+        Some(base) => w.text(base.trim_end_matches('/')),
+        None => w.text("http://${next-server}"),
     }
 }
 
@@ -536,12 +544,7 @@ fn chain_script(w: &mut ScriptWriter<'_>, config: &Config<'_>) {
     w.text("isset ${net${nic}/mac} || goto no_known_nic\n");
     w.text("echo ipxe-config: asking about net${nic} (${net${nic}/mac})\n");
     w.text("chain --autofree ");
-    if let Some(base) = config
-        .base_url
-        .and_then(|b| checked(b, "base_url", ValueKind::Token).ok())
-    {
-        w.text(base.trim_end_matches('/'));
-    }
+    base_url(w, config);
     let driver = checked(config.any_driver, "any_driver", ValueKind::Token).unwrap_or("any");
     w.fmt(format_args!(
         "/v1/drivers/{driver}/vendor_passthru/ipxe_config?port_address=${{net${{nic}}/mac}} ||\ninc nic\ngoto next_nic\n\n"

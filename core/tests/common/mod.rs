@@ -147,7 +147,7 @@ pub fn golden_cases() -> Vec<GoldenCase> {
         case("error-missing-deploy-kernel", mac(0x0e), GOLDEN_CONFIG),
         case("boot-ipxe-chain", "/boot.ipxe".into(), GOLDEN_CONFIG),
         case(
-            "boot-ipxe-chain-relative",
+            "boot-ipxe-chain-next-server",
             "/boot.ipxe".into(),
             Config::DEFAULT,
         ),
