@@ -87,11 +87,7 @@ pub enum Limit {
 
 impl LoadError {
     pub(crate) fn document(problem: Problem) -> Self {
-        Self {
-            subject: Subject::Document,
-            field: None,
-            problem,
-        }
+        Self { subject: Subject::Document, field: None, problem }
     }
 }
 
@@ -99,18 +95,10 @@ impl fmt::Display for LoadError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.subject {
             Subject::Document => f.write_str("inventory")?,
-            Subject::Node {
-                uuid: Some(uuid), ..
-            } => write!(f, "node {uuid}")?,
+            Subject::Node { uuid: Some(uuid), .. } => write!(f, "node {uuid}")?,
             Subject::Node { index, uuid: None } => write!(f, "node #{index} (no uuid read)")?,
-            Subject::Port {
-                address: Some(address),
-                ..
-            } => write!(f, "port {address}")?,
-            Subject::Port {
-                index,
-                address: None,
-            } => write!(f, "port #{index} (no address read)")?,
+            Subject::Port { address: Some(address), .. } => write!(f, "port {address}")?,
+            Subject::Port { index, address: None } => write!(f, "port #{index} (no address read)")?,
         }
         if let Some(field) = self.field {
             write!(f, ": {field}")?;
@@ -146,15 +134,9 @@ impl fmt::Display for Limit {
             Self::StringBytes(n) => {
                 write!(f, "strings need more than {n} bytes (string pool capacity)")
             }
-            Self::StringIndex(n) => write!(
-                f,
-                "more distinct strings than the {n}-slot string index holds"
-            ),
+            Self::StringIndex(n) => write!(f, "more distinct strings than the {n}-slot string index holds"),
             Self::StringLength => write!(f, "longer than {MAX_STRING} bytes"),
-            Self::Unescape(n) => write!(
-                f,
-                "a string with JSON escapes is longer than the {n}-byte unescape buffer"
-            ),
+            Self::Unescape(n) => write!(f, "a string with JSON escapes is longer than the {n}-byte unescape buffer"),
         }
     }
 }

@@ -33,11 +33,7 @@ pub struct Inventory<'s> {
 
 impl Inventory<'static> {
     /// An inventory with no nodes.
-    pub const EMPTY: Inventory<'static> = Inventory {
-        nodes: &[],
-        ports: &[],
-        pool: Pool::EMPTY,
-    };
+    pub const EMPTY: Inventory<'static> = Inventory { nodes: &[], ports: &[], pool: Pool::EMPTY };
 }
 
 /// Where a loaded inventory lies in its storage, so an owner of the storage can view it
@@ -56,22 +52,13 @@ pub struct Extent {
 impl<'s> Inventory<'s> {
     /// Where this inventory lies in the storage it was loaded into.
     pub fn extent(&self) -> Extent {
-        Extent {
-            nodes: self.nodes.len(),
-            ports: self.ports.len(),
-            string_bytes: self.pool.used(),
-        }
+        Extent { nodes: self.nodes.len(), ports: self.ports.len(), string_bytes: self.pool.used() }
     }
 
     /// Views an inventory that [`load`](crate::load()) put into these slices earlier.
     ///
     /// Given other slices, lookups may miss, but nothing panics: every access is checked.
-    pub fn view(
-        nodes: &'s [NodeRecord],
-        ports: &'s [PortRecord],
-        strings: &'s [u8],
-        extent: Extent,
-    ) -> Self {
+    pub fn view(nodes: &'s [NodeRecord], ports: &'s [PortRecord], strings: &'s [u8], extent: Extent) -> Self {
         Inventory {
             nodes: nodes.get(..extent.nodes).unwrap_or_default(),
             ports: ports.get(..extent.ports).unwrap_or_default(),
@@ -97,24 +84,17 @@ impl<'s> Inventory<'s> {
     /// The node with this UUID (binary search).
     pub fn node_by_uuid(&self, uuid: &Uuid) -> Option<Node<'s>> {
         let key = uuid.as_bytes();
-        let index = self
-            .nodes
-            .binary_search_by(|node| node.uuid.cmp(key))
-            .ok()?;
-        self.nodes.get(index).map(|record| Node {
-            record,
-            pool: self.pool,
-        })
+        let index = self.nodes.binary_search_by(|node| node.uuid.cmp(key)).ok()?;
+        self.nodes.get(index).map(|record| Node { record, pool: self.pool })
     }
 
-    /// The node owning this PXE-enabled port (two binary searches).
+    /// The node owning this PXE-enabled port (one binary search).
     pub fn node_by_address(&self, address: &PortAddress) -> Option<Node<'s>> {
-        let index = self
-            .ports
-            .binary_search_by(|port| port.address.cmp(address))
-            .ok()?;
+        let index = self.ports.binary_search_by(|port| port.address.cmp(address)).ok()?;
         let port = self.ports.get(index)?;
-        self.node_by_uuid(&Uuid::from_bytes(port.node))
+        let record = self.nodes.get(usize::try_from(port.node_index).ok()?)?;
+        // A view over other slices could disagree; never return the wrong node.
+        (record.uuid == port.node).then_some(Node { record, pool: self.pool })
     }
 
     /// All nodes, in UUID order.

@@ -41,13 +41,7 @@ const MASKED: &str = "******";
 /// assert_eq!(node.provision_state(), ProvisionState::Active);
 /// ```
 pub fn load<'s>(json: &[u8], storage: InventoryStorage<'s>) -> Result<Inventory<'s>, LoadError> {
-    let InventoryStorage {
-        nodes,
-        ports,
-        strings,
-        string_index,
-        unescape,
-    } = storage;
+    let InventoryStorage { nodes, ports, strings, string_index, unescape } = storage;
     let unescape_len = unescape.len();
     let mut loader = Loader {
         nodes,
@@ -59,14 +53,9 @@ pub fn load<'s>(json: &[u8], storage: InventoryStorage<'s>) -> Result<Inventory<
         error: None,
     };
     let mut deserializer = serde_json_core::de::Deserializer::new(json, Some(unescape));
-    let parsed = DocumentSeed(&mut loader)
-        .deserialize(&mut deserializer)
-        .and_then(|()| deserializer.end());
+    let parsed = DocumentSeed(&mut loader).deserialize(&mut deserializer).and_then(|()| deserializer.end());
     if let Err(json_error) = parsed {
-        return Err(loader
-            .error
-            .take()
-            .unwrap_or_else(|| loader.json_error(json_error, unescape_len)));
+        return Err(loader.error.take().unwrap_or_else(|| loader.json_error(json_error, unescape_len)));
     }
     loader.finish()
 }
@@ -94,11 +83,7 @@ impl<'s> Loader<'s> {
             JsonError::EscapedStringIsTooLong => Problem::Capacity(Limit::Unescape(unescape_len)),
             other => Problem::Json(other),
         };
-        LoadError {
-            subject: self.position.subject.unwrap_or(Subject::Document),
-            field: self.position.field,
-            problem,
-        }
+        LoadError { subject: self.position.subject.unwrap_or(Subject::Document), field: self.position.field, problem }
     }
 
     /// Records the first semantic error; the parser is then stopped with a generic error.
@@ -110,21 +95,11 @@ impl<'s> Loader<'s> {
     }
 
     fn finish(self) -> Result<Inventory<'s>, LoadError> {
-        let Loader {
-            nodes,
-            node_count,
-            ports,
-            port_count,
-            pool,
-            ..
-        } = self;
+        let Loader { nodes, node_count, ports, port_count, pool, .. } = self;
         let nodes: &'s mut [NodeRecord] = nodes.get_mut(..node_count).unwrap_or_default();
         let ports: &'s mut [PortRecord] = ports.get_mut(..port_count).unwrap_or_default();
         nodes.sort_unstable_by_key(|a| a.uuid);
-        if let Some(pair) = nodes
-            .windows(2)
-            .find(|pair| pair.first().map(|n| n.uuid) == pair.get(1).map(|n| n.uuid))
-        {
+        if let Some(pair) = nodes.windows(2).find(|pair| pair.first().map(|n| n.uuid) == pair.get(1).map(|n| n.uuid)) {
             let uuid = pair.first().map(NodeRecord::uuid);
             return Err(LoadError {
                 subject: Subject::Node { index: 0, uuid },
@@ -133,42 +108,28 @@ impl<'s> Loader<'s> {
             });
         }
         ports.sort_unstable_by_key(|a| a.address);
-        if let Some([first, second]) = ports
-            .windows(2)
-            .find(|pair| matches!(pair, [a, b] if a.address == b.address))
-        {
+        if let Some([first, second]) = ports.windows(2).find(|pair| matches!(pair, [a, b] if a.address == b.address)) {
             let _ = second;
             return Err(LoadError {
-                subject: Subject::Port {
-                    index: 0,
-                    address: Some(first.address),
-                },
+                subject: Subject::Port { index: 0, address: Some(first.address) },
                 field: Some("address"),
-                problem: Problem::DuplicateAddress {
-                    first_node: first.node_uuid(),
-                },
+                problem: Problem::DuplicateAddress { first_node: first.node_uuid() },
             });
         }
-        for port in ports.iter() {
-            if nodes
-                .binary_search_by(|node| node.uuid.cmp(&port.node))
-                .is_err()
-            {
-                return Err(LoadError {
-                    subject: Subject::Port {
-                        index: 0,
-                        address: Some(port.address),
-                    },
-                    field: Some("node_uuid"),
-                    problem: Problem::UnknownNode(port.node_uuid()),
-                });
-            }
+        for port in ports.iter_mut() {
+            let found = nodes.binary_search_by(|node| node.uuid.cmp(&port.node));
+            port.node_index = match found.map(u32::try_from) {
+                Ok(Ok(index)) => index,
+                _ => {
+                    return Err(LoadError {
+                        subject: Subject::Port { index: 0, address: Some(port.address) },
+                        field: Some("node_uuid"),
+                        problem: Problem::UnknownNode(port.node_uuid()),
+                    });
+                }
+            };
         }
-        Ok(Inventory {
-            nodes,
-            ports,
-            pool: pool.finish(),
-        })
+        Ok(Inventory { nodes, ports, pool: pool.finish() })
     }
 }
 
@@ -214,14 +175,8 @@ impl<'de> Visitor<'de> for DocumentSeed<'_, '_> {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
         while let Some(key) = next_key(&mut map)? {
             match key.0.as_str() {
-                "nodes" => map.next_value_seed(ListSeed {
-                    loader: &mut *self.0,
-                    kind: ListKind::Nodes,
-                })?,
-                "ports" => map.next_value_seed(ListSeed {
-                    loader: &mut *self.0,
-                    kind: ListKind::Ports,
-                })?,
+                "nodes" => map.next_value_seed(ListSeed { loader: &mut *self.0, kind: ListKind::Nodes })?,
+                "ports" => map.next_value_seed(ListSeed { loader: &mut *self.0, kind: ListKind::Ports })?,
                 _ => {
                     map.next_value::<IgnoredAny>()?;
                 }
@@ -260,24 +215,12 @@ impl<'de> Visitor<'de> for ListSeed<'_, '_> {
         loop {
             let subject = match self.kind {
                 ListKind::Nodes => Subject::Node { index, uuid: None },
-                ListKind::Ports => Subject::Port {
-                    index,
-                    address: None,
-                },
+                ListKind::Ports => Subject::Port { index, address: None },
             };
-            self.loader.position = Position {
-                subject: Some(subject),
-                field: None,
-            };
+            self.loader.position = Position { subject: Some(subject), field: None };
             let more = match self.kind {
-                ListKind::Nodes => seq.next_element_seed(NodeSeed {
-                    loader: &mut *self.loader,
-                    index,
-                })?,
-                ListKind::Ports => seq.next_element_seed(PortSeed {
-                    loader: &mut *self.loader,
-                    index,
-                })?,
+                ListKind::Nodes => seq.next_element_seed(NodeSeed { loader: &mut *self.loader, index })?,
+                ListKind::Ports => seq.next_element_seed(PortSeed { loader: &mut *self.loader, index })?,
             };
             if more.is_none() {
                 return Ok(());
@@ -310,51 +253,27 @@ impl<'de> Visitor<'de> for NodeSeed<'_, '_> {
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
         let loader = self.loader;
-        let mut node = NodeBuilder {
-            record: NodeRecord::EMPTY,
-            uuid: None,
-            problem: None,
-        };
+        let mut node = NodeBuilder { record: NodeRecord::EMPTY, uuid: None, problem: None };
         while let Some(key) = next_key(&mut map)? {
-            let fields = Fields {
-                pool: &mut loader.pool,
-                position: &mut loader.position,
-            };
+            let fields = Fields { pool: &mut loader.pool, position: &mut loader.position };
             node.read_field(key.0.as_str(), fields, &mut map)?;
         }
-        let subject = Subject::Node {
-            index: self.index,
-            uuid: node.uuid,
-        };
-        loader.position = Position {
-            subject: Some(subject),
-            field: None,
-        };
+        let subject = Subject::Node { index: self.index, uuid: node.uuid };
+        loader.position = Position { subject: Some(subject), field: None };
         let missing = [
             ("uuid", node.uuid.is_none()),
             ("driver", !node.record.driver.is_some()),
             ("provision_state", !node.record.provision_state.is_some()),
         ];
-        let problem = node.problem.or_else(|| {
-            missing
-                .iter()
-                .find(|(_, absent)| *absent)
-                .map(|(field, _)| (*field, Problem::Missing))
-        });
+        let problem = node
+            .problem
+            .or_else(|| missing.iter().find(|(_, absent)| *absent).map(|(field, _)| (*field, Problem::Missing)));
         if let Some((field, problem)) = problem {
-            return Err(loader.fail(LoadError {
-                subject,
-                field: Some(field),
-                problem,
-            }));
+            return Err(loader.fail(LoadError { subject, field: Some(field), problem }));
         }
         let capacity = loader.nodes.len();
         let Some(slot) = loader.nodes.get_mut(loader.node_count) else {
-            return Err(
-                loader.fail(LoadError::document(Problem::Capacity(Limit::Nodes(
-                    capacity,
-                )))),
-            );
+            return Err(loader.fail(LoadError::document(Problem::Capacity(Limit::Nodes(capacity)))));
         };
         *slot = node.record;
         loader.node_count += 1;
@@ -389,10 +308,7 @@ impl NodeBuilder {
         kind: ValueKind,
     ) -> Result<StrRef, A::Error> {
         fields.position.field = Some(field);
-        match map.next_value_seed(TextSeed {
-            pool: &mut *fields.pool,
-            kind,
-        })? {
+        match map.next_value_seed(TextSeed { pool: &mut *fields.pool, kind })? {
             Ok(reference) => Ok(reference),
             Err(problem) => {
                 self.note(field, problem);
@@ -425,14 +341,11 @@ impl NodeBuilder {
                 self.record.driver = self.text(&mut fields, map, "driver", ValueKind::Token)?;
             }
             "provision_state" => {
-                self.record.provision_state =
-                    self.text(&mut fields, map, "provision_state", ValueKind::Words)?;
+                self.record.provision_state = self.text(&mut fields, map, "provision_state", ValueKind::Words)?;
             }
             "deploy_interface" => {
                 fields.position.field = Some("deploy_interface");
-                self.record.ramdisk_deploy = map
-                    .next_value_seed(WordSeed::<32>)?
-                    .is_some_and(|w| w == "ramdisk");
+                self.record.ramdisk_deploy = map.next_value_seed(WordSeed::<32>)?.is_some_and(|w| w == "ramdisk");
             }
             "boot_mode" => {
                 fields.position.field = Some("boot_mode");
@@ -451,11 +364,7 @@ impl NodeBuilder {
                     "instance_info" => Section::InstanceInfo,
                     _ => Section::DriverInternalInfo,
                 };
-                map.next_value_seed(SectionSeed {
-                    node: self,
-                    fields,
-                    section,
-                })?;
+                map.next_value_seed(SectionSeed { node: self, fields, section })?;
             }
             _ => {
                 map.next_value::<IgnoredAny>()?;
@@ -499,66 +408,42 @@ impl<'de> Visitor<'de> for SectionSeed<'_, '_, '_> {
         deserializer.deserialize_map(self)
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        let SectionSeed {
-            node,
-            fields,
-            section,
-        } = self;
+        let SectionSeed { node, fields, section } = self;
         while let Some(key) = next_key(&mut map)? {
             let words = ValueKind::Words;
             let token = ValueKind::Token;
             let record = &mut node.record;
-            let target: Option<(&mut StrRef, &'static str, ValueKind)> =
-                match (section, key.0.as_str()) {
-                    (Section::DriverInfo, "deploy_kernel") => Some((
-                        &mut record.deploy_kernel,
-                        "driver_info.deploy_kernel",
-                        token,
-                    )),
-                    (Section::DriverInfo, "deploy_ramdisk") => Some((
-                        &mut record.deploy_ramdisk,
-                        "driver_info.deploy_ramdisk",
-                        token,
-                    )),
-                    (Section::DriverInfo, "rescue_kernel") => Some((
-                        &mut record.rescue_kernel,
-                        "driver_info.rescue_kernel",
-                        token,
-                    )),
-                    (Section::DriverInfo, "rescue_ramdisk") => Some((
-                        &mut record.rescue_ramdisk,
-                        "driver_info.rescue_ramdisk",
-                        token,
-                    )),
-                    (Section::DriverInfo, "kernel_append_params") => Some((
-                        &mut record.deploy_append,
-                        "driver_info.kernel_append_params",
-                        words,
-                    )),
-                    (Section::InstanceInfo, "kernel") => {
-                        Some((&mut record.instance_kernel, "instance_info.kernel", token))
-                    }
-                    (Section::InstanceInfo, "ramdisk") => {
-                        Some((&mut record.instance_ramdisk, "instance_info.ramdisk", token))
-                    }
-                    (Section::InstanceInfo, "kernel_append_params") => Some((
-                        &mut record.instance_append,
-                        "instance_info.kernel_append_params",
-                        words,
-                    )),
-                    (Section::DriverInternalInfo, "root_uuid_or_disk_id") => Some((
-                        &mut record.root_uuid,
-                        "driver_internal_info.root_uuid_or_disk_id",
-                        token,
-                    )),
-                    _ => None,
-                };
+            let target: Option<(&mut StrRef, &'static str, ValueKind)> = match (section, key.0.as_str()) {
+                (Section::DriverInfo, "deploy_kernel") => {
+                    Some((&mut record.deploy_kernel, "driver_info.deploy_kernel", token))
+                }
+                (Section::DriverInfo, "deploy_ramdisk") => {
+                    Some((&mut record.deploy_ramdisk, "driver_info.deploy_ramdisk", token))
+                }
+                (Section::DriverInfo, "rescue_kernel") => {
+                    Some((&mut record.rescue_kernel, "driver_info.rescue_kernel", token))
+                }
+                (Section::DriverInfo, "rescue_ramdisk") => {
+                    Some((&mut record.rescue_ramdisk, "driver_info.rescue_ramdisk", token))
+                }
+                (Section::DriverInfo, "kernel_append_params") => {
+                    Some((&mut record.deploy_append, "driver_info.kernel_append_params", words))
+                }
+                (Section::InstanceInfo, "kernel") => Some((&mut record.instance_kernel, "instance_info.kernel", token)),
+                (Section::InstanceInfo, "ramdisk") => {
+                    Some((&mut record.instance_ramdisk, "instance_info.ramdisk", token))
+                }
+                (Section::InstanceInfo, "kernel_append_params") => {
+                    Some((&mut record.instance_append, "instance_info.kernel_append_params", words))
+                }
+                (Section::DriverInternalInfo, "root_uuid_or_disk_id") => {
+                    Some((&mut record.root_uuid, "driver_internal_info.root_uuid_or_disk_id", token))
+                }
+                _ => None,
+            };
             if let Some((slot, field, kind)) = target {
                 fields.position.field = Some(field);
-                match map.next_value_seed(TextSeed {
-                    pool: &mut *fields.pool,
-                    kind,
-                })? {
+                match map.next_value_seed(TextSeed { pool: &mut *fields.pool, kind })? {
                     Ok(reference) => *slot = reference,
                     Err(problem) => node.note(field, problem),
                 }
@@ -580,9 +465,7 @@ impl<'de> Visitor<'de> for SectionSeed<'_, '_, '_> {
                 (Section::DriverInternalInfo, "is_whole_disk_image") => {
                     fields.position.field = Some("driver_internal_info.is_whole_disk_image");
                     // An explicit image_type wins over this older flag.
-                    if map.next_value::<Option<bool>>()? == Some(true)
-                        && node.record.image_type == ImageType::Unset
-                    {
+                    if map.next_value::<Option<bool>>()? == Some(true) && node.record.image_type == ImageType::Unset {
                         node.record.image_type = ImageType::WholeDisk;
                     }
                 }
@@ -629,10 +512,7 @@ impl<'de> Visitor<'de> for TextSeed<'_, '_> {
             return Ok(Err(Problem::Unsafe(reason)));
         }
         let (bytes, slots) = self.pool.capacity();
-        Ok(self
-            .pool
-            .intern(text)
-            .map_err(|error| Problem::Capacity(Limit::from_pool(error, bytes, slots))))
+        Ok(self.pool.intern(text).map_err(|error| Problem::Capacity(Limit::from_pool(error, bytes, slots))))
     }
 }
 
@@ -691,10 +571,7 @@ impl<'de> Visitor<'de> for PortSeed<'_, '_> {
             match key.0.as_str() {
                 "address" => {
                     loader.position.field = Some("address");
-                    match map
-                        .next_value_seed(WordSeed::<40>)?
-                        .map(|w| PortAddress::parse(w.as_bytes()))
-                    {
+                    match map.next_value_seed(WordSeed::<40>)?.map(|w| PortAddress::parse(w.as_bytes())) {
                         Some(Ok(parsed)) => address = Some(parsed),
                         _ => {
                             problem.get_or_insert(("address", Problem::InvalidAddress));
@@ -703,10 +580,7 @@ impl<'de> Visitor<'de> for PortSeed<'_, '_> {
                 }
                 "node_uuid" => {
                     loader.position.field = Some("node_uuid");
-                    match map
-                        .next_value_seed(WordSeed::<40>)?
-                        .map(|w| Uuid::try_parse(&w))
-                    {
+                    match map.next_value_seed(WordSeed::<40>)?.map(|w| Uuid::try_parse(&w)) {
                         Some(Ok(uuid)) => node = Some(uuid),
                         _ => {
                             problem.get_or_insert(("node_uuid", Problem::InvalidUuid));
@@ -722,23 +596,13 @@ impl<'de> Visitor<'de> for PortSeed<'_, '_> {
                 }
             }
         }
-        let subject = Subject::Port {
-            index: self.index,
-            address,
-        };
-        loader.position = Position {
-            subject: Some(subject),
-            field: None,
-        };
+        let subject = Subject::Port { index: self.index, address };
+        loader.position = Position { subject: Some(subject), field: None };
         let problem = problem
             .or_else(|| address.is_none().then_some(("address", Problem::Missing)))
             .or_else(|| node.is_none().then_some(("node_uuid", Problem::Missing)));
         if let Some((field, problem)) = problem {
-            return Err(loader.fail(LoadError {
-                subject,
-                field: Some(field),
-                problem,
-            }));
+            return Err(loader.fail(LoadError { subject, field: Some(field), problem }));
         }
         if !pxe_enabled {
             return Ok(());
@@ -748,16 +612,9 @@ impl<'de> Visitor<'de> for PortSeed<'_, '_> {
             return Ok(());
         };
         let Some(slot) = loader.ports.get_mut(loader.port_count) else {
-            return Err(
-                loader.fail(LoadError::document(Problem::Capacity(Limit::Ports(
-                    capacity,
-                )))),
-            );
+            return Err(loader.fail(LoadError::document(Problem::Capacity(Limit::Ports(capacity)))));
         };
-        *slot = PortRecord {
-            address,
-            node: *node.as_bytes(),
-        };
+        *slot = PortRecord { address, node: *node.as_bytes(), node_index: 0 };
         loader.port_count += 1;
         Ok(())
     }

@@ -40,11 +40,7 @@ impl PortAddress {
         match text.len() {
             // Separated forms: every separator the same, at the same positions.
             17 | 14 => {
-                let (step, separators) = if text.len() == 17 {
-                    (3, &b":-"[..])
-                } else {
-                    (5, &b"."[..])
-                };
+                let (step, separators) = if text.len() == 17 { (3, &b":-"[..]) } else { (5, &b"."[..]) };
                 let separator = *text.get(step - 1).ok_or(PortAddressError)?;
                 if !separators.contains(&separator) {
                     return Err(PortAddressError);
@@ -74,10 +70,7 @@ impl PortAddress {
             let [high, low] = pair else {
                 return Err(PortAddressError);
             };
-            *octet = hex_value(*high)
-                .zip(hex_value(*low))
-                .map(|(h, l)| h << 4 | l)
-                .ok_or(PortAddressError)?;
+            *octet = hex_value(*high).zip(hex_value(*low)).map(|(h, l)| h << 4 | l).ok_or(PortAddressError)?;
         }
         Ok(Self(octets))
     }

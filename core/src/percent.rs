@@ -29,10 +29,7 @@ pub fn decode<'b>(input: &[u8], out: &'b mut [u8]) -> Result<&'b [u8], PercentEr
         let (byte, next) = if first == b'%' {
             match tail {
                 [high, low, next @ ..] => (
-                    hex_value(*high)
-                        .zip(hex_value(*low))
-                        .map(|(h, l)| h << 4 | l)
-                        .ok_or(PercentError::BadEscape)?,
+                    hex_value(*high).zip(hex_value(*low)).map(|(h, l)| h << 4 | l).ok_or(PercentError::BadEscape)?,
                     next,
                 ),
                 _ => return Err(PercentError::BadEscape),

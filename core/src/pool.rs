@@ -74,11 +74,7 @@ pub(crate) struct PoolBuilder<'s> {
 impl<'s> PoolBuilder<'s> {
     pub(crate) fn new(bytes: &'s mut [u8], index: &'s mut [u32]) -> Self {
         index.fill(0);
-        Self {
-            bytes,
-            len: 0,
-            index,
-        }
+        Self { bytes, len: 0, index }
     }
 
     /// Stores `text` once, returning the reference to the existing copy when there is one.
@@ -131,25 +127,19 @@ impl<'s> PoolBuilder<'s> {
     }
 
     pub(crate) fn view(&self) -> Pool<'_> {
-        Pool {
-            bytes: self.bytes.get(..self.len).unwrap_or_default(),
-        }
+        Pool { bytes: self.bytes.get(..self.len).unwrap_or_default() }
     }
 
     pub(crate) fn finish(self) -> Pool<'s> {
         let len = self.len;
         let bytes: &'s [u8] = self.bytes;
-        Pool {
-            bytes: bytes.get(..len).unwrap_or_default(),
-        }
+        Pool { bytes: bytes.get(..len).unwrap_or_default() }
     }
 }
 
 /// FNV-1a: tiny, no tables, good enough spread for URL-like strings.
 fn fnv1a(bytes: &[u8]) -> u32 {
-    bytes.iter().fold(0x811c_9dc5_u32, |hash, &byte| {
-        (hash ^ u32::from(byte)).wrapping_mul(0x0100_0193)
-    })
+    bytes.iter().fold(0x811c_9dc5_u32, |hash, &byte| (hash ^ u32::from(byte)).wrapping_mul(0x0100_0193))
 }
 
 #[cfg(test)]

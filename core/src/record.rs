@@ -60,19 +60,19 @@ impl Default for NodeRecord {
     }
 }
 
-/// One PXE-enabled port: its MAC and the UUID of the node it belongs to.
+/// One PXE-enabled port: its MAC, the UUID of the node it belongs to, and that node's
+/// position in the sorted node table (set at the end of loading), so a lookup by MAC is a
+/// single binary search.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct PortRecord {
     pub(crate) address: PortAddress,
     pub(crate) node: [u8; 16],
+    pub(crate) node_index: u32,
 }
 
 impl PortRecord {
     /// An unused slot.
-    pub const EMPTY: PortRecord = PortRecord {
-        address: PortAddress([0; 6]),
-        node: [0; 16],
-    };
+    pub const EMPTY: PortRecord = PortRecord { address: PortAddress([0; 6]), node: [0; 16], node_index: 0 };
 
     /// The port's MAC address.
     pub fn address(&self) -> PortAddress {
@@ -91,12 +91,8 @@ mod tests {
 
     #[test]
     fn records_stay_within_budget() {
-        assert!(
-            core::mem::size_of::<NodeRecord>() <= 64,
-            "{}",
-            core::mem::size_of::<NodeRecord>()
-        );
+        assert!(core::mem::size_of::<NodeRecord>() <= 64, "{}", core::mem::size_of::<NodeRecord>());
         assert_eq!(core::mem::size_of::<NodeRecord>(), 64);
-        assert_eq!(core::mem::size_of::<PortRecord>(), 22);
+        assert_eq!(core::mem::size_of::<PortRecord>(), 28);
     }
 }

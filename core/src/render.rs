@@ -146,9 +146,7 @@ pub fn render<'a>(
                 Some(node) => {
                     let requested = driver.as_str();
                     let outcome = if requested != config.any_driver && requested != node.driver() {
-                        Err(Refusal::DriverMismatch {
-                            node_driver: node.driver(),
-                        })
+                        Err(Refusal::DriverMismatch { node_driver: node.driver() })
                     } else {
                         plan(&node, config)
                     };
@@ -171,13 +169,7 @@ pub fn render<'a>(
         }
     };
     let len = w.finish()?;
-    Ok(Rendered {
-        len,
-        kind,
-        node: node.map(|n| n.uuid()),
-        state: node.map(|n| n.provision_state_text()),
-        refusal,
-    })
+    Ok(Rendered { len, kind, node: node.map(|n| n.uuid()), state: node.map(|n| n.provision_state_text()), refusal })
 }
 
 /// What the node should boot, with every value it needs already checked.
@@ -211,14 +203,8 @@ struct KernelBoot<'a> {
 }
 
 /// Checks one value the script will carry.
-fn checked<'a>(
-    value: &'a str,
-    field: &'static str,
-    kind: ValueKind,
-) -> Result<&'a str, Refusal<'static>> {
-    safety::check(value, kind)
-        .map(|()| value)
-        .map_err(|_| Refusal::UnsafeValue(field))
+fn checked<'a>(value: &'a str, field: &'static str, kind: ValueKind) -> Result<&'a str, Refusal<'static>> {
+    safety::check(value, kind).map(|()| value).map_err(|_| Refusal::UnsafeValue(field))
 }
 
 /// A required URL: the node's own, else the configured default.
@@ -242,21 +228,12 @@ fn optional<'a>(
 // One match over the state table reads better than helpers split across the file.
 #[allow(clippy::too_many_lines)]
 fn plan<'a>(node: &Node<'a>, config: &Config<'a>) -> Result<Plan<'a>, Refusal<'a>> {
-    let deploy_append = optional(
-        node.deploy_append().or(config.append_params),
-        "driver_info.kernel_append_params",
-        ValueKind::Words,
-    )?;
+    let deploy_append =
+        optional(node.deploy_append().or(config.append_params), "driver_info.kernel_append_params", ValueKind::Words)?;
     let agent = |kind, what, kernel, ramdisk, initrd_name| -> Result<Plan<'a>, Refusal<'a>> {
         // The agent needs to find the API; an operator-given ipa-api-url wins.
         let ipa_api_url = match deploy_append {
-            Some(append)
-                if append
-                    .split(' ')
-                    .any(|word| word.starts_with("ipa-api-url=")) =>
-            {
-                None
-            }
+            Some(append) if append.split(' ').any(|word| word.starts_with("ipa-api-url=")) => None,
             _ => optional(config.ipa_api_url, "ipa_api_url", ValueKind::Token)?,
         };
         Ok(Plan::Kernel(KernelBoot {
@@ -274,41 +251,21 @@ fn plan<'a>(node: &Node<'a>, config: &Config<'a>) -> Result<Plan<'a>, Refusal<'a
         BootPath::DeployRamdisk => agent(
             ScriptKind::DeployRamdisk,
             "deploy ramdisk",
-            required(
-                node.deploy_kernel(),
-                config.deploy_kernel,
-                "driver_info.deploy_kernel",
-            )?,
-            required(
-                node.deploy_ramdisk(),
-                config.deploy_ramdisk,
-                "driver_info.deploy_ramdisk",
-            )?,
+            required(node.deploy_kernel(), config.deploy_kernel, "driver_info.deploy_kernel")?,
+            required(node.deploy_ramdisk(), config.deploy_ramdisk, "driver_info.deploy_ramdisk")?,
             "deploy_ramdisk",
         ),
         BootPath::RescueRamdisk => agent(
             ScriptKind::RescueRamdisk,
             "rescue ramdisk",
-            required(
-                node.rescue_kernel(),
-                config.rescue_kernel,
-                "driver_info.rescue_kernel",
-            )?,
-            required(
-                node.rescue_ramdisk(),
-                config.rescue_ramdisk,
-                "driver_info.rescue_ramdisk",
-            )?,
+            required(node.rescue_kernel(), config.rescue_kernel, "driver_info.rescue_kernel")?,
+            required(node.rescue_ramdisk(), config.rescue_ramdisk, "driver_info.rescue_ramdisk")?,
             "rescue_ramdisk",
         ),
         BootPath::Instance => {
             // instance_info's parameters replace driver_info's for the instance.
             let append = match node.instance_append() {
-                Some(own) => Some(checked(
-                    own,
-                    "instance_info.kernel_append_params",
-                    ValueKind::Words,
-                )?),
+                Some(own) => Some(checked(own, "instance_info.kernel_append_params", ValueKind::Words)?),
                 None => deploy_append,
             };
             let instance = |kind, what, params| -> Result<Plan<'a>, Refusal<'a>> {
@@ -324,54 +281,39 @@ fn plan<'a>(node: &Node<'a>, config: &Config<'a>) -> Result<Plan<'a>, Refusal<'a
                 }))
             };
             if node.ramdisk_deploy() {
-                instance(
-                    ScriptKind::InstanceRamdisk,
-                    "instance ramdisk",
-                    KernelParams::Ramdisk,
-                )
-            } else if node.image_type() == ImageType::WholeDisk || node.instance_kernel().is_none()
-            {
+                instance(ScriptKind::InstanceRamdisk, "instance ramdisk", KernelParams::Ramdisk)
+            } else if node.image_type() == ImageType::WholeDisk || node.instance_kernel().is_none() {
                 Ok(Plan::LocalDisk(node.boot_mode().or(config.boot_mode)))
             } else {
-                let root = required(
-                    node.root_uuid_or_disk_id(),
-                    None,
-                    "driver_internal_info.root_uuid_or_disk_id",
-                )?;
-                instance(
-                    ScriptKind::InstanceKernel,
-                    "instance kernel",
-                    KernelParams::Partition { root },
-                )
+                let root = required(node.root_uuid_or_disk_id(), None, "driver_internal_info.root_uuid_or_disk_id")?;
+                instance(ScriptKind::InstanceKernel, "instance kernel", KernelParams::Partition { root })
             }
         }
         BootPath::Unbootable => Err(Refusal::UnbootableState),
     }
 }
 
-fn kernel_script(
-    w: &mut ScriptWriter<'_>,
-    config: &Config<'_>,
-    node: &Node<'_>,
-    boot: &KernelBoot<'_>,
-) {
-    w.fmt(format_args!(
-        "#!ipxe\n# ipxe-config: {} for node {} (provision state: {})\n\n",
-        boot.what,
-        node.uuid(),
-        node.provision_state_text()
-    ));
-    w.fmt(format_args!(
-        "set attempts:int32 {}\nset i:int32 0\n\n:fetch\nimgfree\nkernel ",
-        config.retries
-    ));
-    if let Some(timeout) = config.fetch_timeout_ms {
-        w.fmt(format_args!("--timeout {timeout} "));
-    }
+fn kernel_script(w: &mut ScriptWriter<'_>, config: &Config<'_>, node: &Node<'_>, boot: &KernelBoot<'_>) {
+    // Plain appends rather than `format_args!`: this is the hot path of a boot storm and
+    // the formatting machinery costs more than the copying.
+    w.text("#!ipxe\n# ipxe-config: ");
+    w.text(boot.what);
+    w.text(" for node ");
+    w.uuid(&node.uuid());
+    w.text(" (provision state: ");
+    w.text(node.provision_state_text());
+    w.text(")\n\nset attempts:int32 ");
+    w.number(u32::from(config.retries));
+    w.text("\nset i:int32 0\n\n:fetch\nimgfree\nkernel ");
+    fetch_timeout(w, config);
     w.text(boot.kernel);
     match boot.params {
         KernelParams::Agent => w.text(" selinux=0 troubleshoot=0 text"),
-        KernelParams::Partition { root } => w.fmt(format_args!(" root=UUID={root} ro text")),
+        KernelParams::Partition { root } => {
+            w.text(" root=UUID=");
+            w.text(root);
+            w.text(" ro text");
+        }
         KernelParams::Ramdisk => w.text(" root=/dev/ram0 text"),
     }
     if let Some(append) = boot.append {
@@ -379,43 +321,43 @@ fn kernel_script(
         w.text(append);
     }
     if let Some(url) = boot.ipa_api_url {
-        w.fmt(format_args!(" ipa-api-url={url}"));
+        w.text(" ipa-api-url=");
+        w.text(url);
     }
     if matches!(boot.params, KernelParams::Agent) {
         // iPXE expands ${mac} to the booting NIC's MAC: the agent's BOOTIF.
         w.text(" BOOTIF=${mac}");
     }
-    w.fmt(format_args!(
-        " initrd={} || goto retry\ninitrd --name {} ",
-        boot.initrd_name, boot.initrd_name
-    ));
-    if let Some(timeout) = config.fetch_timeout_ms {
-        w.fmt(format_args!("--timeout {timeout} "));
-    }
+    w.text(" initrd=");
+    w.text(boot.initrd_name);
+    w.text(" || goto retry\ninitrd --name ");
+    w.text(boot.initrd_name);
+    w.text(" ");
+    fetch_timeout(w, config);
     w.text(boot.ramdisk);
     w.text(" || goto retry\nboot\n\n");
     // Ironic's loop: give up after `attempts`, sleeping one second longer each time.
-    w.text(":retry\niseq ${i} ${attempts} && goto give_up ||\ninc i\n");
-    w.fmt(format_args!(
-        "echo Fetching the {} failed, retrying in ${{i}} seconds.\nsleep ${{i}}\ngoto fetch\n\n",
-        boot.what
-    ));
-    w.fmt(format_args!(
-        ":give_up\necho Could not fetch the {} after ${{attempts}} attempts.\necho Powering off in 30 seconds.\nsleep 30\n",
-        boot.what
-    ));
+    w.text(":retry\niseq ${i} ${attempts} && goto give_up ||\ninc i\necho Fetching the ");
+    w.text(boot.what);
+    w.text(" failed, retrying in ${i} seconds.\nsleep ${i}\ngoto fetch\n\n:give_up\necho Could not fetch the ");
+    w.text(boot.what);
+    w.text(" after ${attempts} attempts.\necho Powering off in 30 seconds.\nsleep 30\n");
     // Some iPXE builds (Debian's among them) have no `poweroff`; reboot instead.
     w.text("poweroff ||\nreboot\n");
 }
 
+fn fetch_timeout(w: &mut ScriptWriter<'_>, config: &Config<'_>) {
+    if let Some(timeout) = config.fetch_timeout_ms {
+        w.text("--timeout ");
+        w.number(timeout);
+        w.text(" ");
+    }
+}
+
 fn local_disk_script(w: &mut ScriptWriter<'_>, node: &Node<'_>, mode: BootMode) {
     let uuid = node.uuid();
-    w.fmt(format_args!(
-        "#!ipxe\n# ipxe-config: local disk for node {uuid}\n\n"
-    ));
-    w.fmt(format_args!(
-        "echo Booting node {uuid} from its local disk.\n"
-    ));
+    w.fmt(format_args!("#!ipxe\n# ipxe-config: local disk for node {uuid}\n\n"));
+    w.fmt(format_args!("echo Booting node {uuid} from its local disk.\n"));
     if mode == BootMode::Bios {
         w.text("sanboot --no-describe --drive 0x80 || exit 0\n");
     } else {
@@ -435,31 +377,23 @@ fn error_script(
     node: Option<&Node<'_>>,
     refusal: Refusal<'_>,
 ) {
-    w.fmt(format_args!(
-        "#!ipxe\n# ipxe-config: error script ({refusal})\n\necho\n"
-    ));
+    w.fmt(format_args!("#!ipxe\n# ipxe-config: error script ({refusal})\n\necho\n"));
     let mut echo = EchoLines::new(w);
     echo.fmt(format_args!("ipxe-config cannot boot this machine."));
     echo.line();
     match (refusal, node) {
         (Refusal::UnknownNode(uuid), _) => {
-            echo.fmt(format_args!(
-                "No node with UUID {uuid} is in this server's inventory."
-            ));
+            echo.fmt(format_args!("No node with UUID {uuid} is in this server's inventory."));
         }
         (Refusal::UnknownAddress(address), _) => {
-            echo.fmt(format_args!(
-                "No node has a PXE-enabled port with MAC {address}."
-            ));
+            echo.fmt(format_args!("No node has a PXE-enabled port with MAC {address}."));
         }
         (Refusal::DriverMismatch { node_driver }, _) => {
             let requested = match route {
                 Route::NodeScript { driver, .. } => driver.as_str(),
                 Route::ChainScript => "",
             };
-            echo.fmt(format_args!(
-                "The node uses driver {node_driver}, but the request names driver {requested}."
-            ));
+            echo.fmt(format_args!("The node uses driver {node_driver}, but the request names driver {requested}."));
         }
         (Refusal::UnbootableState, Some(node)) => {
             echo.fmt(format_args!(
@@ -468,14 +402,10 @@ fn error_script(
             ));
         }
         (Refusal::Missing(field), _) => {
-            echo.fmt(format_args!(
-                "The node has no {field}, and this server has no default for it."
-            ));
+            echo.fmt(format_args!("The node has no {field}, and this server has no default for it."));
         }
         (Refusal::UnsafeValue(field), _) => {
-            echo.fmt(format_args!(
-                "The node's {field} would change this script's commands; refused."
-            ));
+            echo.fmt(format_args!("The node's {field} would change this script's commands; refused."));
         }
         (Refusal::UnbootableState, None) => echo.fmt(format_args!("The node cannot be booted.")),
     }
@@ -483,10 +413,7 @@ fn error_script(
     if let Some(node) = node {
         echo.fmt(format_args!("node: {}", node.uuid()));
         echo.line();
-        echo.fmt(format_args!(
-            "provision state: {}",
-            node.provision_state_text()
-        ));
+        echo.fmt(format_args!("provision state: {}", node.provision_state_text()));
         echo.line();
     }
     let w = echo.into_inner();
@@ -505,9 +432,7 @@ fn ending(w: &mut ScriptWriter<'_>, config: &Config<'_>, route: &Route) {
         ErrorEnding::Reboot => "Rebooting",
     };
     if pause > 0 {
-        w.fmt(format_args!(
-            "echo {sentence} in {pause} seconds.\nsleep {pause}\n"
-        ));
+        w.fmt(format_args!("echo {sentence} in {pause} seconds.\nsleep {pause}\n"));
     } else {
         w.fmt(format_args!("echo {sentence}.\n"));
     }
@@ -527,10 +452,7 @@ fn ending(w: &mut ScriptWriter<'_>, config: &Config<'_>, route: &Route) {
 /// `chain` ("Operation not supported", seen under QEMU), so without a configured base the
 /// DHCP server's `next-server` is used, which is where PXE setups usually serve from.
 fn base_url(w: &mut ScriptWriter<'_>, config: &Config<'_>) {
-    match config
-        .base_url
-        .and_then(|b| checked(b, "base_url", ValueKind::Token).ok())
-    {
+    match config.base_url.and_then(|b| checked(b, "base_url", ValueKind::Token).ok()) {
         Some(base) => w.text(base.trim_end_matches('/')),
         None => w.text("http://${next-server}"),
     }
@@ -538,9 +460,7 @@ fn base_url(w: &mut ScriptWriter<'_>, config: &Config<'_>) {
 
 fn chain_script(w: &mut ScriptWriter<'_>, config: &Config<'_>) {
     w.text("#!ipxe\n# ipxe-config: ask the server about each network interface in turn\n\n");
-    w.fmt(format_args!(
-        "set {CHAIN_SETTING} 1\nset nic:int32 0\n:next_nic\n"
-    ));
+    w.fmt(format_args!("set {CHAIN_SETTING} 1\nset nic:int32 0\n:next_nic\n"));
     w.text("isset ${net${nic}/mac} || goto no_known_nic\n");
     w.text("echo ipxe-config: asking about net${nic} (${net${nic}/mac})\n");
     w.text("chain --autofree ");
@@ -567,11 +487,7 @@ const ECHO_WIDTH: usize = 72;
 
 impl<'w, 'b> EchoLines<'w, 'b> {
     fn new(w: &'w mut ScriptWriter<'b>) -> Self {
-        Self {
-            w,
-            column: 0,
-            word: heapless::String::new(),
-        }
+        Self { w, column: 0, word: heapless::String::new() }
     }
 
     fn fmt(&mut self, args: fmt::Arguments<'_>) {

@@ -35,9 +35,7 @@ impl DriverName {
         let valid = !text.is_empty()
             && text != "."
             && text != ".."
-            && text
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'));
+            && text.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'));
         if !valid {
             return None;
         }
@@ -170,12 +168,8 @@ impl Route {
             .filter(|driver| !driver.contains(&b'/'))
             .ok_or(RouteError::NotFound)?;
         let mut decoded = [0u8; MAX_DRIVER];
-        let driver =
-            percent::decode(driver, &mut decoded).map_err(|_| RouteError::InvalidDriver)?;
-        let driver = core::str::from_utf8(driver)
-            .ok()
-            .and_then(DriverName::new)
-            .ok_or(RouteError::InvalidDriver)?;
+        let driver = percent::decode(driver, &mut decoded).map_err(|_| RouteError::InvalidDriver)?;
+        let driver = core::str::from_utf8(driver).ok().and_then(DriverName::new).ok_or(RouteError::InvalidDriver)?;
         let key = parse_query(query.unwrap_or_default())?;
         Ok(Route::NodeScript { driver, key })
     }
@@ -188,11 +182,7 @@ impl Route {
         match self {
             Route::ChainScript => out.write_str("/boot.ipxe"),
             Route::NodeScript { driver, key } => {
-                write!(
-                    out,
-                    "/v1/drivers/{}/vendor_passthru/ipxe_config?",
-                    driver.as_str()
-                )?;
+                write!(out, "/v1/drivers/{}/vendor_passthru/ipxe_config?", driver.as_str())?;
                 match key {
                     NodeKey::Uuid(uuid) => write!(out, "node_uuid={uuid}"),
                     NodeKey::Address(address) => write!(out, "port_address={address}"),
@@ -205,11 +195,7 @@ impl Route {
 /// Absolute-form targets (RFC 9112 §3.2.2) carry `http://host`; only the path matters here.
 fn strip_scheme_and_authority(target: &[u8]) -> &[u8] {
     let lower_starts = |prefix: &[u8]| {
-        target.len() >= prefix.len()
-            && target
-                .iter()
-                .zip(prefix)
-                .all(|(a, b)| a.to_ascii_lowercase() == *b)
+        target.len() >= prefix.len() && target.iter().zip(prefix).all(|(a, b)| a.to_ascii_lowercase() == *b)
     };
     let rest = if lower_starts(b"http://") {
         target.get(7..)
@@ -230,15 +216,11 @@ fn parse_query(query: &[u8]) -> Result<NodeKey, RouteError> {
     let mut address = None;
     for pair in query.split(|&b| b == b'&').filter(|pair| !pair.is_empty()) {
         let (name, value) = match pair.iter().position(|&b| b == b'=') {
-            Some(at) => (
-                pair.get(..at).unwrap_or_default(),
-                pair.get(at + 1..).unwrap_or_default(),
-            ),
+            Some(at) => (pair.get(..at).unwrap_or_default(), pair.get(at + 1..).unwrap_or_default()),
             None => (pair, &b""[..]),
         };
         let mut name_buf = [0u8; 16];
-        let name =
-            percent::decode(name, &mut name_buf).map_err(|_| RouteError::UnknownParameter)?;
+        let name = percent::decode(name, &mut name_buf).map_err(|_| RouteError::UnknownParameter)?;
         let slot = match name {
             b"node_uuid" => &mut uuid,
             b"port_address" => &mut address,
@@ -258,13 +240,11 @@ fn parse_query(query: &[u8]) -> Result<NodeKey, RouteError> {
         (Some(value), None) => {
             let mut buf = [0u8; 64];
             let text = percent::decode(value, &mut buf).map_err(|_| RouteError::InvalidUuid)?;
-            Uuid::try_parse_ascii(text)
-                .map(NodeKey::Uuid)
-                .map_err(|_| RouteError::InvalidUuid)
+            Uuid::try_parse_ascii(text).map(NodeKey::Uuid).map_err(|_| RouteError::InvalidUuid)
         }
-        (None, Some(value)) => PortAddress::parse(value)
-            .map(NodeKey::Address)
-            .map_err(|_| RouteError::InvalidPortAddress),
+        (None, Some(value)) => {
+            PortAddress::parse(value).map(NodeKey::Address).map_err(|_| RouteError::InvalidPortAddress)
+        }
     }
 }
 
@@ -276,28 +256,20 @@ mod tests {
 
     fn endpoint(query: &str) -> heapless::String<256> {
         let mut text = heapless::String::new();
-        fmt::Write::write_fmt(
-            &mut text,
-            format_args!("/v1/drivers/ipmi/vendor_passthru/ipxe_config?{query}"),
-        )
-        .unwrap();
+        fmt::Write::write_fmt(&mut text, format_args!("/v1/drivers/ipmi/vendor_passthru/ipxe_config?{query}")).unwrap();
         text
     }
 
     #[test]
     fn parses_both_keys_and_round_trips() {
-        for query in [
-            "node_uuid=1be26c0b-03f2-4d2e-ae87-c02d7f33c123",
-            "port_address=52:54:00:12:34:56",
-        ] {
+        for query in ["node_uuid=1be26c0b-03f2-4d2e-ae87-c02d7f33c123", "port_address=52:54:00:12:34:56"] {
             let target = endpoint(query);
             let route = Route::parse(target.as_bytes()).unwrap();
             let mut written = heapless::String::<256>::new();
             route.write_target(&mut written).unwrap();
             assert_eq!(written, target);
         }
-        let route =
-            Route::parse(endpoint("port_address=52%3A54%3A00%3A12%3A34%3A56").as_bytes()).unwrap();
+        let route = Route::parse(endpoint("port_address=52%3A54%3A00%3A12%3A34%3A56").as_bytes()).unwrap();
         let mut written = heapless::String::<256>::new();
         route.write_target(&mut written).unwrap();
         assert_eq!(written, endpoint("port_address=52:54:00:12:34:56"));

@@ -68,32 +68,53 @@ impl core::error::Error for UnsafeValue {}
 /// assert_eq!(check("http://a/b c", ValueKind::Token), Err(UnsafeValue::Whitespace));
 /// ```
 pub fn check(value: &str, kind: ValueKind) -> Result<(), UnsafeValue> {
-    if value.is_empty() {
+    // One pass over the bytes: this runs for every value of every rendered script, so
+    // it stays cheap for the common all-ASCII case and defers Unicode checks.
+    let bytes = value.as_bytes();
+    if bytes.is_empty() {
         return Err(UnsafeValue::Empty);
     }
-    for character in value.chars() {
-        match character {
-            '\r' | '\n' => return Err(UnsafeValue::LineBreak),
-            '\0' => return Err(UnsafeValue::Nul),
-            ' ' if kind == ValueKind::Token => return Err(UnsafeValue::Whitespace),
-            '"' | '\'' | '\\' => return Err(UnsafeValue::Quoting),
-            c if c.is_control() => return Err(UnsafeValue::ControlCharacter),
-            c if c.is_whitespace() && c != ' ' => return Err(UnsafeValue::ControlCharacter),
+    let mut expansion = false;
+    let mut word_problem = None;
+    let mut non_ascii = false;
+    let mut word_start = 0;
+    let mut previous = 0u8;
+    for (position, &byte) in bytes.iter().enumerate() {
+        match byte {
+            b'\r' | b'\n' => return Err(UnsafeValue::LineBreak),
+            0 => return Err(UnsafeValue::Nul),
+            b' ' if kind == ValueKind::Token => return Err(UnsafeValue::Whitespace),
+            b' ' => {
+                word_problem = word_problem.or_else(|| word_check(bytes.get(word_start..position)));
+                word_start = position + 1;
+            }
+            b'"' | b'\'' | b'\\' => return Err(UnsafeValue::Quoting),
+            0x01..=0x1f | 0x7f => return Err(UnsafeValue::ControlCharacter),
+            b'{' if previous == b'$' => expansion = true,
+            0x80.. => non_ascii = true,
             _ => {}
         }
+        previous = byte;
     }
-    if value.contains("${") {
+    if non_ascii && value.chars().any(|c| c.is_control() || (c.is_whitespace() && c != ' ')) {
+        return Err(UnsafeValue::ControlCharacter);
+    }
+    if expansion {
         return Err(UnsafeValue::SettingExpansion);
     }
-    for word in value.split(' ') {
-        if matches!(word, "||" | "&&" | ";") {
-            return Err(UnsafeValue::CommandSeparator);
-        }
-        if word.starts_with('#') {
-            return Err(UnsafeValue::Comment);
-        }
+    match word_problem.or_else(|| word_check(bytes.get(word_start..))) {
+        Some(problem) => Err(problem),
+        None => Ok(()),
     }
-    Ok(())
+}
+
+/// What is wrong with one space-separated word, if anything.
+fn word_check(word: Option<&[u8]>) -> Option<UnsafeValue> {
+    match word? {
+        b"||" | b"&&" | b";" => Some(UnsafeValue::CommandSeparator),
+        [b'#', ..] => Some(UnsafeValue::Comment),
+        _ => None,
+    }
 }
 
 #[cfg(test)]

@@ -44,6 +44,31 @@ impl<'b> ScriptWriter<'b> {
         self.bytes(text.as_bytes());
     }
 
+    /// Appends a decimal number.
+    pub fn number(&mut self, value: u32) {
+        let mut digits = [0u8; 10];
+        let mut start = digits.len();
+        let mut rest = value;
+        loop {
+            start -= 1;
+            if let Some(digit) = digits.get_mut(start) {
+                // `rest % 10` is below 10, so the cast cannot truncate.
+                *digit = b'0' + (rest % 10) as u8;
+            }
+            rest /= 10;
+            if rest == 0 {
+                break;
+            }
+        }
+        self.bytes(digits.get(start..).unwrap_or_default());
+    }
+
+    /// Appends a UUID in its hyphenated lower-case form.
+    pub fn uuid(&mut self, uuid: &uuid::Uuid) {
+        let mut buffer = uuid::Uuid::encode_buffer();
+        self.text(uuid.hyphenated().encode_lower(&mut buffer));
+    }
+
     /// Appends formatted text.
     pub fn fmt(&mut self, args: fmt::Arguments<'_>) {
         // `write_str` never fails, so neither does this.
@@ -92,5 +117,17 @@ mod tests {
         writer.text("#!ipxe\n");
         assert_eq!(writer.finish(), Ok(7));
         assert_eq!(&buf, b"#!ipxe\n");
+    }
+
+    #[test]
+    fn writes_numbers_in_decimal() {
+        let mut buf = [0u8; 32];
+        let mut writer = ScriptWriter::new(&mut buf);
+        for value in [0, 7, 10, 60_000, u32::MAX] {
+            writer.number(value);
+            writer.text(" ");
+        }
+        let len = writer.finish().unwrap();
+        assert_eq!(&buf[..len], b"0 7 10 60000 4294967295 ");
     }
 }

@@ -13,18 +13,13 @@ fn rendered_scripts_match_golden_files() {
     let update = std::env::var_os("UPDATE_GOLDEN").is_some();
     let mut failures = Vec::new();
     for case in common::golden_cases() {
-        let route =
-            Route::parse(case.target.as_bytes()).unwrap_or_else(|e| panic!("{}: {e}", case.name));
+        let route = Route::parse(case.target.as_bytes()).unwrap_or_else(|e| panic!("{}: {e}", case.name));
         let mut out = [0u8; 4096];
         let rendered = render(&inventory, &case.config, &route, &mut out).expect("fits in 4 KiB");
         let actual = std::str::from_utf8(&out[..rendered.len]).expect("scripts are UTF-8");
         assert!(actual.starts_with("#!ipxe\n"), "{}", case.name);
         for line in actual.lines().filter(|l| l.starts_with("echo ")) {
-            assert!(
-                line.len() - "echo ".len() < 80,
-                "{}: console line too wide: {line}",
-                case.name
-            );
+            assert!(line.len() - "echo ".len() < 80, "{}: console line too wide: {line}", case.name);
         }
         let path = common::fixture(&format!("golden/{}.ipxe", case.name));
         if update {
@@ -42,11 +37,7 @@ fn rendered_scripts_match_golden_files() {
             ));
         }
     }
-    assert!(
-        failures.is_empty(),
-        "golden mismatches:\n{}",
-        failures.join("\n")
-    );
+    assert!(failures.is_empty(), "golden mismatches:\n{}", failures.join("\n"));
 }
 
 #[test]
@@ -56,19 +47,12 @@ fn a_short_buffer_gets_the_needed_size_not_a_truncated_script() {
     for case in common::golden_cases() {
         let route = Route::parse(case.target.as_bytes()).expect("valid target");
         let mut full = [0u8; 4096];
-        let len = render(&inventory, &case.config, &route, &mut full)
-            .expect("fits")
-            .len;
+        let len = render(&inventory, &case.config, &route, &mut full).expect("fits").len;
         let mut short = vec![0u8; len - 1];
         let error = render(&inventory, &case.config, &route, &mut short).expect_err("must not fit");
         assert_eq!(error.needed, len, "{}", case.name);
         let mut exact = vec![0u8; len];
-        assert_eq!(
-            render(&inventory, &case.config, &route, &mut exact)
-                .expect("fits exactly")
-                .len,
-            len
-        );
+        assert_eq!(render(&inventory, &case.config, &route, &mut exact).expect("fits exactly").len, len);
         assert_eq!(exact, full[..len]);
     }
 }

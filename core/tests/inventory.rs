@@ -15,32 +15,16 @@ fn real_ironic_output_loads_with_escapes_decoded_and_extras_skipped() {
     let storage = common::load_fixture("ironic-detail.json");
     let inventory = storage.inventory();
     assert_eq!(inventory.node_count(), 1);
-    assert_eq!(
-        inventory.port_count(),
-        1,
-        "the pxe_enabled: false port is ignored"
-    );
-    let node = inventory
-        .node_by_address(&PortAddress::parse(b"b8:59:9f:12:34:56").unwrap())
-        .expect("by MAC");
+    assert_eq!(inventory.port_count(), 1, "the pxe_enabled: false port is ignored");
+    let node = inventory.node_by_address(&PortAddress::parse(b"b8:59:9f:12:34:56").unwrap()).expect("by MAC");
     assert_eq!(node.uuid(), Uuid::parse_str(UUID).unwrap());
-    assert_eq!(
-        node.deploy_kernel(),
-        Some("http://10.99.0.1:8080/images/ipa.kernel")
-    );
-    assert_eq!(
-        node.deploy_ramdisk(),
-        Some("http://10.99.0.1:8080/images/ipa.initramfs")
-    );
+    assert_eq!(node.deploy_kernel(), Some("http://10.99.0.1:8080/images/ipa.kernel"));
+    assert_eq!(node.deploy_ramdisk(), Some("http://10.99.0.1:8080/images/ipa.initramfs"));
     assert_eq!(node.provision_state(), ProvisionState::WaitCallBack);
     assert_eq!(node.boot_mode(), BootMode::Unset);
     assert_eq!(node.image_type(), ImageType::WholeDisk);
-    assert!(inventory
-        .node_by_address(&PortAddress::parse(b"b8:59:9f:12:34:57").unwrap())
-        .is_none());
-    assert!(inventory
-        .node_by_uuid(&Uuid::parse_str(UUID).unwrap())
-        .is_some());
+    assert!(inventory.node_by_address(&PortAddress::parse(b"b8:59:9f:12:34:57").unwrap()).is_none());
+    assert!(inventory.node_by_uuid(&Uuid::parse_str(UUID).unwrap()).is_some());
 }
 
 #[test]
@@ -61,15 +45,10 @@ fn ten_thousand_nodes_share_one_copy_of_each_url() {
     let mut storage = Storage::new(10_000, 16, 1024);
     let inventory = storage.load(json.as_bytes()).expect("loads");
     assert_eq!(inventory.node_count(), 10_000);
-    let expected = [
-        "ipmi",
-        "deploying",
-        "http://10.99.0.1/ipa.kernel",
-        "http://10.99.0.1/ipa.initramfs",
-    ]
-    .iter()
-    .map(|s| s.len() + 2)
-    .sum::<usize>();
+    let expected = ["ipmi", "deploying", "http://10.99.0.1/ipa.kernel", "http://10.99.0.1/ipa.initramfs"]
+        .iter()
+        .map(|s| s.len() + 2)
+        .sum::<usize>();
     assert_eq!(inventory.string_bytes(), expected);
 }
 
@@ -109,19 +88,13 @@ fn unsafe_values_are_rejected_naming_node_and_field() {
         (r#"{"rescue_kernel": "\u001b[2J"}"#, "driver_info.rescue_kernel: contains a control character"),
     ];
     for (driver_info, expected) in cases {
-        assert_eq!(
-            load_error(&node_json(driver_info)),
-            format!("node {UUID}: {expected}"),
-            "{driver_info}"
-        );
+        assert_eq!(load_error(&node_json(driver_info)), format!("node {UUID}: {expected}"), "{driver_info}");
     }
 }
 
 #[test]
 fn structural_problems_are_named() {
-    let node = |uuid: &str| {
-        format!(r#"{{"uuid": "{uuid}", "driver": "ipmi", "provision_state": "active"}}"#)
-    };
+    let node = |uuid: &str| format!(r#"{{"uuid": "{uuid}", "driver": "ipmi", "provision_state": "active"}}"#);
     let port = |mac: &str, uuid: &str| format!(r#"{{"address": "{mac}", "node_uuid": "{uuid}"}}"#);
     let other = "00000000-0000-4000-8000-000000000001";
     let cases = [
@@ -140,17 +113,11 @@ fn structural_problems_are_named() {
             "port 52:54:00:00:00:01: address: address already listed (for node ".to_string(),
         ),
         (
-            format!(
-                r#"{{"nodes": [], "ports": [{}]}}"#,
-                port("52:54:00:00:00:01", other)
-            ),
+            format!(r#"{{"nodes": [], "ports": [{}]}}"#, port("52:54:00:00:00:01", other)),
             format!("port 52:54:00:00:00:01: node_uuid: no node {other} in the inventory"),
         ),
         (
-            format!(
-                r#"{{"nodes": [], "ports": [{}]}}"#,
-                port("52:54:00:00:00", other)
-            ),
+            format!(r#"{{"nodes": [], "ports": [{}]}}"#, port("52:54:00:00:00", other)),
             "port #0 (no address read): address: not a MAC address".to_string(),
         ),
         (
@@ -172,31 +139,15 @@ fn structural_problems_are_named() {
             "node #0 (no uuid read): driver: invalid JSON: ".to_string(),
         ),
         (
-            format!(
-                r#"{{"nodes": [{}, {}, {}, {}, {}]}}"#,
-                node(UUID),
-                node(UUID),
-                node(UUID),
-                node(UUID),
-                node(UUID)
-            ),
+            format!(r#"{{"nodes": [{}, {}, {}, {}, {}]}}"#, node(UUID), node(UUID), node(UUID), node(UUID), node(UUID)),
             "inventory: more than 4 nodes (node capacity)".to_string(),
         ),
-        (
-            r#"{"nodes": ["#.to_string(),
-            "node #0 (no uuid read): invalid JSON: EOF".to_string(),
-        ),
-        (
-            "[1, 2]".to_string(),
-            "inventory: invalid JSON: ".to_string(),
-        ),
+        (r#"{"nodes": ["#.to_string(), "node #0 (no uuid read): invalid JSON: EOF".to_string()),
+        ("[1, 2]".to_string(), "inventory: invalid JSON: ".to_string()),
     ];
     for (json, expected) in cases {
         let message = load_error(&json);
-        assert!(
-            message.starts_with(&expected),
-            "{json}\n  got:      {message}\n  expected: {expected}…"
-        );
+        assert!(message.starts_with(&expected), "{json}\n  got:      {message}\n  expected: {expected}…");
     }
 }
 
@@ -204,46 +155,21 @@ fn structural_problems_are_named() {
 fn small_string_pool_and_unescape_buffer_are_reported_as_such() {
     let json = node_json(r#"{"deploy_kernel": "http://10.99.0.1/a-rather-long-kernel-url"}"#);
     let mut storage = Storage::new(4, 4, 24);
-    let message = storage
-        .load(json.as_bytes())
-        .map(|_| ())
-        .unwrap_err()
-        .to_string();
-    assert!(
-        message.ends_with("strings need more than 24 bytes (string pool capacity)"),
-        "{message}"
-    );
+    let message = storage.load(json.as_bytes()).map(|_| ()).unwrap_err().to_string();
+    assert!(message.ends_with("strings need more than 24 bytes (string pool capacity)"), "{message}");
 
     let json = node_json(r#"{"deploy_kernel": "http:\/\/10.99.0.1\/kernel"}"#);
     let mut storage = Storage::new(4, 4, 1024);
     storage.unescape = vec![0; 8];
-    let message = storage
-        .load(json.as_bytes())
-        .map(|_| ())
-        .unwrap_err()
-        .to_string();
-    assert!(
-        message.ends_with("longer than the 8-byte unescape buffer"),
-        "{message}"
-    );
+    let message = storage.load(json.as_bytes()).map(|_| ()).unwrap_err().to_string();
+    assert!(message.ends_with("longer than the 8-byte unescape buffer"), "{message}");
 }
 
 #[test]
 fn masked_and_empty_values_read_as_absent() {
-    let json = node_json(
-        r#"{"deploy_kernel": "******", "deploy_ramdisk": "", "kernel_append_params": null}"#,
-    );
+    let json = node_json(r#"{"deploy_kernel": "******", "deploy_ramdisk": "", "kernel_append_params": null}"#);
     let mut storage = Storage::new(4, 4, 1024);
     let inventory = storage.load(json.as_bytes()).expect("loads");
-    let node = inventory
-        .node_by_uuid(&Uuid::parse_str(UUID).unwrap())
-        .unwrap();
-    assert_eq!(
-        (
-            node.deploy_kernel(),
-            node.deploy_ramdisk(),
-            node.deploy_append()
-        ),
-        (None, None, None)
-    );
+    let node = inventory.node_by_uuid(&Uuid::parse_str(UUID).unwrap()).unwrap();
+    assert_eq!((node.deploy_kernel(), node.deploy_ramdisk(), node.deploy_append()), (None, None, None));
 }

@@ -69,20 +69,13 @@ fn loading_and_rendering_every_golden_case_allocates_nothing() {
     let mut rendered_bytes = 0;
 
     let counted = allocations_during(|| {
-        ironic_storage
-            .load(&ironic_json)
-            .expect("ironic fixture loads");
+        ironic_storage.load(&ironic_json).expect("ironic fixture loads");
         let inventory = storage.load(&inventory_json).expect("fixture loads");
         for case in &cases {
             let route = Route::parse(case.target.as_bytes()).expect("valid target");
-            rendered_bytes += render(&inventory, &case.config, &route, &mut out)
-                .expect("fits")
-                .len;
+            rendered_bytes += render(&inventory, &case.config, &route, &mut out).expect("fits").len;
         }
     });
-    assert!(
-        rendered_bytes > cases.len() * 100,
-        "every case rendered a script"
-    );
+    assert!(rendered_bytes > cases.len() * 100, "every case rendered a script");
     assert_eq!(counted, 0, "allocations while loading and rendering");
 }

@@ -6,14 +6,11 @@
 use std::path::{Path, PathBuf};
 
 use ipxe_config::{
-    load, BootMode, Config, ErrorEnding, Extent, Inventory, InventoryStorage, LoadError,
-    NodeRecord, PortRecord,
+    load, BootMode, Config, ErrorEnding, Extent, Inventory, InventoryStorage, LoadError, NodeRecord, PortRecord,
 };
 
 pub fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../fixtures")
-        .join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures").join(name)
 }
 
 /// Storage allocated once, like the host binary does at start-up.
@@ -84,25 +81,13 @@ pub struct GoldenCase {
 const EP: &str = "/v1/drivers/ipmi/vendor_passthru/ipxe_config";
 
 pub fn golden_cases() -> Vec<GoldenCase> {
-    let case = |name, target: String, config| GoldenCase {
-        name,
-        target: Box::leak(target.into_boxed_str()),
-        config,
-    };
+    let case = |name, target: String, config| GoldenCase { name, target: Box::leak(target.into_boxed_str()), config };
     let mac = |n: u8| format!("{EP}?port_address=52%3A54%3A00%3A00%3A00%3A{n:02x}");
     let uuid = |n: u32| format!("{EP}?node_uuid={n:08x}-0000-4000-8000-{n:012x}");
     vec![
         case("deploy-by-mac", mac(1), GOLDEN_CONFIG),
         case("deploy-wait-call-back-by-uuid", uuid(2), GOLDEN_CONFIG),
-        case(
-            "deploy-with-timeout",
-            mac(1),
-            Config {
-                fetch_timeout_ms: Some(60_000),
-                retries: 3,
-                ..GOLDEN_CONFIG
-            },
-        ),
+        case("deploy-with-timeout", mac(1), Config { fetch_timeout_ms: Some(60_000), retries: 3, ..GOLDEN_CONFIG }),
         case(
             "cleaning-redfish",
             "/v1/drivers/redfish/vendor_passthru/ipxe_config?port_address=52-54-00-00-00-0D".into(),
@@ -113,32 +98,11 @@ pub fn golden_cases() -> Vec<GoldenCase> {
         case("active-ramdisk", mac(0x0b), GOLDEN_CONFIG),
         case("active-local-bios", mac(4), GOLDEN_CONFIG),
         case("active-local-uefi-default", mac(0x0c), GOLDEN_CONFIG),
-        case(
-            "active-local-bios-default",
-            mac(0x0c),
-            Config {
-                boot_mode: BootMode::Bios,
-                ..GOLDEN_CONFIG
-            },
-        ),
+        case("active-local-bios-default", mac(0x0c), Config { boot_mode: BootMode::Bios, ..GOLDEN_CONFIG }),
         case("error-unbootable-state", mac(6), GOLDEN_CONFIG),
-        case(
-            "error-unbootable-state-retry",
-            uuid(6),
-            Config {
-                error_ending: ErrorEnding::Retry,
-                ..GOLDEN_CONFIG
-            },
-        ),
+        case("error-unbootable-state-retry", uuid(6), Config { error_ending: ErrorEnding::Retry, ..GOLDEN_CONFIG }),
         case("error-unknown-node", uuid(0x99), GOLDEN_CONFIG),
-        case(
-            "error-unknown-mac-exit",
-            mac(0x77),
-            Config {
-                error_ending: ErrorEnding::Exit,
-                ..GOLDEN_CONFIG
-            },
-        ),
+        case("error-unknown-mac-exit", mac(0x77), Config { error_ending: ErrorEnding::Exit, ..GOLDEN_CONFIG }),
         case(
             "error-driver-mismatch",
             "/v1/drivers/redfish/vendor_passthru/ipxe_config?port_address=525400000001".into(),
@@ -146,10 +110,6 @@ pub fn golden_cases() -> Vec<GoldenCase> {
         ),
         case("error-missing-deploy-kernel", mac(0x0e), GOLDEN_CONFIG),
         case("boot-ipxe-chain", "/boot.ipxe".into(), GOLDEN_CONFIG),
-        case(
-            "boot-ipxe-chain-next-server",
-            "/boot.ipxe".into(),
-            Config::DEFAULT,
-        ),
+        case("boot-ipxe-chain-next-server", "/boot.ipxe".into(), Config::DEFAULT),
     ]
 }
