@@ -1,0 +1,222 @@
+//! `ipxe_config_settings`: the C mirror of [`Config`], and its checked conversion.
+
+use core::ffi::{c_char, CStr};
+use core::fmt;
+
+use ipxe_config::config::ConfigError;
+use ipxe_config::{BootMode, Config, ErrorEnding};
+
+use crate::raw;
+
+/// `error_ending`: reboot (the default; zero so a zero-filled struct gets it).
+pub const IPXE_CONFIG_ENDING_REBOOT: i32 = 0;
+/// `error_ending`: `exit 1`, so a calling script or the firmware's boot order moves on.
+pub const IPXE_CONFIG_ENDING_EXIT: i32 = 1;
+/// `error_ending`: chain the same URL again, picking up a state change by itself.
+pub const IPXE_CONFIG_ENDING_RETRY: i32 = 2;
+
+/// `boot_mode`: UEFI, Ironic's own default (zero so a zero-filled struct gets it).
+pub const IPXE_CONFIG_BOOT_MODE_UEFI: i32 = 0;
+/// `boot_mode`: legacy BIOS.
+pub const IPXE_CONFIG_BOOT_MODE_BIOS: i32 = 1;
+
+/// Settings for all nodes (`ipxe_config_settings` in C), mirroring [`Config`].
+///
+/// Strings are NUL-terminated UTF-8; `NULL` or `""` means "not set" (for `any_driver`,
+/// `NULL` means `"any"`). They are read on every call that takes the struct and never
+/// kept.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct IpxeConfigSettings {
+    /// [`Config::base_url`].
+    pub base_url: *const c_char,
+    /// [`Config::ipa_api_url`].
+    pub ipa_api_url: *const c_char,
+    /// [`Config::deploy_kernel`].
+    pub deploy_kernel: *const c_char,
+    /// [`Config::deploy_ramdisk`].
+    pub deploy_ramdisk: *const c_char,
+    /// [`Config::rescue_kernel`].
+    pub rescue_kernel: *const c_char,
+    /// [`Config::rescue_ramdisk`].
+    pub rescue_ramdisk: *const c_char,
+    /// [`Config::append_params`].
+    pub append_params: *const c_char,
+    /// [`Config::any_driver`]; `NULL` means `"any"`.
+    pub any_driver: *const c_char,
+    /// [`Config::fetch_timeout_ms`]; 0 leaves iPXE's default.
+    pub fetch_timeout_ms: u32,
+    /// [`Config::retries`].
+    pub retries: u16,
+    /// [`Config::error_pause_seconds`].
+    pub error_pause_seconds: u16,
+    /// [`Config::error_ending`]: one of `IPXE_CONFIG_ENDING_*`.
+    pub error_ending: i32,
+    /// [`Config::boot_mode`] for nodes whose `boot_mode` is null: `IPXE_CONFIG_BOOT_MODE_*`.
+    pub boot_mode: i32,
+}
+
+const ANY_DRIVER: &CStr = c"any";
+
+impl IpxeConfigSettings {
+    /// The C defaults, equal to [`Config::DEFAULT`].
+    pub fn defaults() -> Self {
+        let config = Config::DEFAULT;
+        Self {
+            base_url: core::ptr::null(),
+            ipa_api_url: core::ptr::null(),
+            deploy_kernel: core::ptr::null(),
+            deploy_ramdisk: core::ptr::null(),
+            rescue_kernel: core::ptr::null(),
+            rescue_ramdisk: core::ptr::null(),
+            append_params: core::ptr::null(),
+            any_driver: ANY_DRIVER.as_ptr(),
+            fetch_timeout_ms: config.fetch_timeout_ms.unwrap_or(0),
+            retries: config.retries,
+            error_pause_seconds: config.error_pause_seconds,
+            error_ending: match config.error_ending {
+                ErrorEnding::Reboot => IPXE_CONFIG_ENDING_REBOOT,
+                ErrorEnding::Exit => IPXE_CONFIG_ENDING_EXIT,
+                ErrorEnding::Retry => IPXE_CONFIG_ENDING_RETRY,
+            },
+            boot_mode: match config.boot_mode {
+                BootMode::Bios => IPXE_CONFIG_BOOT_MODE_BIOS,
+                BootMode::Uefi | BootMode::Unset => IPXE_CONFIG_BOOT_MODE_UEFI,
+            },
+        }
+    }
+
+    /// The [`Config`] these settings describe, validated with [`Config::validate`].
+    ///
+    /// # Errors
+    /// A string that is not UTF-8, an enum value outside its constants, or a value
+    /// [`Config::validate`] refuses.
+    ///
+    /// # Safety
+    /// Every non-null string pointer must point to a NUL-terminated string that stays
+    /// valid and unchanged for `'a`.
+    pub unsafe fn to_config<'a>(&self) -> Result<Config<'a>, SettingsError> {
+        // SAFETY: forwarded from this function's contract, one pointer at a time.
+        let text = |setting, pointer| unsafe { optional_text(setting, pointer) };
+        let error_ending = match self.error_ending {
+            IPXE_CONFIG_ENDING_REBOOT => ErrorEnding::Reboot,
+            IPXE_CONFIG_ENDING_EXIT => ErrorEnding::Exit,
+            IPXE_CONFIG_ENDING_RETRY => ErrorEnding::Retry,
+            _ => return Err(SettingsError::OutOfRange("error_ending")),
+        };
+        let boot_mode = match self.boot_mode {
+            IPXE_CONFIG_BOOT_MODE_UEFI => BootMode::Uefi,
+            IPXE_CONFIG_BOOT_MODE_BIOS => BootMode::Bios,
+            _ => return Err(SettingsError::OutOfRange("boot_mode")),
+        };
+        // SAFETY: as above.
+        let any_driver = unsafe { raw::c_text(self.any_driver) }
+            .map_err(|raw::NotUtf8| SettingsError::NotUtf8("any_driver"))?
+            .unwrap_or("any");
+        let config = Config {
+            base_url: text("base_url", self.base_url)?,
+            ipa_api_url: text("ipa_api_url", self.ipa_api_url)?,
+            deploy_kernel: text("deploy_kernel", self.deploy_kernel)?,
+            deploy_ramdisk: text("deploy_ramdisk", self.deploy_ramdisk)?,
+            rescue_kernel: text("rescue_kernel", self.rescue_kernel)?,
+            rescue_ramdisk: text("rescue_ramdisk", self.rescue_ramdisk)?,
+            append_params: text("append_params", self.append_params)?,
+            boot_mode,
+            retries: self.retries,
+            fetch_timeout_ms: (self.fetch_timeout_ms != 0).then_some(self.fetch_timeout_ms),
+            error_pause_seconds: self.error_pause_seconds,
+            error_ending,
+            any_driver,
+        };
+        config.validate().map_err(SettingsError::Unsafe)?;
+        Ok(config)
+    }
+}
+
+/// An optional text setting: `NULL` and `""` are unset.
+///
+/// # Safety
+/// As [`raw::c_text`].
+unsafe fn optional_text<'a>(setting: &'static str, pointer: *const c_char) -> Result<Option<&'a str>, SettingsError> {
+    // SAFETY: forwarded from this function's contract.
+    let text = unsafe { raw::c_text(pointer) }.map_err(|raw::NotUtf8| SettingsError::NotUtf8(setting))?;
+    Ok(text.filter(|text| !text.is_empty()))
+}
+
+/// Why settings cannot be used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SettingsError {
+    /// The named string is not UTF-8.
+    NotUtf8(&'static str),
+    /// The named enum field holds a value outside its `IPXE_CONFIG_*` constants.
+    OutOfRange(&'static str),
+    /// A value that would change a script's commands.
+    Unsafe(ConfigError),
+}
+
+impl fmt::Display for SettingsError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::NotUtf8(setting) => write!(f, "{setting}: not UTF-8"),
+            Self::OutOfRange(setting) => write!(f, "{setting}: not one of its constants"),
+            Self::Unsafe(error) => write!(f, "{error}"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_mirror_the_core_defaults() {
+        let settings = IpxeConfigSettings::defaults();
+        // SAFETY: the defaults hold only null pointers and a static C string.
+        let config = unsafe { settings.to_config() }.unwrap();
+        let core = Config::DEFAULT;
+        assert_eq!(config.any_driver, core.any_driver);
+        assert_eq!(config.retries, core.retries);
+        assert_eq!(config.fetch_timeout_ms, core.fetch_timeout_ms);
+        assert_eq!(config.error_pause_seconds, core.error_pause_seconds);
+        assert_eq!(config.error_ending, core.error_ending);
+        assert_eq!(config.boot_mode, core.boot_mode);
+        assert_eq!(config.base_url, None);
+    }
+
+    #[test]
+    fn zero_filled_settings_are_usable() {
+        // SAFETY: all-zero is a valid bit pattern for this struct: null pointers and zeros.
+        let zeroed: IpxeConfigSettings = unsafe { core::mem::zeroed() };
+        // SAFETY: only null pointers.
+        let config = unsafe { zeroed.to_config() }.unwrap();
+        assert_eq!(config.any_driver, "any");
+        assert_eq!(config.error_ending, ErrorEnding::Reboot);
+        assert_eq!(config.boot_mode, BootMode::Uefi);
+        assert_eq!(config.fetch_timeout_ms, None);
+    }
+
+    #[test]
+    fn bad_values_are_named() {
+        let check = |settings: IpxeConfigSettings| {
+            // SAFETY: every pointer below is a static C string or a default.
+            unsafe { settings.to_config() }.map(|_| ()).unwrap_err()
+        };
+        let defaults = IpxeConfigSettings::defaults();
+        let error = check(IpxeConfigSettings { append_params: c"quiet\nshell".as_ptr(), ..defaults });
+        assert_eq!(error.to_string(), "append_params: contains a line break");
+        let error = check(IpxeConfigSettings { deploy_kernel: c"http://x/\xff".as_ptr(), ..defaults });
+        assert_eq!(error, SettingsError::NotUtf8("deploy_kernel"));
+        let error = check(IpxeConfigSettings { error_ending: 7, ..defaults });
+        assert_eq!(error.to_string(), "error_ending: not one of its constants");
+        let error = check(IpxeConfigSettings { boot_mode: -1, ..defaults });
+        assert_eq!(error, SettingsError::OutOfRange("boot_mode"));
+        let error = check(IpxeConfigSettings { any_driver: c"".as_ptr(), ..defaults });
+        assert_eq!(error.to_string(), "any_driver: is empty");
+    }
+
+    #[test]
+    fn layout_is_the_headers() {
+        let pointer = core::mem::size_of::<*const c_char>();
+        assert_eq!(core::mem::size_of::<IpxeConfigSettings>(), 8 * pointer + 16);
+    }
+}

@@ -1,0 +1,237 @@
+//! `cargo xtask bench`: measured speed and footprint against the budgets.
+//!
+//! Micro-benchmarks are criterion's (medians with their 95% interval, read back from
+//! `target/criterion/**/new/estimates.json`); footprint figures come from the
+//! `footprint` crate (record sizes, bytes per node, `.text`/`.rodata` of the
+//! thumbv7em build). One table is printed and `target/bench/summary.json` written.
+//! `--quick` runs every benchmark once as a smoke test and enforces nothing.
+
+use std::fmt::Write as _;
+use std::fs;
+use std::path::Path;
+
+use crate::cmd::{self, cargo, workspace_root};
+
+pub struct Options {
+    /// Run each benchmark once (criterion `--test`), report no timings, enforce nothing.
+    pub quick: bool,
+}
+
+/// A limit a figure must stay within.
+#[derive(Clone, Copy)]
+enum Budget {
+    AtMost(f64),
+    AtLeast(f64),
+}
+
+struct Figure {
+    name: String,
+    value: f64,
+    unit: &'static str,
+    /// The 95% confidence interval of the median, for criterion figures.
+    spread: Option<(f64, f64)>,
+    budget: Option<Budget>,
+}
+
+impl Figure {
+    fn within_budget(&self) -> Option<bool> {
+        self.budget.map(|budget| match budget {
+            Budget::AtMost(limit) => self.value <= limit,
+            Budget::AtLeast(limit) => self.value >= limit,
+        })
+    }
+}
+
+/// Criterion benchmarks: (cargo package, bench target).
+const CRITERION_BENCHES: [(&str, &str); 1] = [("ipxe-config", "core")];
+
+pub fn run(options: &Options) -> Result<(), String> {
+    for (package, bench) in CRITERION_BENCHES {
+        let mut command = cargo();
+        command.args(["bench", "-p", package, "--bench", bench, "--"]);
+        if options.quick {
+            command.arg("--test");
+        } else {
+            command.args(["--warm-up-time", "1", "--measurement-time", "4", "--noplot"]);
+        }
+        cmd::run(&mut command)?;
+    }
+    let mut figures = Vec::new();
+    if !options.quick {
+        figures.extend(criterion_figures()?);
+    }
+    figures.extend(footprint_figures()?);
+    print_table(&figures);
+    write_summary(&figures, options.quick)?;
+    let over: Vec<&str> =
+        figures.iter().filter(|f| f.within_budget() == Some(false)).map(|f| f.name.as_str()).collect();
+    if !options.quick && !over.is_empty() {
+        return Err(format!("over budget: {}", over.join(", ")));
+    }
+    Ok(())
+}
+
+/// One criterion median, in nanoseconds, with its interval.
+fn criterion_median(id: &str) -> Result<(f64, (f64, f64)), String> {
+    let path = workspace_root().join("target/criterion").join(id).join("new/estimates.json");
+    let text = fs::read_to_string(&path).map_err(|e| format!("{}: {e} (did the benchmark run?)", path.display()))?;
+    let json: serde_json::Value = serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+    let median = &json["median"];
+    let number = |value: &serde_json::Value| value.as_f64().ok_or_else(|| format!("{}: no median", path.display()));
+    Ok((
+        number(&median["point_estimate"])?,
+        (
+            number(&median["confidence_interval"]["lower_bound"])?,
+            number(&median["confidence_interval"]["upper_bound"])?,
+        ),
+    ))
+}
+
+fn criterion_figures() -> Result<Vec<Figure>, String> {
+    let mut figures = Vec::new();
+    let timed = |name: &str, id: &str, budget: Option<Budget>| -> Result<Figure, String> {
+        let (value, spread) = criterion_median(id)?;
+        Ok(Figure { name: name.to_string(), value, unit: "ns", spread: Some(spread), budget })
+    };
+    for kind in ["deploy", "rescue", "instance", "local-disk", "error", "chain"] {
+        let budget = (kind == "deploy").then_some(Budget::AtMost(500.0));
+        figures.push(timed(&format!("render {kind} script"), &format!("render/{kind}"), budget)?);
+    }
+    for key in ["mac", "uuid"] {
+        for nodes in [100, 10_000, 100_000] {
+            let budget = (nodes == 100_000).then_some(Budget::AtMost(150.0));
+            figures.push(timed(&format!("lookup by {key}, {nodes} nodes"), &format!("lookup/{key}/{nodes}"), budget)?);
+        }
+    }
+    for nodes in [1_000u32, 10_000] {
+        let id = format!("load/ironic-json/{nodes}");
+        let (ns, (low, high)) = criterion_median(&id)?;
+        let bytes = json_bytes(&id)?;
+        // MB/s = bytes / ns * 1e3; the interval inverts (a slower time is a lower rate).
+        let rate = |time: f64| bytes / time * 1e3;
+        figures.push(Figure {
+            name: format!("load Ironic JSON, {nodes} nodes"),
+            value: rate(ns),
+            unit: "MB/s",
+            spread: Some((rate(high), rate(low))),
+            budget: Some(Budget::AtLeast(50.0)),
+        });
+        let per_node = |time: f64| time / 1e3 / f64::from(nodes);
+        figures.push(Figure {
+            name: format!("load time per node, {nodes} nodes"),
+            value: per_node(ns),
+            unit: "µs",
+            spread: Some((per_node(low), per_node(high))),
+            budget: None,
+        });
+    }
+    figures.push(timed("route parse of an iPXE target", "route_parse-ipxe-target", None)?);
+    Ok(figures)
+}
+
+/// The input size criterion recorded for a throughput benchmark.
+fn json_bytes(id: &str) -> Result<f64, String> {
+    let path = workspace_root().join("target/criterion").join(id).join("new/benchmark.json");
+    let text = fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let json: serde_json::Value = serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+    json["throughput"]["Bytes"].as_f64().ok_or_else(|| format!("{}: no byte throughput", path.display()))
+}
+
+fn footprint_figures() -> Result<Vec<Figure>, String> {
+    let output = cargo()
+        .args(["run", "--quiet", "--release", "-p", "footprint"])
+        .output()
+        .map_err(|e| format!("cannot run footprint: {e}"))?;
+    if !output.status.success() {
+        return Err(format!("footprint failed: {}", String::from_utf8_lossy(&output.stderr)));
+    }
+    let text = String::from_utf8_lossy(&output.stdout);
+    let value = |key: &str| -> Result<f64, String> {
+        text.lines()
+            .find_map(|line| line.strip_prefix(key).and_then(|rest| rest.strip_prefix('=')))
+            .and_then(|v| v.trim().parse().ok())
+            .ok_or_else(|| format!("footprint printed no {key}"))
+    };
+    let plain = |name: &str, value: f64, unit, budget| Figure { name: name.into(), value, unit, spread: None, budget };
+    let mut figures = vec![
+        plain("node record (size_of)", value("node_record_bytes")?, "B", Some(Budget::AtMost(64.0))),
+        plain("port record (size_of)", value("port_record_bytes")?, "B", None),
+        plain("bytes per node incl. strings, 10k nodes", value("inventory_bytes_per_node")?, "B", None),
+    ];
+    cmd::run(cargo().args(["build", "--quiet", "--release", "-p", "footprint", "--target", "thumbv7em-none-eabihf"]))?;
+    let elf = workspace_root().join("target/thumbv7em-none-eabihf/release/footprint");
+    let (text_bytes, rodata_bytes) = section_sizes(&elf)?;
+    figures.push(plain("thumbv7em .text (core)", text_bytes / 1024.0, "KiB", Some(Budget::AtMost(96.0))));
+    figures.push(plain("thumbv7em .rodata (core, incl. 9 KB fixture)", rodata_bytes / 1024.0, "KiB", None));
+    Ok(figures)
+}
+
+/// `.text` and `.rodata` sizes of an ELF file.
+fn section_sizes(path: &Path) -> Result<(f64, f64), String> {
+    use object::{Object, ObjectSection};
+    let data = fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let file = object::File::parse(&*data).map_err(|e| format!("{}: {e}", path.display()))?;
+    let size = |name: &str| file.section_by_name(name).map_or(0.0, |s| s.size() as f64);
+    Ok((size(".text"), size(".rodata")))
+}
+
+fn print_table(figures: &[Figure]) {
+    println!("\n{:<46} {:>12} {:<6} {:>22} {:>12}", "figure", "median", "unit", "95% interval", "budget");
+    for figure in figures {
+        let spread = figure.spread.map_or(String::new(), |(low, high)| format!("{low:.1} – {high:.1}"));
+        let budget = match figure.budget {
+            Some(Budget::AtMost(limit)) => format!("≤ {limit}"),
+            Some(Budget::AtLeast(limit)) => format!("≥ {limit}"),
+            None => String::new(),
+        };
+        let verdict = match figure.within_budget() {
+            Some(true) => "ok",
+            Some(false) => "OVER",
+            None => "",
+        };
+        println!(
+            "{:<46} {:>12.1} {:<6} {:>22} {:>12} {verdict}",
+            figure.name, figure.value, figure.unit, spread, budget
+        );
+    }
+}
+
+fn write_summary(figures: &[Figure], quick: bool) -> Result<(), String> {
+    let entries: Vec<serde_json::Value> = figures
+        .iter()
+        .map(|f| {
+            serde_json::json!({
+                "figure": f.name,
+                "value": f.value,
+                "unit": f.unit,
+                "interval": f.spread.map(|(low, high)| [low, high]),
+                "budget": f.budget.map(|b| match b {
+                    Budget::AtMost(limit) => format!("<= {limit}"),
+                    Budget::AtLeast(limit) => format!(">= {limit}"),
+                }),
+                "ok": f.within_budget(),
+            })
+        })
+        .collect();
+    let summary = serde_json::json!({ "quick": quick, "machine": machine(), "figures": entries });
+    let dir = workspace_root().join("target/bench");
+    fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let path = dir.join("summary.json");
+    let text = serde_json::to_string_pretty(&summary).map_err(|e| e.to_string())?;
+    fs::write(&path, text).map_err(|e| format!("{}: {e}", path.display()))?;
+    println!("\nwrote {}", path.display());
+    Ok(())
+}
+
+/// CPU model and core count, so a figure is never read without its machine.
+fn machine() -> String {
+    let cpuinfo = fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let model = cpuinfo
+        .lines()
+        .find_map(|line| line.strip_prefix("model name").and_then(|rest| rest.split(':').nth(1)))
+        .map_or("unknown CPU", str::trim);
+    let cores = std::thread::available_parallelism().map_or(0, std::num::NonZero::get);
+    let mut text = String::new();
+    let _ = write!(text, "{model}, {cores} cores");
+    text
+}

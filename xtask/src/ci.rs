@@ -1,0 +1,68 @@
+//! `cargo xtask ci`: formatting, lints, tests, no_std builds, the C link test, real iPXE
+//! boots in QEMU and a benchmark smoke run — everything `.ci/run` promises.
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use crate::cmd::{cargo, run, workspace_root};
+
+/// Targets the `#![no_std]` crates must build for.
+pub const NO_STD_TARGETS: [&str; 2] = ["thumbv7em-none-eabihf", "x86_64-unknown-none"];
+
+/// The `#![no_std]` library crates and the cargo flags that leave their std parts out.
+const NO_STD_CRATES: [(&str, &[&str]); 2] = [("ipxe-config", &[]), ("ipxe-config-server", &["--no-default-features"])];
+
+type Step = (&'static str, fn() -> Result<(), String>);
+
+pub fn run_all() -> Result<(), String> {
+    let steps: Vec<Step> = vec![
+        ("rustup targets", ensure_targets),
+        ("cargo fmt --check", || run(cargo().args(["fmt", "--all", "--check"]))),
+        ("clippy", || run(cargo().args(["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"]))),
+        ("cargo test", || run(cargo().args(["test", "--workspace"]))),
+        ("no_std builds", no_std_builds),
+        ("C header drift", crate::ffi::check_header),
+        ("C link test", crate::ffi::c_link_test),
+        ("qemu-boot", || crate::qemu_boot::run(&crate::qemu_boot::Options::default())),
+        ("bench --quick", || crate::bench::run(&crate::bench::Options { quick: true })),
+    ];
+    let mut timings: Vec<(&str, Duration)> = Vec::new();
+    for (name, step) in steps {
+        println!("\n==> ci: {name}");
+        let started = Instant::now();
+        let result = step();
+        timings.push((name, started.elapsed()));
+        if let Err(message) = result {
+            print_timings(&timings);
+            return Err(format!("ci step `{name}` failed: {message}"));
+        }
+    }
+    print_timings(&timings);
+    println!("ci: all {} steps passed", timings.len());
+    Ok(())
+}
+
+fn print_timings(timings: &[(&str, Duration)]) {
+    println!("\nci step timings:");
+    for (name, elapsed) in timings {
+        println!("  {name:<20} {:>7.1} s", elapsed.as_secs_f64());
+    }
+}
+
+/// Fresh machines set `RUSTUP_AUTO_INSTALL=0`, so the toolchain file alone does not
+/// bring the cross targets; `rustup target add` is idempotent.
+pub fn ensure_targets() -> Result<(), String> {
+    let mut command = Command::new("rustup");
+    command.arg("target").arg("add").args(NO_STD_TARGETS).current_dir(workspace_root());
+    run(&mut command)
+}
+
+fn no_std_builds() -> Result<(), String> {
+    for target in NO_STD_TARGETS {
+        for (package, flags) in NO_STD_CRATES {
+            run(cargo().args(["build", "--release", "-p", package, "--target", target]).args(flags))?;
+        }
+    }
+    // The firmware-shaped binary proves the crates link without std on a microcontroller.
+    run(cargo().args(["build", "--release", "-p", "footprint", "--target", "thumbv7em-none-eabihf"]))
+}

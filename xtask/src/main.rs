@@ -1,0 +1,63 @@
+//! `cargo xtask …`: the project's own automation (CI, real-iPXE boots, benchmarks).
+//!
+//! This crate is std-only and never a dependency of the product crates.
+
+mod bench;
+mod ci;
+mod cmd;
+mod ffi;
+mod qemu_boot;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(name = "xtask", about = "ipxe-config automation")]
+struct Cli {
+    #[command(subcommand)]
+    task: Task,
+}
+
+#[derive(Subcommand)]
+enum Task {
+    /// Every test, lint and no_std build, the C link test, real iPXE boots and a
+    /// benchmark smoke run (what `.ci/run` runs).
+    Ci,
+    /// Boots real iPXE in QEMU against the appliance and prints a table of boots.
+    QemuBoot {
+        /// Run only this scenario.
+        #[arg(long)]
+        scenario: Option<String>,
+        /// Keep every scenario's logs under target/qemu-boot/<scenario>/ (failures always keep theirs).
+        #[arg(long)]
+        keep: bool,
+        /// Boot each selected scenario this many times.
+        #[arg(long, default_value_t = 1)]
+        repeat: usize,
+    },
+    /// Boots the qemu-boot payloads without iPXE (kernel + initrd, local disk, OVMF, NIC wiring).
+    QemuSmoke,
+    /// Speed and footprint figures against their budgets; writes target/bench/summary.json.
+    Bench {
+        /// Run each benchmark once as a smoke test; enforce no budget.
+        #[arg(long)]
+        quick: bool,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.task {
+        Task::Ci => ci::run_all(),
+        Task::QemuBoot { scenario, keep, repeat } => qemu_boot::run(&qemu_boot::Options { scenario, keep, repeat }),
+        Task::QemuSmoke => qemu_boot::smoke(),
+        Task::Bench { quick } => bench::run(&bench::Options { quick }),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("xtask: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}

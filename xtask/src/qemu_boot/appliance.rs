@@ -1,0 +1,139 @@
+//! The appliance process a scenario boots its guest from.
+//!
+//! Started from the workspace's own build with the guest's socketpair end inherited as
+//! `--qemu-dgram-fd`; its log (stderr) is read line by line on a thread, each line
+//! stamped with the time since the guest was powered on, and copied to `appliance.log`.
+//! [`Appliance`] stops the process by its own PID when dropped, on every path.
+
+use std::fs::File;
+use std::io::{BufRead, BufReader, Write};
+use std::os::unix::net::UnixDatagram;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use super::fd_pass;
+use crate::cmd::{cargo, run, workspace_root};
+
+/// The binary `cargo build -p ipxe-config-server` leaves behind.
+pub fn binary() -> PathBuf {
+    workspace_root().join("target/debug/ipxe-config-appliance")
+}
+
+/// Builds the appliance from this workspace (a debug build: it is what the tests run).
+pub fn build() -> Result<(), String> {
+    run(cargo().args(["build", "--quiet", "-p", "ipxe-config-server", "--bin", "ipxe-config-appliance"]))
+}
+
+/// Log lines with the time they were read, measured from the guest's power-on.
+type LogLines = Arc<Mutex<Vec<(Duration, String)>>>;
+
+pub struct Appliance {
+    child: Child,
+    lines: LogLines,
+    reader: Option<thread::JoinHandle<()>>,
+    log_path: PathBuf,
+}
+
+impl Appliance {
+    /// Starts the appliance on `link` (the appliance's end of the guest's first NIC).
+    /// `powered_on` is when the guest started, the zero of every log timestamp.
+    pub fn start(
+        link: &UnixDatagram,
+        inventory: &Path,
+        http_root: &Path,
+        extra_args: &[&str],
+        run_dir: &Path,
+        powered_on: Instant,
+    ) -> Result<Self, String> {
+        let mut command = Command::new(binary());
+        let fd = fd_pass::inherit(&mut command, link);
+        command
+            .arg("--qemu-dgram-fd")
+            .arg(fd.to_string())
+            .arg("--inventory")
+            .arg(inventory)
+            .arg("--http-root")
+            .arg(http_root)
+            .args(["--ip", "10.99.0.1/24", "--dhcp-range", "10.99.0.100-10.99.0.199"])
+            .args(extra_args)
+            .env("RUST_LOG", "info")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        let mut child = command.spawn().map_err(|e| format!("cannot start {}: {e}", binary().display()))?;
+        let log_path = run_dir.join("appliance.log");
+        let mut log_file = File::create(&log_path).map_err(|e| format!("{}: {e}", log_path.display()))?;
+        let lines: LogLines = Arc::default();
+        let stderr = child.stderr.take().ok_or("appliance stderr not captured")?;
+        let collected = Arc::clone(&lines);
+        let reader = thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                let _ = writeln!(log_file, "{line}");
+                if let Ok(mut lines) = collected.lock() {
+                    lines.push((powered_on.elapsed(), line));
+                }
+            }
+        });
+        Ok(Self { child, lines, reader: Some(reader), log_path })
+    }
+
+    /// The first log line matching `wanted` and when it was read, if any yet.
+    pub fn find(&self, wanted: impl Fn(&str) -> bool) -> Option<(Duration, String)> {
+        let lines = self.lines.lock().ok()?;
+        lines.iter().find(|(_, line)| wanted(line)).cloned()
+    }
+
+    /// Waits up to `timeout` for a log line matching `wanted`.
+    pub fn wait_for(
+        &mut self,
+        what: &str,
+        timeout: Duration,
+        wanted: impl Fn(&str) -> bool,
+    ) -> Result<Duration, String> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some((at, _)) = self.find(&wanted) {
+                return Ok(at);
+            }
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Err(format!("the appliance exited ({status}) before {what}; log: {}", self.log_path.display()));
+            }
+            if Instant::now() >= deadline {
+                return Err(format!("no {what} in the appliance log within {timeout:?}"));
+            }
+            thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Asks the appliance to reload its inventory now.
+    pub fn reload(&self) -> Result<(), String> {
+        let pid = libc::pid_t::try_from(self.child.id()).map_err(|e| e.to_string())?;
+        // SAFETY: kill(2) on our own child's PID; no memory is involved.
+        if unsafe { libc::kill(pid, libc::SIGHUP) } == 0 {
+            Ok(())
+        } else {
+            Err(format!("cannot signal the appliance: {}", std::io::Error::last_os_error()))
+        }
+    }
+
+    /// The last `count` log lines.
+    pub fn tail(&self, count: usize) -> String {
+        let Ok(lines) = self.lines.lock() else { return String::new() };
+        let start = lines.len().saturating_sub(count);
+        lines[start..].iter().map(|(at, line)| format!("[{:6.2}s] {line}\n", at.as_secs_f64())).collect()
+    }
+}
+
+impl Drop for Appliance {
+    fn drop(&mut self) {
+        // By its own PID, whatever state the scenario ended in.
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        if let Some(reader) = self.reader.take() {
+            let _ = reader.join();
+        }
+    }
+}

@@ -1,0 +1,258 @@
+//! `cargo xtask qemu-boot`: every scenario, two at a time, then a table of boots.
+//!
+//! Each scenario gets a fresh `target/qemu-boot/<scenario>/` with the guest's console,
+//! QEMU's own log, the appliance's log, its inventory copy and HTTP root. A failure keeps
+//! that directory and prints the tails of both logs; `--keep` keeps it on success too.
+
+use std::fs;
+use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use super::appliance::{self, Appliance};
+use super::guest::{self, Boot, Firmware, GuestSpec};
+use super::initrd::{Ending, Tag, CMDLINE_PREFIX, REBOOTING_LINE};
+use super::mbr;
+use super::paths::fresh_run_dir;
+use super::payloads::{self, Payloads};
+use super::prereqs;
+use super::scenarios::{Expect, Scenario, LIFECYCLE_NODE, SCENARIOS};
+use crate::cmd::workspace_root;
+
+/// Two guests at a time: the machine has two cores and TCG keeps one busy per guest.
+const PARALLEL_GUESTS: usize = 2;
+/// Bound on each wait; a BIOS deploy takes ~5 s, UEFI ~9 s, the lifecycle ~20 s.
+const STEP_TIMEOUT: Duration = Duration::from_secs(120);
+
+#[derive(Default)]
+pub struct Options {
+    /// Run only this scenario.
+    pub scenario: Option<String>,
+    /// Keep every scenario's logs, not only failed ones.
+    pub keep: bool,
+    /// Run each selected scenario this many times (for medians); 0 means once.
+    pub repeat: usize,
+}
+
+/// What one boot showed.
+#[derive(Clone, Debug)]
+pub struct Outcome {
+    pub name: &'static str,
+    /// From QEMU's start to the appliance logging the first script request.
+    pub first_request: Option<Duration>,
+    /// From QEMU's start to the scenario's proof (initrd tag, disk marker, error text).
+    pub marker: Option<Duration>,
+    pub error: Option<String>,
+}
+
+pub fn run(options: &Options) -> Result<(), String> {
+    let outcomes = run_scenarios(options)?;
+    print_table(&outcomes);
+    let failed: Vec<&str> = outcomes.iter().filter(|o| o.error.is_some()).map(|o| o.name).collect();
+    if failed.is_empty() {
+        Ok(())
+    } else {
+        Err(format!("{} of {} boots failed: {}", failed.len(), outcomes.len(), failed.join(", ")))
+    }
+}
+
+/// Prepares everything once, then boots the selected scenarios.
+pub fn run_scenarios(options: &Options) -> Result<Vec<Outcome>, String> {
+    prereqs::ensure()?;
+    appliance::build()?;
+    let payloads = payloads::build()?;
+    let selected: Vec<&Scenario> = match &options.scenario {
+        None => SCENARIOS.iter().collect(),
+        Some(name) => {
+            let found: Vec<&Scenario> = SCENARIOS.iter().filter(|s| s.name == name.as_str()).collect();
+            if found.is_empty() {
+                let names: Vec<&str> = SCENARIOS.iter().map(|s| s.name).collect();
+                return Err(format!("no scenario {name:?}; there are: {}", names.join(", ")));
+            }
+            found
+        }
+    };
+    let queue: Vec<(usize, &Scenario)> =
+        (0..options.repeat.max(1)).flat_map(|round| selected.iter().map(move |s| (round, *s))).collect();
+    let next = AtomicUsize::new(0);
+    let outcomes = Mutex::new(Vec::new());
+    std::thread::scope(|scope| {
+        for _ in 0..PARALLEL_GUESTS {
+            scope.spawn(|| {
+                while let Some((round, scenario)) = queue.get(next.fetch_add(1, Ordering::SeqCst)) {
+                    let outcome = boot(scenario, *round, &payloads, options.keep);
+                    let verdict = if outcome.error.is_some() { "FAILED" } else { "passed" };
+                    println!("qemu-boot: {} {verdict}", scenario.name);
+                    if let Some(error) = &outcome.error {
+                        println!("{error}");
+                    }
+                    if let Ok(mut all) = outcomes.lock() {
+                        all.push(outcome);
+                    }
+                }
+            });
+        }
+    });
+    let mut outcomes = outcomes.into_inner().map_err(|_| "a scenario thread panicked".to_string())?;
+    outcomes.sort_by_key(|o| SCENARIOS.iter().position(|s| s.name == o.name));
+    Ok(outcomes)
+}
+
+fn boot(scenario: &Scenario, round: usize, payloads: &Payloads, keep: bool) -> Outcome {
+    let dir_name = if round == 0 { scenario.name.to_string() } else { format!("{}-{round}", scenario.name) };
+    let mut outcome = Outcome { name: scenario.name, first_request: None, marker: None, error: None };
+    let run_dir = match fresh_run_dir(&dir_name) {
+        Ok(dir) => dir,
+        Err(error) => {
+            outcome.error = Some(error);
+            return outcome;
+        }
+    };
+    match boot_in(scenario, payloads, &run_dir, &mut outcome) {
+        Ok(()) if !keep => {
+            let _ = fs::remove_dir_all(&run_dir);
+        }
+        Ok(()) => {}
+        Err(error) => outcome.error = Some(format!("qemu-boot {}: {error}", scenario.name)),
+    }
+    outcome
+}
+
+fn boot_in(scenario: &Scenario, payloads: &Payloads, run_dir: &Path, outcome: &mut Outcome) -> Result<(), String> {
+    let lifecycle = matches!(scenario.expect, Expect::DeployThenLocalDisk);
+    let http_root = run_dir.join("http-root");
+    payloads.fill_http_root(&http_root, |tag| {
+        if lifecycle && tag == Tag::Deploy {
+            Ending::RebootAfterPause
+        } else {
+            Ending::PowerOff
+        }
+    })?;
+    let inventory = run_dir.join("inventory.json");
+    let fixture = workspace_root().join("fixtures/inventory.json");
+    fs::copy(&fixture, &inventory).map_err(|e| format!("cannot copy {}: {e}", fixture.display()))?;
+
+    let mut spec = GuestSpec::new(scenario.firmware, Boot::NetworkThenDisk, run_dir);
+    spec.nic_macs = scenario.macs.iter().map(|mac| (*mac).to_string()).collect();
+    spec.local_disk = Some(payloads.local_disk.clone());
+    spec.allow_reboot = lifecycle;
+    let guest::Launched { mut guest, appliance_ends } = guest::launch(&spec)?;
+    let powered_on = Instant::now().checked_sub(guest.elapsed()).unwrap_or_else(Instant::now);
+    let link = appliance_ends.first().ok_or("the scenario has no NIC")?;
+    let mut appliance = Appliance::start(link, &inventory, &http_root, scenario.appliance_args, run_dir, powered_on)?;
+
+    let result = check(scenario, &mut guest, &mut appliance, &inventory, outcome);
+    outcome.first_request = appliance
+        .find(|line| line.starts_with("http ") || line.contains(" http client="))
+        .filter(|(_, line)| !line.contains("lookup=file"))
+        .map(|(at, _)| at);
+    result.map_err(|error| format!("{error}\n--- appliance log tail ---\n{}---", appliance.tail(15)))
+}
+
+fn check(
+    scenario: &Scenario,
+    guest: &mut guest::Guest,
+    appliance: &mut Appliance,
+    inventory: &Path,
+    outcome: &mut Outcome,
+) -> Result<(), String> {
+    match scenario.expect {
+        Expect::Initrd { tag, cmdline } => {
+            outcome.marker = Some(guest.wait_for_console(&tag.console_line(), STEP_TIMEOUT)?);
+            // /init prints the command line right after the tag: wait for the whole line.
+            guest.wait_until("the CMDLINE= line", STEP_TIMEOUT, |text| complete_cmdline(text).is_some())?;
+            let text = guest.console_text()?;
+            let line = complete_cmdline(&text).ok_or("no CMDLINE= line on the console")?;
+            // Tokens, not the whole line: UEFI firmware adds its own.
+            let tokens: Vec<&str> = line.trim_start_matches(CMDLINE_PREFIX).split_whitespace().collect();
+            for wanted in cmdline {
+                if !tokens.contains(wanted) {
+                    return Err(format!("kernel command line lacks {wanted:?}: {line}"));
+                }
+            }
+            let status = guest.wait_for_exit(STEP_TIMEOUT)?;
+            if !status.success() {
+                return Err(format!("QEMU ended with {status} after the initrd powered off"));
+            }
+        }
+        Expect::LocalDisk => {
+            outcome.marker = Some(guest.wait_for_console(mbr::MARKER, STEP_TIMEOUT)?);
+            expect_disk_exit(guest)?;
+        }
+        Expect::Console(lines) => {
+            outcome.marker = Some(guest.wait_until("the error script's text", STEP_TIMEOUT, |text| {
+                lines.iter().all(|line| text.contains(line))
+            })?);
+            // The error script ends in `reboot`, which -no-reboot turns into QEMU exiting 0.
+            let status = guest.wait_for_exit(STEP_TIMEOUT)?;
+            if !status.success() {
+                return Err(format!("QEMU ended with {status} after the error script"));
+            }
+        }
+        Expect::DeployThenLocalDisk => {
+            guest.wait_for_console(&Tag::Deploy.console_line(), STEP_TIMEOUT)?;
+            make_node_active(inventory, LIFECYCLE_NODE)?;
+            appliance.reload()?;
+            appliance.wait_for("inventory reload", Duration::from_secs(10), |l| l.contains("inventory reloaded"))?;
+            guest.wait_for_console(REBOOTING_LINE, STEP_TIMEOUT)?;
+            outcome.marker = Some(guest.wait_for_console(mbr::MARKER, STEP_TIMEOUT)?);
+            expect_disk_exit(guest)?;
+        }
+    }
+    if let Some(wanted) = scenario.appliance_log {
+        appliance.wait_for(wanted, Duration::from_secs(5), |line| line.contains(wanted))?;
+    }
+    Ok(())
+}
+
+/// The first `CMDLINE=` line that has been written out to its end.
+fn complete_cmdline(text: &str) -> Option<&str> {
+    text.split_inclusive('\n').find(|l| l.starts_with(CMDLINE_PREFIX) && l.ends_with('\n')).map(str::trim_end)
+}
+
+fn expect_disk_exit(guest: &mut guest::Guest) -> Result<(), String> {
+    let status = guest.wait_for_exit(STEP_TIMEOUT)?;
+    if status.code() == Some(mbr::EXIT_STATUS) {
+        Ok(())
+    } else {
+        Err(format!("QEMU ended with {status}, not the disk's exit status {}", mbr::EXIT_STATUS))
+    }
+}
+
+/// What Ironic's API shows once a deploy finished: `active`, a whole-disk image.
+fn make_node_active(inventory: &Path, uuid: &str) -> Result<(), String> {
+    let text = fs::read_to_string(inventory).map_err(|e| format!("{}: {e}", inventory.display()))?;
+    let mut json: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| format!("{}: {e}", inventory.display()))?;
+    let node = json["nodes"]
+        .as_array_mut()
+        .and_then(|nodes| nodes.iter_mut().find(|n| n["uuid"] == uuid))
+        .ok_or_else(|| format!("no node {uuid} in {}", inventory.display()))?;
+    node["provision_state"] = "active".into();
+    node["instance_info"] = serde_json::json!({ "image_type": "whole-disk" });
+    // Write then rename, so the appliance never reads half a file.
+    let temporary = inventory.with_extension("json.new");
+    let body = serde_json::to_string_pretty(&json).map_err(|e| e.to_string())?;
+    fs::write(&temporary, body).map_err(|e| format!("{}: {e}", temporary.display()))?;
+    fs::rename(&temporary, inventory).map_err(|e| format!("{}: {e}", inventory.display()))
+}
+
+pub fn print_table(outcomes: &[Outcome]) {
+    let seconds = |d: Option<Duration>| d.map_or("-".to_string(), |d| format!("{:.1}", d.as_secs_f64()));
+    println!("\n| scenario | firmware | result | first script request (s) | marker (s) |");
+    println!("|---|---|---|---:|---:|");
+    for outcome in outcomes {
+        let firmware = SCENARIOS.iter().find(|s| s.name == outcome.name).map_or("", |s| match s.firmware {
+            Firmware::Bios => "BIOS",
+            Firmware::Uefi => "UEFI",
+        });
+        println!(
+            "| {} | {firmware} | {} | {} | {} |",
+            outcome.name,
+            if outcome.error.is_some() { "FAIL" } else { "pass" },
+            seconds(outcome.first_request),
+            seconds(outcome.marker)
+        );
+    }
+}

@@ -1,0 +1,135 @@
+//! The boot scenarios: one node of `fixtures/inventory.json` each, and what must be seen.
+
+use super::guest::Firmware;
+use super::initrd::Tag;
+
+/// What proves a scenario booted the right thing.
+#[derive(Clone, Copy, Debug)]
+pub enum Expect {
+    /// The initrd with this tag ran, and its `/proc/cmdline` holds every token.
+    Initrd { tag: Tag, cmdline: &'static [&'static str] },
+    /// The local-disk stand-in ran (QEMU exits with the debug-exit status).
+    LocalDisk,
+    /// iPXE printed every one of these lines (an error script), then the guest rebooted.
+    Console(&'static [&'static str]),
+    /// The deploy initrd ran, the inventory was rewritten to `active` and reloaded, and
+    /// after the guest's reboot it booted from its local disk.
+    DeployThenLocalDisk,
+}
+
+#[derive(Clone, Copy, Debug)]
+pub struct Scenario {
+    pub name: &'static str,
+    pub firmware: Firmware,
+    /// The guest's NICs; the first is wired to the appliance.
+    pub macs: &'static [&'static str],
+    /// Extra appliance arguments.
+    pub appliance_args: &'static [&'static str],
+    pub expect: Expect,
+    /// A log line the appliance must print (the lookup kind, say).
+    pub appliance_log: Option<&'static str>,
+}
+
+/// The node the lifecycle scenario deploys, then turns active.
+pub const LIFECYCLE_NODE: &str = "0000000a-0000-4000-8000-00000000000a";
+
+/// Error scripts pause 1 s here instead of 10: the text is on the console either way.
+const FAST_ERRORS: &[&str] = &["--error-pause", "1"];
+
+pub const SCENARIOS: &[Scenario] = &[
+    Scenario {
+        name: "deploy-mac",
+        firmware: Firmware::Bios,
+        macs: &["52:54:00:00:00:01"],
+        appliance_args: &["--dhcp-script-key", "port-address"],
+        expect: Expect::Initrd {
+            tag: Tag::Deploy,
+            cmdline: &["BOOTIF=52:54:00:00:00:01", "ipxe-config-node=deploy-mac", "console=ttyS0", "panic=-1"],
+        },
+        appliance_log: Some("lookup=mac"),
+    },
+    Scenario {
+        name: "deploy-uuid",
+        firmware: Firmware::Bios,
+        macs: &["52:54:00:00:00:02"],
+        appliance_args: &[],
+        expect: Expect::Initrd {
+            tag: Tag::Deploy,
+            cmdline: &["BOOTIF=52:54:00:00:00:02", "ipxe-config-node=deploy-uuid"],
+        },
+        appliance_log: Some("lookup=uuid"),
+    },
+    Scenario {
+        name: "active-partition",
+        firmware: Firmware::Bios,
+        macs: &["52:54:00:00:00:03"],
+        appliance_args: &[],
+        expect: Expect::Initrd {
+            tag: Tag::Instance,
+            cmdline: &["root=UUID=9c2b1d4e-5f60-4a1b-8c2d-3e4f5a6b7c8d", "ro", "ipxe-config-node=active-partition"],
+        },
+        appliance_log: Some("script=instance"),
+    },
+    Scenario {
+        name: "active-local",
+        firmware: Firmware::Bios,
+        macs: &["52:54:00:00:00:04"],
+        appliance_args: &[],
+        expect: Expect::LocalDisk,
+        appliance_log: Some("script=local-disk"),
+    },
+    Scenario {
+        name: "rescue",
+        firmware: Firmware::Bios,
+        macs: &["52:54:00:00:00:05"],
+        appliance_args: &[],
+        expect: Expect::Initrd { tag: Tag::Rescue, cmdline: &["BOOTIF=52:54:00:00:00:05", "ipxe-config-node=rescue"] },
+        appliance_log: Some("script=rescue"),
+    },
+    Scenario {
+        name: "error-state",
+        firmware: Firmware::Bios,
+        macs: &["52:54:00:00:00:06"],
+        appliance_args: FAST_ERRORS,
+        expect: Expect::Console(&[
+            "The node is in provision state available, which has nothing to boot.",
+            "node: 00000006-0000-4000-8000-000000000006",
+        ]),
+        appliance_log: Some("script=error"),
+    },
+    Scenario {
+        name: "unknown-mac",
+        firmware: Firmware::Bios,
+        macs: &["52:54:00:00:00:77"],
+        appliance_args: FAST_ERRORS,
+        expect: Expect::Console(&["No node has a PXE-enabled port with MAC 52:54:00:00:00:77."]),
+        appliance_log: Some("script=error"),
+    },
+    Scenario {
+        name: "chain-multi-nic",
+        firmware: Firmware::Bios,
+        macs: &["52:54:00:00:00:07", "52:54:00:00:00:08"],
+        appliance_args: &["--unknown-mac-chain"],
+        expect: Expect::Initrd { tag: Tag::Deploy, cmdline: &["ipxe-config-node=chain-multi-nic"] },
+        appliance_log: Some("lookup=chain"),
+    },
+    Scenario {
+        name: "deploy-uefi",
+        firmware: Firmware::Uefi,
+        macs: &["52:54:00:00:00:09"],
+        appliance_args: &[],
+        expect: Expect::Initrd {
+            tag: Tag::Deploy,
+            cmdline: &["BOOTIF=52:54:00:00:00:09", "ipxe-config-node=deploy-uefi", "initrd=deploy_ramdisk"],
+        },
+        appliance_log: Some("lookup=uuid"),
+    },
+    Scenario {
+        name: "lifecycle",
+        firmware: Firmware::Bios,
+        macs: &["52:54:00:00:00:0a"],
+        appliance_args: &[],
+        expect: Expect::DeployThenLocalDisk,
+        appliance_log: Some("script=local-disk"),
+    },
+];
