@@ -17,6 +17,7 @@ type Step = (&'static str, fn() -> Result<(), String>);
 pub fn run_all() -> Result<(), String> {
     let steps: Vec<Step> = vec![
         ("rustup targets", ensure_targets),
+        ("host packages", host_packages),
         ("cargo fmt --check", || run(cargo().args(["fmt", "--all", "--check"]))),
         ("clippy", || run(cargo().args(["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"]))),
         ("cargo test", || run(cargo().args(["test", "--workspace"]))),
@@ -55,6 +56,22 @@ pub fn ensure_targets() -> Result<(), String> {
     let mut command = Command::new("rustup");
     command.arg("target").arg("add").args(NO_STD_TARGETS).current_dir(workspace_root());
     run(&mut command)
+}
+
+/// Debian packages the tests use: QEMU and friends for qemu-boot, `curl` and `ip` for
+/// the TAP test (which otherwise skips). Installed when running as root, as CI does.
+fn host_packages() -> Result<(), String> {
+    use crate::qemu_boot::prereqs::{apt_get, ensure, find_on_path, running_as_root};
+    ensure()?;
+    let missing: Vec<&str> = [("curl", "curl"), ("ip", "iproute2")]
+        .iter()
+        .filter(|(p, _)| find_on_path(p).is_none())
+        .map(|(_, d)| *d)
+        .collect();
+    if missing.is_empty() || !running_as_root() {
+        return Ok(());
+    }
+    run(apt_get().args(["install", "-y", "--no-install-recommends"]).args(&missing))
 }
 
 fn no_std_builds() -> Result<(), String> {

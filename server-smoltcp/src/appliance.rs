@@ -1,0 +1,301 @@
+//! The appliance: one smoltcp interface running the HTTP server, the DHCP server and
+//! router advertisements, driven by [`Appliance::poll`] over any `phy::Device`.
+//!
+//! The appliance owns no inventory: each poll borrows the current [`Inventory`] and
+//! [`Config`], so a host can load a new inventory beside the old one and switch between
+//! polls. Responses already being sent are unaffected: a script is rendered whole into
+//! its connection's buffer before the first byte goes out.
+//!
+//! Panic contract: [`Appliance::new`] checks every size and address and returns a
+//! [`SetupError`] instead of letting smoltcp assert; after that nothing panics, whatever
+//! arrives on the wire.
+
+use core::fmt;
+
+use ipxe_config::{Config, Inventory};
+use smoltcp::iface::{Config as InterfaceConfig, Interface, PollResult, SocketSet};
+use smoltcp::phy::{Device, Medium};
+use smoltcp::socket::{raw, udp};
+use smoltcp::time::{Duration, Instant};
+use smoltcp::wire::{
+    HardwareAddress, IpAddress, IpCidr, IpProtocol, IpVersion, Ipv4Address, Ipv6Cidr, IPV6_LINK_LOCAL_ALL_ROUTERS,
+};
+
+use crate::dhcp::DhcpServer;
+use crate::files::FileSource;
+use crate::http::response::HEAD_RESERVE;
+use crate::http::{HttpBuffers, HttpPoll, HttpServer};
+use crate::router_advert::{link_local, RouterAdvertiser};
+use crate::settings::Settings;
+use crate::storage::ApplianceStorage;
+
+/// Rounds of "interface poll, then serve sockets" in one [`Appliance::poll`]: enough to
+/// answer a request and push its response out, bounded so one call stays short.
+const MAX_ROUNDS: usize = 8;
+
+/// Smallest buffers the appliance accepts, so an error response always fits.
+const MIN_TCP_BUFFER: usize = 256;
+const MIN_RESPONSE: usize = HEAD_RESERVE + 256;
+const MIN_SCRATCH: usize = 128;
+/// A DHCP message is at least 300 bytes on the wire and may be up to 576.
+const MIN_DHCP_PAYLOAD: usize = 576;
+const MIN_ICMPV6_PAYLOAD: usize = 128;
+
+/// Why an appliance cannot be set up with these settings and buffers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SetupError {
+    /// The device does not carry Ethernet frames.
+    NotEthernet,
+    /// The MAC is multicast, broadcast or all zeros.
+    InvalidMac,
+    /// The IPv4 address is not a unicast address.
+    InvalidAddress,
+    /// The HTTP port is 0.
+    InvalidPort,
+    /// No connection slots.
+    NoConnections,
+    /// The socket table is too small.
+    TooFewSockets {
+        /// Entries needed.
+        needed: usize,
+        /// Entries given.
+        given: usize,
+    },
+    /// A buffer is too small.
+    BufferTooSmall {
+        /// Which buffer (per connection where it is split).
+        buffer: &'static str,
+        /// Bytes or slots needed.
+        needed: usize,
+        /// Bytes or slots given.
+        given: usize,
+    },
+    /// The DHCP range is reversed or not inside the appliance's subnet.
+    DhcpRange,
+}
+
+impl fmt::Display for SetupError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::NotEthernet => f.write_str("the network device is not an Ethernet device"),
+            Self::InvalidMac => f.write_str("the MAC address is not a unicast address"),
+            Self::InvalidAddress => f.write_str("the IPv4 address is not a unicast address"),
+            Self::InvalidPort => f.write_str("the HTTP port is 0"),
+            Self::NoConnections => f.write_str("no HTTP connection slots"),
+            Self::TooFewSockets { needed, given } => {
+                write!(f, "socket table has {given} entries, {needed} needed")
+            }
+            Self::BufferTooSmall { buffer, needed, given } => {
+                write!(f, "{buffer}: {given} given, at least {needed} needed")
+            }
+            Self::DhcpRange => f.write_str("the DHCP range is reversed or outside the appliance's subnet"),
+        }
+    }
+}
+
+impl core::error::Error for SetupError {}
+
+/// An HTTP + DHCP + router-advertisement server on one smoltcp interface.
+pub struct Appliance<'a, F: FileSource> {
+    iface: Interface,
+    sockets: SocketSet<'a>,
+    http: HttpServer<'a>,
+    dhcp: Option<DhcpServer<'a>>,
+    adverts: Option<RouterAdvertiser>,
+    files: F,
+    settings: Settings,
+    /// The last poll stopped at its round limit with work left.
+    busy: bool,
+}
+
+fn at_least(buffer: &'static str, given: usize, needed: usize) -> Result<(), SetupError> {
+    if given < needed {
+        return Err(SetupError::BufferTooSmall { buffer, needed, given });
+    }
+    Ok(())
+}
+
+impl<'a, F: FileSource> Appliance<'a, F> {
+    /// Sets up the interface and sockets in `storage`. `device` is only asked for its
+    /// capabilities; every poll passes it again.
+    pub fn new<D: Device + ?Sized>(
+        settings: Settings,
+        storage: ApplianceStorage<'a>,
+        files: F,
+        device: &mut D,
+        now: Instant,
+    ) -> Result<Self, SetupError> {
+        check(&settings, &storage, device)?;
+        let ApplianceStorage { sockets, connections, tcp_rx, tcp_tx, responses, request_scratch, leases, dhcp, icmpv6 } =
+            storage;
+        let mut config = InterfaceConfig::new(HardwareAddress::Ethernet(settings.mac));
+        config.random_seed = settings.random_seed;
+        let mut iface = Interface::new(config, device, now);
+        iface.update_ip_addrs(|addresses| {
+            // Capacity is two (smoltcp's default): room for both.
+            let _ = addresses.push(IpCidr::Ipv4(settings.ip));
+            if settings.router_advertisements {
+                let _ = addresses.push(IpCidr::Ipv6(Ipv6Cidr::new(link_local(settings.mac), 64)));
+            }
+        });
+        if let Some(gateway) = settings.gateway {
+            // The route table is empty, so there is room.
+            let _ = iface.routes_mut().add_default_ipv4_route(gateway);
+        }
+        let mut sockets = SocketSet::new(sockets);
+        let buffers = HttpBuffers { slots: connections, tcp_rx, tcp_tx, responses, scratch: request_scratch };
+        let http = HttpServer::new(&mut sockets, buffers, settings.http, settings.http_port);
+        let dhcp = settings.dhcp.map(|dhcp_settings| {
+            let socket = udp::Socket::new(
+                udp::PacketBuffer::new(dhcp.rx_meta, dhcp.rx_payload),
+                udp::PacketBuffer::new(dhcp.tx_meta, dhcp.tx_payload),
+            );
+            let handle = sockets.add(socket);
+            DhcpServer::new(handle, &mut sockets, leases, dhcp_settings, settings.ip, settings.http_port)
+        });
+        let adverts = if settings.router_advertisements {
+            // Solicitations go to ff02::2, which smoltcp drops unless the group is joined.
+            let _ = iface.join_multicast_group(IPV6_LINK_LOCAL_ALL_ROUTERS);
+            let socket = raw::Socket::new(
+                Some(IpVersion::Ipv6),
+                Some(IpProtocol::Icmpv6),
+                raw::PacketBuffer::new(icmpv6.rx_meta, icmpv6.rx_payload),
+                raw::PacketBuffer::new(icmpv6.tx_meta, icmpv6.tx_payload),
+            );
+            Some(RouterAdvertiser::new(sockets.add(socket), settings.mac))
+        } else {
+            None
+        };
+        Ok(Appliance { iface, sockets, http, dhcp, adverts, files, settings, busy: false })
+    }
+
+    /// Receives and sends what `device` has and serves every socket, answering HTTP
+    /// requests from `inventory` and `config`. Returns whether anything happened.
+    pub fn poll<D: Device + ?Sized>(
+        &mut self,
+        now: Instant,
+        device: &mut D,
+        inventory: &Inventory<'_>,
+        config: &Config<'_>,
+    ) -> bool {
+        let mut activity = false;
+        self.busy = true;
+        for _ in 0..MAX_ROUNDS {
+            let changed = self.iface.poll(now, device, &mut self.sockets) == PollResult::SocketStateChanged;
+            let served = self.serve(now, inventory, config);
+            activity |= changed | served;
+            if !served {
+                self.busy = false;
+                break;
+            }
+        }
+        activity
+    }
+
+    fn serve(&mut self, now: Instant, inventory: &Inventory<'_>, config: &Config<'_>) -> bool {
+        let mut input = HttpPoll { now, clock: self.settings.clock, files: &mut self.files, inventory, config };
+        let mut served = self.http.poll(&mut self.sockets, &mut input);
+        if let Some(dhcp) = &mut self.dhcp {
+            served |= dhcp.poll(&mut self.sockets, now, inventory, config);
+        }
+        if let Some(adverts) = &mut self.adverts {
+            served |= adverts.poll(&mut self.sockets, now);
+        }
+        served
+    }
+
+    /// The next time [`Appliance::poll`] must run if no frame arrives first.
+    pub fn poll_at(&mut self, now: Instant) -> Option<Instant> {
+        if self.busy {
+            return Some(now);
+        }
+        let ours = [
+            self.iface.poll_at(now, &self.sockets),
+            self.http.poll_at(),
+            self.adverts.as_ref().and_then(RouterAdvertiser::poll_at),
+        ];
+        ours.into_iter().flatten().min()
+    }
+
+    /// How long the caller may wait for a frame before polling again.
+    pub fn poll_delay(&mut self, now: Instant) -> Option<Duration> {
+        self.poll_at(now).map(|at| if at > now { at - now } else { Duration::ZERO })
+    }
+
+    /// The appliance's IPv4 address.
+    pub fn ipv4(&self) -> Ipv4Address {
+        self.settings.ip.address()
+    }
+
+    /// The settings it runs with.
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    /// Addresses in the DHCP pool (0 without DHCP).
+    pub fn dhcp_pool_size(&self) -> usize {
+        self.dhcp.as_ref().map_or(0, DhcpServer::pool_size)
+    }
+
+    /// The file source.
+    pub fn files_mut(&mut self) -> &mut F {
+        &mut self.files
+    }
+
+    /// The smoltcp interface (addresses, routes), for inspection.
+    pub fn interface(&self) -> &Interface {
+        &self.iface
+    }
+}
+
+fn check<D: Device + ?Sized>(
+    settings: &Settings,
+    storage: &ApplianceStorage<'_>,
+    device: &D,
+) -> Result<(), SetupError> {
+    if device.capabilities().medium != Medium::Ethernet {
+        return Err(SetupError::NotEthernet);
+    }
+    if !settings.mac.is_unicast() {
+        return Err(SetupError::InvalidMac);
+    }
+    if !IpAddress::Ipv4(settings.ip.address()).is_unicast() {
+        return Err(SetupError::InvalidAddress);
+    }
+    if settings.http_port == 0 {
+        return Err(SetupError::InvalidPort);
+    }
+    let connections = storage.connections.len();
+    if connections == 0 {
+        return Err(SetupError::NoConnections);
+    }
+    let needed = connections + usize::from(settings.dhcp.is_some()) + usize::from(settings.router_advertisements);
+    if storage.sockets.len() < needed {
+        return Err(SetupError::TooFewSockets { needed, given: storage.sockets.len() });
+    }
+    at_least("TCP receive buffer per connection", storage.tcp_rx.len() / connections, MIN_TCP_BUFFER)?;
+    at_least("TCP send buffer per connection", storage.tcp_tx.len() / connections, MIN_TCP_BUFFER)?;
+    at_least("response buffer per connection", storage.responses.len() / connections, MIN_RESPONSE)?;
+    at_least("request scratch", storage.request_scratch.len(), MIN_SCRATCH)?;
+    if let Some(dhcp) = &settings.dhcp {
+        let subnet = settings.ip;
+        if u32::from(dhcp.first) > u32::from(dhcp.last)
+            || !subnet.contains_addr(&dhcp.first)
+            || !subnet.contains_addr(&dhcp.last)
+        {
+            return Err(SetupError::DhcpRange);
+        }
+        at_least("DHCP lease table", storage.leases.len(), 1)?;
+        at_least("DHCP receive buffer", storage.dhcp.rx_payload.len(), MIN_DHCP_PAYLOAD)?;
+        at_least("DHCP send buffer", storage.dhcp.tx_payload.len(), MIN_DHCP_PAYLOAD)?;
+        at_least("DHCP receive slots", storage.dhcp.rx_meta.len(), 1)?;
+        at_least("DHCP send slots", storage.dhcp.tx_meta.len(), 1)?;
+    }
+    if settings.router_advertisements {
+        at_least("ICMPv6 receive buffer", storage.icmpv6.rx_payload.len(), MIN_ICMPV6_PAYLOAD)?;
+        at_least("ICMPv6 send buffer", storage.icmpv6.tx_payload.len(), MIN_ICMPV6_PAYLOAD)?;
+        at_least("ICMPv6 receive slots", storage.icmpv6.rx_meta.len(), 1)?;
+        at_least("ICMPv6 send slots", storage.icmpv6.tx_meta.len(), 1)?;
+    }
+    Ok(())
+}

@@ -1,0 +1,219 @@
+//! Network backends: each one a small link that moves whole Ethernet frames over a file
+//! descriptor, wrapped in one `smoltcp::phy::Device` adapter. Nothing else in the program
+//! knows which backend runs.
+//!
+//! smoltcp's own `TunTapInterface`/`RawSocket` are not used: they allocate a `Vec` per
+//! frame and panic on I/O errors. Here the frame buffers are allocated once, a send that
+//! fails drops the frame (TCP retransmits), and a dead link ends the program cleanly.
+
+mod qemu_dgram;
+mod raw_socket;
+mod tap;
+
+use std::io;
+use std::os::fd::RawFd;
+
+use smoltcp::phy::{self, Device, DeviceCapabilities, Medium};
+use smoltcp::time::{Duration, Instant};
+
+use crate::cli::BackendArgs;
+
+pub use qemu_dgram::QemuDgram;
+pub use raw_socket::RawSocket;
+pub use tap::Tap;
+
+/// Largest Ethernet frame without FCS: 1500 bytes of payload and a 14-byte header.
+const MAX_FRAME: usize = 1514;
+
+/// A file descriptor that carries one Ethernet frame per read and per write.
+pub trait FrameLink {
+    /// The descriptor to wait on.
+    fn fd(&self) -> RawFd;
+    /// Reads one frame without blocking; `Ok(None)` when none is waiting.
+    fn recv(&mut self, buf: &mut [u8]) -> io::Result<Option<usize>>;
+    /// Sends one frame.
+    fn send(&mut self, frame: &[u8]) -> io::Result<()>;
+    /// Whether received frames may carry unfinished checksums. Frames a local sender
+    /// hands to a virtual interface with checksum offload (veth, bridges) reach a packet
+    /// socket before the checksum is filled in; verifying them would drop every one.
+    fn partial_rx_checksums(&self) -> bool {
+        false
+    }
+}
+
+/// Opens the backend the command line names.
+pub fn open(args: &BackendArgs) -> io::Result<(FrameDevice, &'static str)> {
+    let (link, name): (Box<dyn FrameLink>, &'static str) = if let Some(name) = &args.tap {
+        (Box::new(Tap::open(name)?), "tap")
+    } else if let Some(interface) = &args.raw_socket {
+        (Box::new(RawSocket::open(interface)?), "raw-socket")
+    } else if let Some(fd) = args.qemu_dgram_fd {
+        (Box::new(QemuDgram::from_fd(fd)?), "qemu-dgram-fd")
+    } else if let Some(path) = &args.qemu_dgram {
+        (Box::new(QemuDgram::bind(path)?), "qemu-dgram")
+    } else {
+        return Err(io::Error::new(io::ErrorKind::InvalidInput, "no backend given"));
+    };
+    Ok((FrameDevice::new(link), name))
+}
+
+/// The `phy::Device` over any [`FrameLink`], with its two frame buffers.
+pub struct FrameDevice {
+    link: Box<dyn FrameLink>,
+    rx: Vec<u8>,
+    tx: Vec<u8>,
+    /// The link failed for good (peer gone); the program should stop.
+    failed: Option<io::Error>,
+}
+
+impl FrameDevice {
+    fn new(link: Box<dyn FrameLink>) -> Self {
+        FrameDevice { link, rx: vec![0; MAX_FRAME], tx: vec![0; MAX_FRAME], failed: None }
+    }
+
+    /// Why the link stopped working, if it did.
+    pub fn failure(&self) -> Option<&io::Error> {
+        self.failed.as_ref()
+    }
+
+    /// Waits until a frame is readable, a signal arrives or `timeout` passes.
+    pub fn wait(&self, timeout: Option<Duration>) {
+        let mut poll_fd = libc::pollfd { fd: self.link.fd(), events: libc::POLLIN, revents: 0 };
+        let millis = timeout.map_or(-1, |t| {
+            // Round up: waking a millisecond early only to find nothing due wastes a turn.
+            i32::try_from(t.total_micros().div_ceil(1000)).unwrap_or(i32::MAX)
+        });
+        #[allow(unsafe_code)] // reason: poll(2) on one pollfd that lives across the call
+        unsafe {
+            libc::poll(&raw mut poll_fd, 1, millis);
+        }
+    }
+}
+
+impl Device for FrameDevice {
+    type RxToken<'a> = RxToken<'a>;
+    type TxToken<'a> = TxToken<'a>;
+
+    fn receive(&mut self, _timestamp: Instant) -> Option<(RxToken<'_>, TxToken<'_>)> {
+        if self.failed.is_some() {
+            return None;
+        }
+        match self.link.recv(&mut self.rx) {
+            Ok(Some(len)) => Some((
+                RxToken { frame: self.rx.get(..len).unwrap_or_default() },
+                TxToken { link: &mut *self.link, buf: &mut self.tx },
+            )),
+            Ok(None) => None,
+            Err(error) => {
+                log::error!("network link failed: {error}");
+                self.failed = Some(error);
+                None
+            }
+        }
+    }
+
+    fn transmit(&mut self, _timestamp: Instant) -> Option<TxToken<'_>> {
+        Some(TxToken { link: &mut *self.link, buf: &mut self.tx })
+    }
+
+    fn capabilities(&self) -> DeviceCapabilities {
+        let mut capabilities = DeviceCapabilities::default();
+        capabilities.medium = Medium::Ethernet;
+        capabilities.max_transmission_unit = MAX_FRAME;
+        if self.link.partial_rx_checksums() {
+            // Compute on transmit, skip verification on receive (the Ethernet FCS still
+            // guards frames that crossed a real wire).
+            let tx_only = phy::Checksum::Tx;
+            let checksum = &mut capabilities.checksum;
+            (checksum.ipv4, checksum.udp, checksum.tcp, checksum.icmpv4, checksum.icmpv6) =
+                (tx_only, tx_only, tx_only, tx_only, tx_only);
+        }
+        capabilities
+    }
+}
+
+/// A received frame.
+pub struct RxToken<'a> {
+    frame: &'a [u8],
+}
+
+impl phy::RxToken for RxToken<'_> {
+    fn consume<R, F: FnOnce(&[u8]) -> R>(self, f: F) -> R {
+        f(self.frame)
+    }
+}
+
+/// Room for one outgoing frame.
+pub struct TxToken<'a> {
+    link: &'a mut dyn FrameLink,
+    buf: &'a mut [u8],
+}
+
+impl phy::TxToken for TxToken<'_> {
+    fn consume<R, F: FnOnce(&mut [u8]) -> R>(self, len: usize, f: F) -> R {
+        let frame = self.buf.get_mut(..len).unwrap_or_default();
+        let result = f(frame);
+        if let Err(error) = self.link.send(frame) {
+            // Dropped like on a congested wire; TCP retransmits.
+            log::debug!("frame of {len} bytes dropped: {error}");
+        }
+        result
+    }
+}
+
+/// Sets `O_NONBLOCK` on `fd`.
+fn set_nonblocking(fd: RawFd) -> io::Result<()> {
+    #[allow(unsafe_code)] // reason: fcntl(2) flag query and update on a descriptor we own
+    let result = unsafe {
+        let flags = libc::fcntl(fd, libc::F_GETFL);
+        if flags < 0 {
+            flags
+        } else {
+            libc::fcntl(fd, libc::F_SETFL, flags | libc::O_NONBLOCK)
+        }
+    };
+    if result < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// Bounds how long a blocking send waits for room, so a stalled peer cannot stall the
+/// appliance: the frame is dropped instead.
+fn set_send_timeout(fd: RawFd, timeout: std::time::Duration) -> io::Result<()> {
+    let value = libc::timeval {
+        tv_sec: libc::time_t::try_from(timeout.as_secs()).unwrap_or(1),
+        tv_usec: libc::suseconds_t::from(timeout.subsec_micros()),
+    };
+    #[allow(unsafe_code)] // reason: setsockopt(2) reads a timeval of the size given
+    let result = unsafe {
+        libc::setsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            libc::SO_SNDTIMEO,
+            (&raw const value).cast(),
+            libc::socklen_t::try_from(std::mem::size_of::<libc::timeval>()).unwrap_or(0),
+        )
+    };
+    if result < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// One `recv(2)` without blocking on a socket.
+fn recv_dontwait(fd: RawFd, buf: &mut [u8]) -> io::Result<Option<usize>> {
+    loop {
+        #[allow(unsafe_code)] // reason: recv(2) writes at most buf.len() bytes into buf
+        let received = unsafe { libc::recv(fd, buf.as_mut_ptr().cast(), buf.len(), libc::MSG_DONTWAIT) };
+        if let Ok(len) = usize::try_from(received) {
+            return Ok(Some(len));
+        }
+        let error = io::Error::last_os_error();
+        match error.kind() {
+            io::ErrorKind::WouldBlock => return Ok(None),
+            io::ErrorKind::Interrupted => {}
+            _ => return Err(error),
+        }
+    }
+}

@@ -1,0 +1,127 @@
+//! `--raw-socket IFACE`: an `AF_PACKET` socket on a host interface, in promiscuous mode
+//! so frames for the appliance's own MAC arrive.
+
+use std::ffi::CString;
+use std::io;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+
+use super::{set_send_timeout, FrameLink};
+
+/// `ETH_P_ALL` in network byte order, as `AF_PACKET` wants it.
+fn all_protocols() -> u16 {
+    u16::try_from(libc::ETH_P_ALL).unwrap_or(3).to_be()
+}
+
+/// A packet socket bound to one interface.
+pub struct RawSocket {
+    fd: OwnedFd,
+}
+
+impl RawSocket {
+    /// Opens a packet socket on `interface`.
+    pub fn open(interface: &str) -> io::Result<Self> {
+        let name = CString::new(interface).map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "NUL in name"))?;
+        #[allow(unsafe_code)] // reason: if_nametoindex(3) reads a NUL-terminated string
+        let index = unsafe { libc::if_nametoindex(name.as_ptr()) };
+        if index == 0 {
+            return Err(io::Error::last_os_error());
+        }
+        #[allow(unsafe_code)] // reason: a plain socket(2) call; the result is checked
+        let raw =
+            unsafe { libc::socket(libc::AF_PACKET, libc::SOCK_RAW | libc::SOCK_CLOEXEC, i32::from(all_protocols())) };
+        if raw < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        #[allow(unsafe_code)] // reason: raw is a fresh descriptor owned by nobody else
+        let fd = unsafe { OwnedFd::from_raw_fd(raw) };
+        let index = i32::try_from(index).map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "interface index"))?;
+        #[allow(unsafe_code)] // reason: sockaddr_ll is plain old data; zero is a valid value
+        let mut address: libc::sockaddr_ll = unsafe { std::mem::zeroed() };
+        address.sll_family = u16::try_from(libc::AF_PACKET).unwrap_or(17);
+        address.sll_protocol = all_protocols();
+        address.sll_ifindex = index;
+        #[allow(unsafe_code)] // reason: bind(2) reads a sockaddr_ll of the size given
+        let bound = unsafe {
+            libc::bind(
+                fd.as_raw_fd(),
+                (&raw const address).cast(),
+                libc::socklen_t::try_from(std::mem::size_of::<libc::sockaddr_ll>()).unwrap_or(0),
+            )
+        };
+        if bound < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        let membership = libc::packet_mreq {
+            mr_ifindex: index,
+            mr_type: u16::try_from(libc::PACKET_MR_PROMISC).unwrap_or(1),
+            mr_alen: 0,
+            mr_address: [0; 8],
+        };
+        #[allow(unsafe_code)] // reason: setsockopt(2) reads a packet_mreq of the size given
+        let promiscuous = unsafe {
+            libc::setsockopt(
+                fd.as_raw_fd(),
+                libc::SOL_PACKET,
+                libc::PACKET_ADD_MEMBERSHIP,
+                (&raw const membership).cast(),
+                libc::socklen_t::try_from(std::mem::size_of::<libc::packet_mreq>()).unwrap_or(0),
+            )
+        };
+        if promiscuous < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        set_send_timeout(fd.as_raw_fd(), std::time::Duration::from_millis(100))?;
+        Ok(RawSocket { fd })
+    }
+}
+
+impl FrameLink for RawSocket {
+    fn fd(&self) -> RawFd {
+        self.fd.as_raw_fd()
+    }
+
+    fn recv(&mut self, buf: &mut [u8]) -> io::Result<Option<usize>> {
+        loop {
+            #[allow(unsafe_code)] // reason: sockaddr_ll is plain old data; zero is a valid value
+            let mut from: libc::sockaddr_ll = unsafe { std::mem::zeroed() };
+            let mut from_len = libc::socklen_t::try_from(std::mem::size_of::<libc::sockaddr_ll>()).unwrap_or(0);
+            #[allow(unsafe_code)] // reason: recvfrom(2) writes at most buf.len() bytes and one sockaddr_ll
+            let received = unsafe {
+                libc::recvfrom(
+                    self.fd.as_raw_fd(),
+                    buf.as_mut_ptr().cast(),
+                    buf.len(),
+                    libc::MSG_DONTWAIT,
+                    (&raw mut from).cast(),
+                    &raw mut from_len,
+                )
+            };
+            match usize::try_from(received) {
+                // Frames the host itself sends on the interface are seen here too.
+                Ok(_) if from.sll_pkttype == libc::PACKET_OUTGOING => {}
+                Ok(len) => return Ok(Some(len)),
+                Err(_) => {
+                    let error = io::Error::last_os_error();
+                    match error.kind() {
+                        io::ErrorKind::WouldBlock => return Ok(None),
+                        io::ErrorKind::Interrupted => {}
+                        _ => return Err(error),
+                    }
+                }
+            }
+        }
+    }
+
+    fn partial_rx_checksums(&self) -> bool {
+        true
+    }
+
+    fn send(&mut self, frame: &[u8]) -> io::Result<()> {
+        #[allow(unsafe_code)] // reason: send(2) reads at most frame.len() bytes from frame
+        let sent = unsafe { libc::send(self.fd.as_raw_fd(), frame.as_ptr().cast(), frame.len(), 0) };
+        if sent < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,272 @@
+//! Command-line options.
+
+use std::net::Ipv4Addr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, ValueEnum};
+
+/// Serve iPXE boot scripts (and DHCP for iPXE clients) from an Ironic-shaped inventory,
+/// on a TCP/IP stack of its own attached to a TAP device, a raw socket or QEMU.
+#[derive(Debug, Parser)]
+#[command(name = "ipxe-config-appliance", version)]
+pub struct Cli {
+    /// Inventory JSON (`{"nodes": […], "ports": […]}`, Ironic API shapes). Reloaded on
+    /// SIGHUP and when its modification time changes.
+    #[arg(long, value_name = "FILE")]
+    pub inventory: PathBuf,
+
+    #[command(flatten)]
+    pub backend: BackendArgs,
+
+    /// The appliance's address and prefix.
+    #[arg(long, value_name = "ADDR/PREFIX", default_value = "10.99.0.1/24", value_parser = parse_cidr)]
+    pub ip: (Ipv4Addr, u8),
+
+    /// The appliance's MAC (default: a locally administered address).
+    #[arg(long, value_name = "MAC", default_value = "02:69:70:78:65:01", value_parser = parse_mac)]
+    pub mac: [u8; 6],
+
+    /// Router handed to DHCP clients, and the appliance's own default route.
+    #[arg(long, value_name = "ADDR")]
+    pub gateway: Option<Ipv4Addr>,
+
+    /// DHCP pool (default: .100–.199 of the subnet, or its upper half if smaller).
+    #[arg(long, value_name = "FIRST-LAST", value_parser = parse_range, conflicts_with = "no_dhcp")]
+    pub dhcp_range: Option<(Ipv4Addr, Ipv4Addr)>,
+
+    /// Do not run the DHCP server (another server chains clients here).
+    #[arg(long)]
+    pub no_dhcp: bool,
+
+    /// DHCP lease time.
+    #[arg(long, value_name = "SECONDS", default_value_t = 3600)]
+    pub lease_seconds: u32,
+
+    /// How DHCP replies name a known node in the script URL: by its UUID, or by the MAC
+    /// iPXE reports (`?port_address=${mac}`, as an external DHCP server would).
+    #[arg(long, value_enum, default_value = "node-uuid")]
+    pub dhcp_script_key: ScriptKeyArg,
+
+    /// Hand MACs the inventory does not know `/boot.ipxe` instead of the per-MAC URL.
+    #[arg(long)]
+    pub unknown_mac_chain: bool,
+
+    /// Do not answer IPv6 router solicitations (iPXE then waits ~16 s per NIC).
+    #[arg(long)]
+    pub no_router_advertisements: bool,
+
+    /// Base URL written into DHCP replies and chain scripts (default `http://<ip>`).
+    #[arg(long, value_name = "URL")]
+    pub api_url: Option<String>,
+
+    /// Ironic API URL passed to the deploy ramdisk as `ipa-api-url=`.
+    #[arg(long, value_name = "URL")]
+    pub ipa_api_url: Option<String>,
+
+    #[command(flatten)]
+    pub defaults: NodeDefaults,
+
+    /// How error scripts end after their pause.
+    #[arg(long, value_enum, default_value = "reboot")]
+    pub error_ending: ErrorEndingArg,
+
+    /// Seconds an error script waits so the console can be read.
+    #[arg(long, value_name = "SECONDS", default_value_t = 10)]
+    pub error_pause: u16,
+
+    /// Boot mode for nodes whose `boot_mode` is null.
+    #[arg(long, value_enum, default_value = "uefi")]
+    pub default_boot_mode: BootModeArg,
+
+    /// Driver name for unknown MACs and `/boot.ipxe`; requests naming it are served
+    /// whatever the node's driver.
+    #[arg(long, value_name = "NAME", default_value = "any")]
+    pub any_driver: String,
+
+    /// Serve other paths (kernels, initrds) from this directory.
+    #[arg(long, value_name = "DIR")]
+    pub http_root: Option<PathBuf>,
+
+    /// HTTP port.
+    #[arg(long, default_value_t = 80)]
+    pub http_port: u16,
+
+    #[command(flatten)]
+    pub limits: LimitArgs,
+
+    #[command(flatten)]
+    pub capacity: CapacityArgs,
+}
+
+/// Exactly one network backend.
+#[derive(Debug, Args)]
+#[group(required = true, multiple = false)]
+pub struct BackendArgs {
+    /// Attach to (or create) the TAP device NAME.
+    #[arg(long, value_name = "NAME")]
+    pub tap: Option<String>,
+
+    /// Send and receive raw Ethernet frames on the host interface IFACE (promiscuous).
+    #[arg(long, value_name = "IFACE")]
+    pub raw_socket: Option<String>,
+
+    /// An inherited AF_UNIX SOCK_DGRAM descriptor carrying one Ethernet frame per
+    /// datagram (the other end given to QEMU `-netdev dgram,local.type=fd`).
+    #[arg(long, value_name = "FD")]
+    pub qemu_dgram_fd: Option<i32>,
+
+    /// Bind a unix datagram socket at PATH; frames go back to whoever sent the last one
+    /// (QEMU `-netdev dgram,…,remote.type=unix,remote.path=PATH`).
+    #[arg(long, value_name = "PATH")]
+    pub qemu_dgram: Option<PathBuf>,
+}
+
+/// Defaults for nodes that lack a value.
+#[derive(Debug, Args)]
+pub struct NodeDefaults {
+    /// Deploy kernel for nodes without `driver_info.deploy_kernel`.
+    #[arg(long, value_name = "URL")]
+    pub deploy_kernel: Option<String>,
+    /// Deploy ramdisk for nodes without `driver_info.deploy_ramdisk`.
+    #[arg(long, value_name = "URL")]
+    pub deploy_ramdisk: Option<String>,
+    /// Rescue kernel for nodes without `driver_info.rescue_kernel`.
+    #[arg(long, value_name = "URL")]
+    pub rescue_kernel: Option<String>,
+    /// Rescue ramdisk for nodes without `driver_info.rescue_ramdisk`.
+    #[arg(long, value_name = "URL")]
+    pub rescue_ramdisk: Option<String>,
+    /// Kernel parameters for nodes without `driver_info.kernel_append_params`.
+    #[arg(long, value_name = "PARAMS")]
+    pub kernel_append_params: Option<String>,
+    /// Retries of a failed kernel/initrd fetch.
+    #[arg(long, default_value_t = 10)]
+    pub retries: u16,
+    /// `--timeout` for image fetches.
+    #[arg(long, value_name = "MS")]
+    pub fetch_timeout_ms: Option<u32>,
+}
+
+/// HTTP limits.
+#[derive(Debug, Args)]
+pub struct LimitArgs {
+    /// Concurrent HTTP connections (the socket pool's size).
+    #[arg(long, default_value_t = 32)]
+    pub max_connections: usize,
+    /// Close connections idle (or not reading) this long.
+    #[arg(long, value_name = "MS", default_value_t = 30_000)]
+    pub idle_timeout_ms: u64,
+    /// A request head must arrive within this long (`408`).
+    #[arg(long, value_name = "MS", default_value_t = 10_000)]
+    pub request_deadline_ms: u64,
+    /// Longest request head (`431`).
+    #[arg(long, value_name = "BYTES", default_value_t = 4096)]
+    pub max_header_bytes: usize,
+    /// Longest request target (`414`).
+    #[arg(long, value_name = "BYTES", default_value_t = 1024)]
+    pub max_target_bytes: usize,
+    /// TCP receive buffer per connection.
+    #[arg(long, value_name = "BYTES", default_value_t = 8192)]
+    pub tcp_rx_bytes: usize,
+    /// TCP send buffer per connection (the most in flight per client).
+    #[arg(long, value_name = "BYTES", default_value_t = 65536)]
+    pub tcp_tx_bytes: usize,
+    /// Response buffer per connection: the longest script plus 256 bytes.
+    #[arg(long, value_name = "BYTES", default_value_t = 16384)]
+    pub response_bytes: usize,
+}
+
+/// Inventory capacity.
+#[derive(Debug, Args)]
+pub struct CapacityArgs {
+    /// Node slots.
+    #[arg(long, default_value_t = 4096)]
+    pub max_nodes: usize,
+    /// PXE-enabled port slots.
+    #[arg(long, default_value_t = 16384)]
+    pub max_ports: usize,
+    /// String pool bytes (default: the inventory file's length, always enough).
+    #[arg(long, value_name = "BYTES")]
+    pub string_pool_bytes: Option<usize>,
+}
+
+/// `--dhcp-script-key`.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ScriptKeyArg {
+    /// `?node_uuid=<uuid>`.
+    NodeUuid,
+    /// `?port_address=${mac}`.
+    PortAddress,
+}
+
+/// `--error-ending`.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ErrorEndingArg {
+    /// Chain the same URL again.
+    Retry,
+    /// `exit 1`.
+    Exit,
+    /// `reboot`.
+    Reboot,
+}
+
+/// `--default-boot-mode`.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum BootModeArg {
+    /// Legacy BIOS.
+    Bios,
+    /// UEFI.
+    Uefi,
+}
+
+fn parse_cidr(text: &str) -> Result<(Ipv4Addr, u8), String> {
+    let (address, prefix) = text.split_once('/').ok_or("expected ADDR/PREFIX, e.g. 10.99.0.1/24")?;
+    let address: Ipv4Addr = address.parse().map_err(|e| format!("{address}: {e}"))?;
+    let prefix: u8 = prefix.parse().map_err(|e| format!("{prefix}: {e}"))?;
+    if prefix > 32 {
+        return Err("prefix longer than 32".into());
+    }
+    Ok((address, prefix))
+}
+
+fn parse_mac(text: &str) -> Result<[u8; 6], String> {
+    ipxe_config::PortAddress::parse(text.as_bytes()).map(|address| address.0).map_err(|e| e.to_string())
+}
+
+fn parse_range(text: &str) -> Result<(Ipv4Addr, Ipv4Addr), String> {
+    let (first, last) = text.split_once('-').ok_or("expected FIRST-LAST")?;
+    let first: Ipv4Addr = first.trim().parse().map_err(|e| format!("{first}: {e}"))?;
+    let last: Ipv4Addr = last.trim().parse().map_err(|e| format!("{last}: {e}"))?;
+    if u32::from(first) > u32::from(last) {
+        return Err("the range is reversed".into());
+    }
+    Ok((first, last))
+}
+
+/// The default DHCP pool inside `address/prefix`.
+pub fn default_range(address: Ipv4Addr, prefix: u8) -> Option<(Ipv4Addr, Ipv4Addr)> {
+    if prefix > 30 {
+        return None;
+    }
+    let mask = u32::MAX.checked_shl(32 - u32::from(prefix)).unwrap_or(0);
+    let network = u32::from(address) & mask;
+    let broadcast = network | !mask;
+    let hosts = broadcast - network - 1;
+    let (first, last) =
+        if hosts >= 200 { (network + 100, network + 199) } else { (network + hosts / 2 + 1, broadcast - 1) };
+    Some((Ipv4Addr::from(first), Ipv4Addr::from(last)))
+}
+
+#[cfg(test)]
+#[allow(clippy::indexing_slicing)] // reason: test code, where a panic is a failure
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_ranges() {
+        let a = Ipv4Addr::new(10, 99, 0, 1);
+        assert_eq!(default_range(a, 24), Some((Ipv4Addr::new(10, 99, 0, 100), Ipv4Addr::new(10, 99, 0, 199))));
+        assert_eq!(default_range(a, 28), Some((Ipv4Addr::new(10, 99, 0, 8), Ipv4Addr::new(10, 99, 0, 14))));
+        assert_eq!(default_range(a, 31), None);
+    }
+}

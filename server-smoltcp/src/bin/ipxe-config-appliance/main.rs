@@ -1,0 +1,247 @@
+//! `ipxe-config-appliance`: the appliance on a Linux host.
+//!
+//! Start-up loads the inventory, opens the network backend and allocates every buffer
+//! once; the loop then polls the appliance, waits for a frame with `poll(2)` for as long
+//! as smoltcp allows, checks the inventory file about once a second, and exits cleanly on
+//! SIGINT/SIGTERM.
+
+mod backend;
+mod cli;
+mod log;
+mod reload;
+mod signals;
+
+use std::process::ExitCode;
+use std::sync::OnceLock;
+
+use clap::Parser;
+use ipxe_config::{BootMode, Config, ErrorEnding};
+use ipxe_config_server::host::{leak_storage, DirectoryFiles};
+use ipxe_config_server::{
+    Appliance, DhcpSettings, FileSource, HttpLimits, KnownMacUrl, NoFiles, Settings, StorageSizes,
+};
+use smoltcp::time::{Duration, Instant};
+use smoltcp::wire::{EthernetAddress, Ipv4Cidr};
+
+use cli::{BootModeArg, Cli, ErrorEndingArg};
+use reload::{Capacity, InventoryFile};
+
+const DAY_MS: u64 = 86_400_000;
+
+/// How often the inventory file's modification time is checked.
+const RELOAD_CHECK: Duration = Duration::from_secs(1);
+
+/// Microseconds since start-up, the appliance's clock.
+fn clock() -> Instant {
+    static START: OnceLock<std::time::Instant> = OnceLock::new();
+    let elapsed = START.get_or_init(std::time::Instant::now).elapsed();
+    Instant::from_micros(i64::try_from(elapsed.as_micros()).unwrap_or(i64::MAX))
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    log::install();
+    match run(&cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            ::log::error!("{message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The node defaults and script settings from the command line.
+fn config<'a>(cli: &'a Cli, base_url: &'a str) -> Result<Config<'a>, String> {
+    let defaults = &cli.defaults;
+    let config = Config {
+        base_url: Some(cli.api_url.as_deref().unwrap_or(base_url)),
+        ipa_api_url: cli.ipa_api_url.as_deref(),
+        deploy_kernel: defaults.deploy_kernel.as_deref(),
+        deploy_ramdisk: defaults.deploy_ramdisk.as_deref(),
+        rescue_kernel: defaults.rescue_kernel.as_deref(),
+        rescue_ramdisk: defaults.rescue_ramdisk.as_deref(),
+        append_params: defaults.kernel_append_params.as_deref(),
+        boot_mode: match cli.default_boot_mode {
+            BootModeArg::Bios => BootMode::Bios,
+            BootModeArg::Uefi => BootMode::Uefi,
+        },
+        retries: defaults.retries,
+        fetch_timeout_ms: defaults.fetch_timeout_ms,
+        error_pause_seconds: cli.error_pause,
+        error_ending: match cli.error_ending {
+            ErrorEndingArg::Retry => ErrorEnding::Retry,
+            ErrorEndingArg::Exit => ErrorEnding::Exit,
+            ErrorEndingArg::Reboot => ErrorEnding::Reboot,
+        },
+        any_driver: &cli.any_driver,
+    };
+    config.validate().map_err(|error| format!("invalid setting: {error}"))?;
+    Ok(config)
+}
+
+fn settings(cli: &Cli) -> Result<Settings, String> {
+    let (address, prefix) = cli.ip;
+    let ip = Ipv4Cidr::new(address, prefix);
+    let mut settings = Settings::new(EthernetAddress(cli.mac), ip);
+    settings.gateway = cli.gateway;
+    settings.http_port = cli.http_port;
+    settings.router_advertisements = !cli.no_router_advertisements;
+    settings.clock = Some(clock);
+    settings.random_seed = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |since| u64::try_from(since.as_nanos() & u128::from(u64::MAX)).unwrap_or(0))
+        ^ u64::from(std::process::id());
+    let limits = &cli.limits;
+    settings.http = HttpLimits {
+        max_header_bytes: limits.max_header_bytes,
+        max_target_bytes: limits.max_target_bytes,
+        // Capped at a day: timestamps are i64 microseconds, and longer is meaningless.
+        idle_timeout: Duration::from_millis(limits.idle_timeout_ms.min(DAY_MS)),
+        request_deadline: Duration::from_millis(limits.request_deadline_ms.min(DAY_MS)),
+        ..HttpLimits::DEFAULT
+    };
+    if !cli.no_dhcp {
+        let (first, last) = match cli.dhcp_range {
+            Some(range) => range,
+            None => cli::default_range(address, prefix)
+                .ok_or("the subnet is too small for a DHCP pool; give --dhcp-range or --no-dhcp")?,
+        };
+        let mut dhcp = DhcpSettings::new(first, last);
+        dhcp.lease_seconds = cli.lease_seconds;
+        dhcp.router = cli.gateway;
+        dhcp.unknown_mac_chain = cli.unknown_mac_chain;
+        dhcp.known_mac_url = match cli.dhcp_script_key {
+            cli::ScriptKeyArg::NodeUuid => KnownMacUrl::NodeUuid,
+            cli::ScriptKeyArg::PortAddress => KnownMacUrl::PortAddress,
+        };
+        settings.dhcp = Some(dhcp);
+    }
+    Ok(settings)
+}
+
+fn sizes(cli: &Cli, settings: &Settings) -> StorageSizes {
+    let limits = &cli.limits;
+    let pool = settings
+        .dhcp
+        .map_or(0, |dhcp| usize::try_from(u32::from(dhcp.last) - u32::from(dhcp.first) + 1).unwrap_or(usize::MAX));
+    StorageSizes {
+        connections: limits.max_connections,
+        // A socket's receive buffer must hold a whole request head.
+        tcp_rx_bytes: limits.tcp_rx_bytes.max(limits.max_header_bytes),
+        tcp_tx_bytes: limits.tcp_tx_bytes,
+        response_bytes: limits.response_bytes,
+        request_scratch_bytes: limits.max_header_bytes,
+        // One slot per pool address, up to a /16's worth.
+        dhcp_leases: pool.min(65_536),
+        ..StorageSizes::DEFAULT
+    }
+}
+
+fn run(cli: &Cli) -> Result<(), String> {
+    signals::install().map_err(|error| format!("cannot install signal handlers: {error}"))?;
+    let capacity = Capacity {
+        nodes: cli.capacity.max_nodes,
+        ports: cli.capacity.max_ports,
+        string_bytes: cli.capacity.string_pool_bytes,
+    };
+    let mut inventory = InventoryFile::open(&cli.inventory, capacity)
+        .map_err(|error| format!("inventory {}: {error}", cli.inventory.display()))?;
+    {
+        let loaded = inventory.inventory();
+        ::log::info!(
+            "inventory {}: {} nodes, {} PXE ports, {} string bytes",
+            cli.inventory.display(),
+            loaded.node_count(),
+            loaded.port_count(),
+            loaded.string_bytes()
+        );
+    }
+    let settings = settings(cli)?;
+    let base_url = if cli.http_port == 80 {
+        format!("http://{}", cli.ip.0)
+    } else {
+        format!("http://{}:{}", cli.ip.0, cli.http_port)
+    };
+    let config = config(cli, &base_url)?;
+    let (mut device, backend_name) =
+        backend::open(&cli.backend).map_err(|error| format!("cannot open the network backend: {error}"))?;
+    let sizes = sizes(cli, &settings);
+    match &cli.http_root {
+        Some(root) => {
+            let files = DirectoryFiles::open(root, sizes.connections)
+                .map_err(|error| format!("--http-root {}: {error}", root.display()))?;
+            serve(settings, sizes, files, &mut device, backend_name, &config, &mut inventory)
+        }
+        None => serve(settings, sizes, NoFiles, &mut device, backend_name, &config, &mut inventory),
+    }
+}
+
+#[allow(clippy::too_many_arguments)] // reason: the start-up values, each used once; a struct would only rename them
+fn serve<F: FileSource>(
+    settings: Settings,
+    sizes: StorageSizes,
+    files: F,
+    device: &mut backend::FrameDevice,
+    backend_name: &str,
+    config: &Config<'_>,
+    inventory: &mut InventoryFile,
+) -> Result<(), String> {
+    let storage = leak_storage(&sizes);
+    let mut appliance =
+        Appliance::new(settings, storage, files, device, clock()).map_err(|error| format!("cannot start: {error}"))?;
+    let dhcp = match settings.dhcp {
+        Some(dhcp) => format!("{}-{}", dhcp.first, dhcp.last),
+        None => "off".to_owned(),
+    };
+    ::log::info!(
+        "ready ip={} mac={} backend={} http_port={} dhcp={} connections={} buffers={} bytes",
+        settings.ip,
+        ipxe_config::PortAddress(settings.mac.0),
+        backend_name,
+        settings.http_port,
+        dhcp,
+        sizes.connections,
+        sizes.total_bytes()
+    );
+    // A line on stderr whatever RUST_LOG says: scripts and tests wait for it.
+    eprintln!("ready ip={} backend={}", settings.ip.address(), backend_name);
+    let mut next_check = clock() + RELOAD_CHECK;
+    while !signals::stop_requested() {
+        let now = clock();
+        appliance.poll(now, device, &inventory.inventory(), config);
+        if let Some(error) = device.failure() {
+            return Err(format!("network link failed: {error}"));
+        }
+        let hangup = signals::take_reload();
+        if hangup || (now >= next_check && inventory.changed_on_disk()) {
+            reload(inventory, hangup);
+        }
+        if now >= next_check {
+            next_check = now + RELOAD_CHECK;
+        }
+        let delay = appliance.poll_delay(clock()).map_or(RELOAD_CHECK, |delay| delay.min(RELOAD_CHECK));
+        if delay > Duration::ZERO {
+            device.wait(Some(delay));
+        }
+    }
+    ::log::info!("stopping on signal");
+    Ok(())
+}
+
+fn reload(inventory: &mut InventoryFile, hangup: bool) {
+    let why = if hangup { "SIGHUP" } else { "file changed" };
+    match inventory.reload() {
+        Ok(()) => {
+            let loaded = inventory.inventory();
+            ::log::info!(
+                "inventory reloaded ({why}): {} nodes, {} PXE ports",
+                loaded.node_count(),
+                loaded.port_count()
+            );
+        }
+        Err(error) => ::log::error!(
+            "inventory {} not reloaded ({why}), keeping the previous one: {error}",
+            inventory.path().display()
+        ),
+    }
+}

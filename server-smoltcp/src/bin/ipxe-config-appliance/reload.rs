@@ -1,0 +1,134 @@
+//! The inventory file: loaded whole into fresh storage, swapped in only when valid.
+//!
+//! A reload (SIGHUP, or the file's modification time changed) loads the new document
+//! beside the current one; on success the new storage replaces the old, on failure the
+//! old inventory stays and the load error is logged. Allocation happens here, once per
+//! reload, never per request.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+use ipxe_config::{load, Extent, Inventory, InventoryStorage, LoadError, NodeRecord, PortRecord};
+
+/// Most string fields a node record has (each may be a distinct string).
+const STRINGS_PER_NODE: usize = 11;
+
+/// How many records the inventory may hold.
+#[derive(Debug, Clone, Copy)]
+pub struct Capacity {
+    /// Node slots.
+    pub nodes: usize,
+    /// Port slots.
+    pub ports: usize,
+    /// String pool bytes; `None` sizes it from the file.
+    pub string_bytes: Option<usize>,
+}
+
+/// Why a file could not become the inventory.
+#[derive(Debug)]
+pub enum ReloadError {
+    /// Reading the file failed.
+    Read(std::io::Error),
+    /// The document was rejected.
+    Load(LoadError),
+}
+
+impl fmt::Display for ReloadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Read(error) => write!(f, "cannot read: {error}"),
+            Self::Load(error) => write!(f, "{error}"),
+        }
+    }
+}
+
+/// A loaded inventory and the storage it lives in.
+struct Loaded {
+    nodes: Vec<NodeRecord>,
+    ports: Vec<PortRecord>,
+    strings: Vec<u8>,
+    extent: Extent,
+}
+
+impl Loaded {
+    fn read(path: &Path, capacity: Capacity) -> Result<Self, ReloadError> {
+        let json = std::fs::read(path).map_err(ReloadError::Read)?;
+        let mut nodes = vec![NodeRecord::EMPTY; capacity.nodes];
+        let mut ports = vec![PortRecord::EMPTY; capacity.ports];
+        // Every pooled string comes from a JSON string of the file with two quotes around
+        // it, so the file's length always suffices for the pool (length headers included).
+        let mut strings = vec![0u8; capacity.string_bytes.unwrap_or(json.len()).max(64)];
+        // Twice the most distinct strings there can be, as the pool's table wants.
+        let distinct = (capacity.nodes * STRINGS_PER_NODE).min(json.len() / 3);
+        let mut string_index = vec![0u32; 2 * distinct + 16];
+        let mut unescape = vec![0u8; json.len().max(64)];
+        let extent = load(
+            &json,
+            InventoryStorage {
+                nodes: &mut nodes,
+                ports: &mut ports,
+                strings: &mut strings,
+                string_index: &mut string_index,
+                unescape: &mut unescape,
+            },
+        )
+        .map_err(ReloadError::Load)?
+        .extent();
+        // Keep only what the inventory uses.
+        nodes.truncate(extent.nodes);
+        nodes.shrink_to_fit();
+        ports.truncate(extent.ports);
+        ports.shrink_to_fit();
+        strings.truncate(extent.string_bytes);
+        strings.shrink_to_fit();
+        Ok(Loaded { nodes, ports, strings, extent })
+    }
+}
+
+/// The current inventory and the file it comes from.
+pub struct InventoryFile {
+    path: PathBuf,
+    capacity: Capacity,
+    current: Loaded,
+    modified: Option<SystemTime>,
+}
+
+impl InventoryFile {
+    /// Loads `path`; a bad file at start-up is an error.
+    pub fn open(path: &Path, capacity: Capacity) -> Result<Self, ReloadError> {
+        let modified = modified(path);
+        let current = Loaded::read(path, capacity)?;
+        Ok(InventoryFile { path: path.to_path_buf(), capacity, current, modified })
+    }
+
+    /// The current inventory.
+    pub fn inventory(&self) -> Inventory<'_> {
+        let loaded = &self.current;
+        Inventory::view(&loaded.nodes, &loaded.ports, &loaded.strings, loaded.extent)
+    }
+
+    /// Whether the file's modification time differs from the loaded one's.
+    pub fn changed_on_disk(&self) -> bool {
+        modified(&self.path) != self.modified
+    }
+
+    /// Loads the file again; keeps the current inventory if that fails.
+    pub fn reload(&mut self) -> Result<(), ReloadError> {
+        // Taken before reading, so a write racing the read triggers one more reload.
+        let modified_before = modified(&self.path);
+        // Remembered even on failure: a broken file is reported once, not every second.
+        self.modified = modified_before;
+        self.current = Loaded::read(&self.path, self.capacity)?;
+        Ok(())
+    }
+
+    /// The file's path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+fn modified(path: &Path) -> Option<SystemTime> {
+    std::fs::metadata(path).and_then(|meta| meta.modified()).ok()
+}

@@ -1,0 +1,209 @@
+//! The lease table: one slot per address of the pool, each remembering its MAC.
+//!
+//! A MAC keeps its address for as long as its slot is not taken by another client, and
+//! a new MAC starts probing at a slot derived from a hash of the MAC, so a client gets
+//! the same address again even after the appliance restarts with an empty table.
+//!
+//! Panic contract: nothing here panics; every slot access is checked.
+
+use smoltcp::time::{Duration, Instant};
+use smoltcp::wire::{EthernetAddress, Ipv4Address};
+
+/// One address of the pool.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Lease {
+    mac: [u8; 6],
+    state: LeaseState,
+    expires: Instant,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum LeaseState {
+    Free,
+    /// Offered, not yet requested.
+    Offered,
+    /// Acknowledged.
+    Bound,
+    /// The client found the address in use (DHCPDECLINE); kept out of the pool a while.
+    Declined,
+    /// The appliance's own address or the router's.
+    Reserved,
+}
+
+impl Lease {
+    /// An unused slot.
+    pub const FREE: Lease = Lease { mac: [0; 6], state: LeaseState::Free, expires: Instant::ZERO };
+}
+
+/// Addresses `first ..= first + slots.len() - 1` and who holds them.
+pub(crate) struct LeaseTable<'a> {
+    slots: &'a mut [Lease],
+    first: u32,
+}
+
+impl<'a> LeaseTable<'a> {
+    /// A table for the pool `first ..= last`, capped at the slots given; addresses in
+    /// `reserved` are never handed out.
+    pub(crate) fn new(slots: &'a mut [Lease], first: Ipv4Address, last: Ipv4Address, reserved: &[Ipv4Address]) -> Self {
+        let first_bits = u32::from(first);
+        let size = usize::try_from(u32::from(last).saturating_sub(first_bits)).unwrap_or(usize::MAX).saturating_add(1);
+        let count = slots.len().min(size);
+        let slots = slots.get_mut(..count).unwrap_or_default();
+        for slot in slots.iter_mut() {
+            *slot = Lease::FREE;
+        }
+        let table = LeaseTable { slots, first: first_bits };
+        for address in reserved {
+            if let Some(slot) = table.index_of(*address).and_then(|index| table.slots.get_mut(index)) {
+                slot.state = LeaseState::Reserved;
+            }
+        }
+        table
+    }
+
+    /// Number of addresses in the pool.
+    pub(crate) fn len(&self) -> usize {
+        self.slots.len()
+    }
+
+    /// The address of slot `index`.
+    pub(crate) fn address(&self, index: usize) -> Ipv4Address {
+        Ipv4Address::from(self.first.wrapping_add(u32::try_from(index).unwrap_or(0)))
+    }
+
+    /// The slot of `address`, if it is in the pool.
+    pub(crate) fn index_of(&self, address: Ipv4Address) -> Option<usize> {
+        let offset = u32::from(address).checked_sub(self.first)?;
+        let index = usize::try_from(offset).ok()?;
+        (index < self.slots.len()).then_some(index)
+    }
+
+    /// The slot currently held by `mac` (offered or bound, expired or not).
+    pub(crate) fn find(&self, mac: EthernetAddress) -> Option<usize> {
+        self.slots
+            .iter()
+            .position(|slot| slot.mac == mac.0 && matches!(slot.state, LeaseState::Offered | LeaseState::Bound))
+    }
+
+    /// The slot for `mac`: the one it holds, else a free or expired one, probing from
+    /// the slot its hash names.
+    pub(crate) fn choose(&self, mac: EthernetAddress, now: Instant) -> Option<usize> {
+        if let Some(index) = self.find(mac) {
+            return Some(index);
+        }
+        let len = self.slots.len();
+        if len == 0 {
+            return None;
+        }
+        let start = usize::try_from(fnv1a(&mac.0) % u32::try_from(len).unwrap_or(u32::MAX)).unwrap_or(0);
+        (0..len)
+            .map(|step| (start + step) % len)
+            .find(|&index| self.slots.get(index).is_some_and(|slot| slot.available(now)))
+    }
+
+    /// Whether `address` may go to `mac`: in the pool and free, expired or already its.
+    pub(crate) fn grantable(&self, address: Ipv4Address, mac: EthernetAddress, now: Instant) -> Option<usize> {
+        let index = self.index_of(address)?;
+        let slot = self.slots.get(index)?;
+        let own = slot.mac == mac.0 && matches!(slot.state, LeaseState::Offered | LeaseState::Bound);
+        (own || slot.available(now)).then_some(index)
+    }
+
+    /// Marks slot `index` offered to `mac` until `now + hold`; a bound lease stays bound.
+    pub(crate) fn offer(&mut self, index: usize, mac: EthernetAddress, now: Instant, hold: Duration) {
+        if let Some(slot) = self.slots.get_mut(index) {
+            if !(slot.state == LeaseState::Bound && slot.mac == mac.0 && slot.expires > now) {
+                *slot = Lease { mac: mac.0, state: LeaseState::Offered, expires: now + hold };
+            }
+        }
+    }
+
+    /// Binds slot `index` to `mac` until `now + lease`.
+    pub(crate) fn bind(&mut self, index: usize, mac: EthernetAddress, now: Instant, lease: Duration) {
+        if let Some(slot) = self.slots.get_mut(index) {
+            *slot = Lease { mac: mac.0, state: LeaseState::Bound, expires: now + lease };
+        }
+    }
+
+    /// Frees whatever `mac` holds (DHCPRELEASE, or the client took another server's offer).
+    pub(crate) fn release(&mut self, mac: EthernetAddress) {
+        if let Some(slot) = self.find(mac).and_then(|index| self.slots.get_mut(index)) {
+            // The MAC stays recorded so the address goes back to it if it returns.
+            slot.state = LeaseState::Free;
+        }
+    }
+
+    /// Keeps `address` out of the pool until `now + hold` (DHCPDECLINE).
+    pub(crate) fn decline(&mut self, address: Ipv4Address, now: Instant, hold: Duration) {
+        if let Some(slot) = self.index_of(address).and_then(|index| self.slots.get_mut(index)) {
+            if slot.state != LeaseState::Reserved {
+                *slot = Lease { mac: [0; 6], state: LeaseState::Declined, expires: now + hold };
+            }
+        }
+    }
+}
+
+impl Lease {
+    fn available(&self, now: Instant) -> bool {
+        match self.state {
+            LeaseState::Free => true,
+            LeaseState::Reserved => false,
+            LeaseState::Offered | LeaseState::Bound | LeaseState::Declined => self.expires <= now,
+        }
+    }
+}
+
+/// FNV-1a: a tiny, well-spread hash for picking a MAC's preferred slot.
+fn fnv1a(bytes: &[u8]) -> u32 {
+    bytes.iter().fold(0x811c_9dc5_u32, |hash, &byte| (hash ^ u32::from(byte)).wrapping_mul(0x0100_0193))
+}
+
+#[cfg(test)]
+#[allow(clippy::indexing_slicing)] // reason: test code, where a panic is a failure
+mod tests {
+    use super::*;
+
+    const A: EthernetAddress = EthernetAddress([0x52, 0x54, 0, 0x12, 0x34, 0x56]);
+    const B: EthernetAddress = EthernetAddress([0x52, 0x54, 0, 0x12, 0x34, 0x57]);
+
+    fn table(slots: &mut [Lease]) -> LeaseTable<'_> {
+        LeaseTable::new(
+            slots,
+            Ipv4Address::new(10, 0, 0, 1),
+            Ipv4Address::new(10, 0, 0, 4),
+            &[Ipv4Address::new(10, 0, 0, 1)],
+        )
+    }
+
+    #[test]
+    fn same_mac_same_address_even_from_an_empty_table() {
+        let now = Instant::from_secs(1);
+        let mut slots = [Lease::FREE; 8];
+        let mut first = table(&mut slots);
+        assert_eq!(first.len(), 4);
+        let index = first.choose(A, now).unwrap();
+        first.bind(index, A, now, Duration::from_secs(60));
+        assert_eq!(first.choose(A, now), Some(index));
+        assert_ne!(first.choose(B, now), Some(index));
+        let mut fresh_slots = [Lease::FREE; 8];
+        let fresh = table(&mut fresh_slots);
+        assert_eq!(fresh.choose(A, now), Some(index));
+        assert_ne!(fresh.address(index), Ipv4Address::new(10, 0, 0, 1));
+    }
+
+    #[test]
+    fn pool_exhaustion_and_expiry() {
+        let now = Instant::from_secs(1);
+        let mut slots = [Lease::FREE; 3];
+        let mut table = table(&mut slots);
+        for (n, mac) in [A, B].into_iter().enumerate() {
+            let index = table.choose(mac, now).unwrap();
+            table.bind(index, mac, now, Duration::from_secs(60));
+            assert_eq!(table.find(mac), Some(index), "{n}");
+        }
+        let third = EthernetAddress([2, 0, 0, 0, 0, 3]);
+        assert_eq!(table.choose(third, now), None);
+        assert!(table.choose(third, now + Duration::from_secs(61)).is_some());
+        assert_eq!(table.grantable(Ipv4Address::new(10, 0, 0, 9), A, now), None);
+    }
+}

@@ -1,0 +1,206 @@
+//! Boot artifacts (kernels, initrds) served from a file source, streamed in chunks.
+//!
+//! Every path other than the script endpoints (`/v1/…`, `/boot.ipxe`) is looked up in a
+//! [`FileSource`]. The path is percent-decoded and checked *before* the source sees it:
+//! a [`FilePath`] never contains `..`, `.`, empty segments, a leading `/`, a backslash or
+//! a control byte, so no source can be walked out of its root by a request.
+//!
+//! Panic contract: nothing here panics, whatever bytes a request carries.
+
+use core::fmt;
+
+use ipxe_config::percent;
+
+/// Longest decoded file path, in bytes.
+pub const MAX_FILE_PATH: usize = 1024;
+
+/// An open file, named by the source that opened it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FileHandle(pub u32);
+
+/// What [`FileSource::open`] found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OpenFile {
+    /// Handle for [`FileSource::read`] and [`FileSource::close`].
+    pub handle: FileHandle,
+    /// Length in bytes, sent as `Content-Length`.
+    pub len: u64,
+}
+
+/// Why a file could not be opened or read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileError {
+    /// No such file (or it is not a regular file): `404`.
+    NotFound,
+    /// The source cannot open another file right now.
+    Busy,
+    /// An I/O error.
+    Io,
+}
+
+impl fmt::Display for FileError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::NotFound => "no such file",
+            Self::Busy => "too many open files",
+            Self::Io => "I/O error",
+        })
+    }
+}
+
+impl core::error::Error for FileError {}
+
+/// Where boot artifacts come from: a directory on the host, flash on firmware.
+///
+/// The server opens a file once per request, reads it front to back in chunks as large
+/// as the TCP send buffer has room for, and closes it when the response is done or the
+/// connection dies; each connection holds at most one open file.
+pub trait FileSource {
+    /// Opens `path` (already validated, relative to the source's root).
+    fn open(&mut self, path: &FilePath<'_>) -> Result<OpenFile, FileError>;
+
+    /// Reads up to `buf.len()` bytes at `offset`; `Ok(0)` only at the end of the file.
+    fn read(&mut self, handle: FileHandle, offset: u64, buf: &mut [u8]) -> Result<usize, FileError>;
+
+    /// Releases `handle`.
+    fn close(&mut self, handle: FileHandle);
+}
+
+/// A source without files: every file request is `404`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoFiles;
+
+impl FileSource for NoFiles {
+    fn open(&mut self, _path: &FilePath<'_>) -> Result<OpenFile, FileError> {
+        Err(FileError::NotFound)
+    }
+
+    fn read(&mut self, _handle: FileHandle, _offset: u64, _buf: &mut [u8]) -> Result<usize, FileError> {
+        Err(FileError::Io)
+    }
+
+    fn close(&mut self, _handle: FileHandle) {}
+}
+
+/// A request path that is safe to hand to a file source: relative, `/`-separated,
+/// every segment a plain name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FilePath<'p>(&'p str);
+
+/// Why a request path is not a [`FilePath`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FilePathError {
+    /// A `%` not followed by two hex digits, or the decoded path is too long.
+    BadEscape,
+    /// A segment starting with `.` (`..` included), a backslash, a control byte or invalid UTF-8.
+    Unsafe,
+    /// The path names the root itself.
+    Empty,
+}
+
+impl FilePathError {
+    /// A short reason for a `400` body.
+    pub fn reason(self) -> &'static str {
+        match self {
+            Self::BadEscape => "malformed percent-escape in the path",
+            Self::Unsafe => "path is not a plain file name under the file root",
+            Self::Empty => "no such resource",
+        }
+    }
+}
+
+impl fmt::Display for FilePathError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.reason())
+    }
+}
+
+impl core::error::Error for FilePathError {}
+
+impl<'p> FilePath<'p> {
+    /// Percent-decodes the path part of a request target (`/images/ipa.kernel`) into
+    /// `buf` and checks every segment.
+    ///
+    /// ```
+    /// use ipxe_config_server::files::{FilePath, FilePathError};
+    /// let mut buf = [0u8; 64];
+    /// assert_eq!(FilePath::parse(b"/images/ipa%2Ekernel", &mut buf).unwrap().as_str(), "images/ipa.kernel");
+    /// assert_eq!(FilePath::parse(b"/images/%2e%2e/%2e%2e/etc/passwd", &mut buf), Err(FilePathError::Unsafe));
+    /// assert_eq!(FilePath::parse(b"/a/..%2Fb", &mut buf), Err(FilePathError::Unsafe));
+    /// ```
+    pub fn parse(path: &[u8], buf: &'p mut [u8]) -> Result<Self, FilePathError> {
+        let decoded = percent::decode(path, buf).map_err(|_| FilePathError::BadEscape)?;
+        let text = core::str::from_utf8(decoded).map_err(|_| FilePathError::Unsafe)?;
+        // A request path is absolute; a second leading slash would be an empty segment.
+        let relative = text.strip_prefix('/').ok_or(FilePathError::Unsafe)?;
+        if relative.is_empty() {
+            return Err(FilePathError::Empty);
+        }
+        // Dot-segments would climb out of the root; other dot-files (`.git`, `.ssh`)
+        // are never boot artifacts, so they are refused as well.
+        let plain_segment = |segment: &str| {
+            !segment.is_empty()
+                && !segment.starts_with('.')
+                && segment.bytes().all(|b| b >= 0x20 && b != 0x7f && b != b'\\')
+        };
+        if !relative.split('/').all(plain_segment) {
+            return Err(FilePathError::Unsafe);
+        }
+        Ok(FilePath(relative))
+    }
+
+    /// The relative path, segments separated by `/`.
+    pub fn as_str(&self) -> &'p str {
+        self.0
+    }
+
+    /// The last segment's extension, if any (`kernel` in `ipa.kernel`).
+    pub fn extension(&self) -> Option<&'p str> {
+        let name = self.0.rsplit('/').next()?;
+        let (stem, extension) = name.rsplit_once('.')?;
+        (!stem.is_empty()).then_some(extension)
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::indexing_slicing)] // reason: test code, where a panic is a failure
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accepts_plain_nested_names() {
+        let mut buf = [0u8; 64];
+        let path = FilePath::parse(b"/images/deploy/ipa.initramfs", &mut buf).unwrap();
+        assert_eq!(path.as_str(), "images/deploy/ipa.initramfs");
+        assert_eq!(path.extension(), Some("initramfs"));
+    }
+
+    #[test]
+    fn rejects_every_escape_from_the_root() {
+        for target in [
+            &b"/../etc/passwd"[..],
+            b"/images/../../x",
+            b"/%2e%2e/x",
+            b"/%2E%2E%2Fx",
+            b"//etc/passwd",
+            b"/%2Fetc/passwd",
+            b"/a/./b",
+            b"/a//b",
+            b"/a\\..\\b",
+            b"/a%5C..%5Cb",
+            b"/.git/config",
+            b"/a%00b",
+            b"/a%0Ab",
+            b"/a/",
+            b"relative",
+        ] {
+            let mut buf = [0u8; 64];
+            assert!(FilePath::parse(target, &mut buf).is_err(), "{target:?}");
+        }
+        let mut buf = [0u8; 64];
+        assert_eq!(FilePath::parse(b"/", &mut buf), Err(FilePathError::Empty));
+        assert_eq!(FilePath::parse(b"/a%zz", &mut buf), Err(FilePathError::BadEscape));
+        let mut small = [0u8; 4];
+        assert_eq!(FilePath::parse(b"/abcdef", &mut small), Err(FilePathError::BadEscape));
+    }
+}

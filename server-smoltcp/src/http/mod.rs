@@ -1,0 +1,149 @@
+//! The HTTP/1.1 server: a fixed pool of TCP sockets, each carrying one [`ConnectionSlot`].
+//!
+//! The pool's size is the number of concurrent connections. A socket that is not
+//! connected listens; when every socket is connected, the connection that has waited
+//! longest for its next request is reset so a new client can connect (connections in the
+//! middle of a request or response are never taken).
+//!
+//! Panic contract: nothing here panics at run time; sizes are checked once, at set-up.
+
+pub mod connection;
+pub mod limits;
+pub mod request;
+pub mod respond;
+pub mod response;
+
+use ipxe_config::{Config, Inventory};
+use smoltcp::iface::SocketSet;
+use smoltcp::socket::tcp;
+use smoltcp::time::Instant;
+
+pub use connection::ConnectionSlot;
+pub use limits::HttpLimits;
+
+use crate::files::FileSource;
+use connection::{Phase, Step};
+use respond::Sources;
+
+/// Steps one connection may take in one poll: several pipelined requests can be
+/// answered back to back, but one busy client cannot starve the others.
+const MAX_STEPS_PER_POLL: usize = 16;
+
+/// The connection pool and the buffers its responses are built in.
+pub(crate) struct HttpServer<'a> {
+    slots: &'a mut [ConnectionSlot],
+    responses: &'a mut [u8],
+    response_size: usize,
+    scratch: &'a mut [u8],
+    limits: HttpLimits,
+    port: u16,
+}
+
+/// The HTTP server's part of the appliance's storage.
+pub(crate) struct HttpBuffers<'a> {
+    pub slots: &'a mut [ConnectionSlot],
+    pub tcp_rx: &'a mut [u8],
+    pub tcp_tx: &'a mut [u8],
+    pub responses: &'a mut [u8],
+    pub scratch: &'a mut [u8],
+}
+
+/// The per-poll inputs of the HTTP server.
+pub(crate) struct HttpPoll<'p, 'i, F> {
+    pub now: Instant,
+    pub clock: Option<fn() -> Instant>,
+    pub files: &'p mut F,
+    pub inventory: &'p Inventory<'i>,
+    pub config: &'p Config<'i>,
+}
+
+impl<'a> HttpServer<'a> {
+    /// Adds one TCP socket per slot, with the receive and send arenas split evenly.
+    ///
+    /// The caller has checked that every part is non-empty and that the socket set has
+    /// room for one socket per slot.
+    pub(crate) fn new(sockets: &mut SocketSet<'a>, buffers: HttpBuffers<'a>, limits: HttpLimits, port: u16) -> Self {
+        let HttpBuffers { slots, tcp_rx, tcp_tx, responses, scratch } = buffers;
+        let count = slots.len().max(1);
+        let rx_size = (tcp_rx.len() / count).max(1);
+        let tx_size = (tcp_tx.len() / count).max(1);
+        let response_size = responses.len() / count;
+        for ((slot, rx), tx) in
+            slots.iter_mut().zip(tcp_rx.chunks_exact_mut(rx_size)).zip(tcp_tx.chunks_exact_mut(tx_size))
+        {
+            let mut socket = tcp::Socket::new(tcp::SocketBuffer::new(rx), tcp::SocketBuffer::new(tx));
+            // Without this a vanished peer would hold a socket through retransmissions
+            // for as long as smoltcp keeps trying.
+            socket.set_timeout(Some(limits.idle_timeout));
+            // Responses are written whole; Nagle would only delay their last segment.
+            socket.set_nagle_enabled(false);
+            // Cannot fail: the port is checked to be non-zero at set-up.
+            let _ = socket.listen(port);
+            *slot = ConnectionSlot { handle: Some(sockets.add(socket)), ..ConnectionSlot::EMPTY };
+        }
+        HttpServer { slots, responses, response_size, scratch, limits, port }
+    }
+
+    /// Advances every connection; `true` if anything changed.
+    pub(crate) fn poll<F: FileSource>(&mut self, sockets: &mut SocketSet<'a>, input: &mut HttpPoll<'_, '_, F>) -> bool {
+        let mut sources = Sources { files: &mut *input.files, inventory: input.inventory, config: input.config };
+        let mut step = Step {
+            now: input.now,
+            clock: input.clock,
+            limits: &self.limits,
+            port: self.port,
+            scratch: &mut *self.scratch,
+            sources: &mut sources,
+        };
+        let mut progress = false;
+        for (slot, response) in self.slots.iter_mut().zip(self.responses.chunks_exact_mut(self.response_size.max(1))) {
+            let Some(handle) = slot.handle else { continue };
+            let socket = sockets.get_mut::<tcp::Socket>(handle);
+            for _ in 0..MAX_STEPS_PER_POLL {
+                if !slot.step(socket, response, &mut step) {
+                    break;
+                }
+                progress = true;
+            }
+        }
+        progress | self.reclaim(sockets, input.now, &mut *input.files)
+    }
+
+    /// When no socket listens, resets the connection idle longest.
+    fn reclaim<F: FileSource>(&mut self, sockets: &mut SocketSet<'a>, now: Instant, files: &mut F) -> bool {
+        if self.slots.iter().any(|slot| slot.phase == Phase::Listening) {
+            return false;
+        }
+        let reclaim_after = self.limits.reclaim_after;
+        let victim = self
+            .slots
+            .iter_mut()
+            .filter(|slot| slot.is_idle() && now >= slot.last_activity + reclaim_after)
+            .min_by_key(|slot| slot.last_activity);
+        let Some(slot) = victim else { return false };
+        let Some(handle) = slot.handle else { return false };
+        let socket = sockets.get_mut::<tcp::Socket>(handle);
+        log_debug!(
+            "http client={:?} idle {} ms reset to free a socket for a new client",
+            socket.remote_endpoint(),
+            (now - slot.last_activity).total_millis()
+        );
+        slot.abort(socket, files);
+        true
+    }
+
+    /// The earliest time a connection times out, or may be reclaimed.
+    pub(crate) fn poll_at(&self) -> Option<Instant> {
+        let all_busy = !self.slots.iter().any(|slot| slot.phase == Phase::Listening);
+        self.slots
+            .iter()
+            .filter_map(|slot| {
+                let reclaim = (all_busy && slot.is_idle()).then(|| slot.last_activity + self.limits.reclaim_after);
+                match (slot.deadline(&self.limits), reclaim) {
+                    (Some(a), Some(b)) => Some(a.min(b)),
+                    (a, b) => a.or(b),
+                }
+            })
+            .min()
+    }
+}

@@ -1,0 +1,26 @@
+#![doc = include_str!("../README.md")]
+#![no_std]
+
+#[cfg(feature = "host")]
+extern crate std;
+
+#[macro_use]
+mod logging;
+
+pub mod appliance;
+pub mod dhcp;
+pub mod files;
+pub mod http;
+pub mod router_advert;
+pub mod settings;
+pub mod storage;
+
+#[cfg(feature = "host")]
+pub mod host;
+
+pub use appliance::{Appliance, SetupError};
+pub use dhcp::Lease;
+pub use files::{FileError, FileHandle, FilePath, FileSource, NoFiles, OpenFile};
+pub use http::{ConnectionSlot, HttpLimits};
+pub use settings::{DhcpSettings, KnownMacUrl, Settings};
+pub use storage::{ApplianceStorage, RawStorage, StorageSizes, UdpStorage};
