@@ -56,3 +56,20 @@ fn a_short_buffer_gets_the_needed_size_not_a_truncated_script() {
         assert_eq!(exact, full[..len]);
     }
 }
+
+#[test]
+fn the_shipped_static_chain_script_is_what_the_server_renders() {
+    // ipxe-scripts/boot.ipxe is for operators whose own DHCP/TFTP hands it out (or who
+    // embed it into an iPXE build): it must not drift from /boot.ipxe with the defaults.
+    let storage = common::load_fixture("inventory.json");
+    let mut out = [0u8; 4096];
+    let rendered =
+        render(&storage.inventory(), &ipxe_config::Config::DEFAULT, &Route::ChainScript, &mut out).expect("fits");
+    let actual = std::str::from_utf8(&out[..rendered.len]).expect("UTF-8");
+    let path = common::fixture("../ipxe-scripts/boot.ipxe");
+    if std::env::var_os("UPDATE_GOLDEN").is_some() {
+        std::fs::write(&path, actual).expect("writable");
+    }
+    let shipped = std::fs::read_to_string(&path).unwrap_or_default();
+    assert_eq!(shipped, actual, "{} differs from the rendered chain script", path.display());
+}

@@ -15,6 +15,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use super::fd_pass;
+use super::netns::Namespace;
 use crate::cmd::{cargo, run, workspace_root};
 
 /// The binary `cargo build -p ipxe-config-server` leaves behind.
@@ -25,6 +26,14 @@ pub fn binary() -> PathBuf {
 /// Builds the appliance from this workspace (a debug build: it is what the tests run).
 pub fn build() -> Result<(), String> {
     run(cargo().args(["build", "--quiet", "-p", "ipxe-config-server", "--bin", "ipxe-config-appliance"]))
+}
+
+/// How the appliance reaches the guest.
+pub enum Link<'a> {
+    /// Its end of the guest's NIC socketpair; the appliance also serves DHCP.
+    Socketpair(&'a UnixDatagram),
+    /// A TAP device on the namespace's bridge; DHCP comes from another server there.
+    Tap { namespace: &'a Namespace, ifname: &'a str },
 }
 
 /// Log lines with the time they were read, measured from the guest's power-on.
@@ -38,26 +47,37 @@ pub struct Appliance {
 }
 
 impl Appliance {
-    /// Starts the appliance on `link` (the appliance's end of the guest's first NIC).
-    /// `powered_on` is when the guest started, the zero of every log timestamp.
+    /// Starts the appliance on `link`. `powered_on` is when the guest started, the zero
+    /// of every log timestamp.
     pub fn start(
-        link: &UnixDatagram,
+        link: Link<'_>,
         inventory: &Path,
         http_root: &Path,
         extra_args: &[&str],
         run_dir: &Path,
         powered_on: Instant,
     ) -> Result<Self, String> {
-        let mut command = Command::new(binary());
-        let fd = fd_pass::inherit(&mut command, link);
+        let program = binary();
+        let program_text = program.to_str().ok_or("the appliance's path is not UTF-8")?;
+        let mut command = match link {
+            Link::Socketpair(end) => {
+                let mut command = Command::new(&program);
+                let fd = fd_pass::inherit(&mut command, end);
+                command.arg("--qemu-dgram-fd").arg(fd.to_string());
+                command
+            }
+            Link::Tap { namespace, ifname } => {
+                let mut command = namespace.command(program_text);
+                command.args(["--tap", ifname, "--no-dhcp"]);
+                command
+            }
+        };
         command
-            .arg("--qemu-dgram-fd")
-            .arg(fd.to_string())
             .arg("--inventory")
             .arg(inventory)
             .arg("--http-root")
             .arg(http_root)
-            .args(["--ip", "10.99.0.1/24", "--dhcp-range", "10.99.0.100-10.99.0.199"])
+            .args(["--ip", "10.99.0.1/24"])
             .args(extra_args)
             .env("RUST_LOG", "info")
             .stdin(Stdio::null())

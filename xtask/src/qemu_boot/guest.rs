@@ -75,6 +75,10 @@ pub struct GuestSpec {
     pub allow_reboot: bool,
     /// Guest RAM.
     pub memory_mib: u32,
+    /// Attach the NICs to TAP devices inside a network namespace instead of socketpairs
+    /// (QEMU then runs inside that namespace): for scenarios whose DHCP server is a real
+    /// program on a real (namespaced) link, such as dnsmasq.
+    pub tap: Option<TapLink>,
     /// Where `console.log`, `qemu.log` and (UEFI) the variable store copy are written.
     pub run_dir: PathBuf,
 }
@@ -89,9 +93,17 @@ impl GuestSpec {
             local_disk: None,
             allow_reboot: false,
             memory_mib: 512,
+            tap: None,
             run_dir: run_dir.to_path_buf(),
         }
     }
+}
+
+/// Where a TAP-attached guest's NICs go: the namespace it runs in and one TAP device per NIC.
+#[derive(Clone, Debug)]
+pub struct TapLink {
+    pub netns: String,
+    pub ifnames: Vec<String>,
 }
 
 /// A started guest and the appliance's ends of its NICs' socketpairs, in NIC order.
@@ -116,11 +128,19 @@ pub fn launch(spec: &GuestSpec) -> Result<Launched, String> {
     let console = spec.run_dir.join("console.log");
     let qemu_log = spec.run_dir.join("qemu.log");
 
-    let mut command = Command::new(QEMU);
+    let mut command = match &spec.tap {
+        // `ip netns exec` execs QEMU in place, so the PID stays QEMU's own.
+        Some(tap) => {
+            let mut command = Command::new("ip");
+            command.args(["netns", "exec", &tap.netns, QEMU]);
+            command
+        }
+        None => Command::new(QEMU),
+    };
     let mut guest_ends = Vec::with_capacity(spec.nic_macs.len());
     let mut appliance_ends = Vec::with_capacity(spec.nic_macs.len());
     let mut nic_fds = Vec::with_capacity(spec.nic_macs.len());
-    for mac in &spec.nic_macs {
+    for mac in spec.nic_macs.iter().filter(|_| spec.tap.is_none()) {
         let (guest_end, appliance_end) =
             UnixDatagram::pair().map_err(|error| format!("cannot create a socketpair for NIC {mac}: {error}"))?;
         nic_fds.push(fd_pass::inherit(&mut command, &guest_end));
@@ -176,9 +196,17 @@ fn qemu_args(spec: &GuestSpec, nic_fds: &[RawFd], console: &Path, ovmf_vars: &Pa
         // Without this QEMU adds a default NIC on user networking.
         push(&["-nic", "none"]);
     }
-    for (index, (mac, fd)) in spec.nic_macs.iter().zip(nic_fds).enumerate() {
+    for (index, mac) in spec.nic_macs.iter().enumerate() {
         check_mac(mac)?;
-        push(&["-netdev", &format!("dgram,id=n{index},local.type=fd,local.str={fd}")]);
+        let netdev = match (&spec.tap, nic_fds.get(index)) {
+            (Some(tap), _) => {
+                let ifname = tap.ifnames.get(index).ok_or_else(|| format!("no TAP device for NIC {mac}"))?;
+                format!("tap,id=n{index},ifname={ifname},script=no,downscript=no")
+            }
+            (None, Some(fd)) => format!("dgram,id=n{index},local.type=fd,local.str={fd}"),
+            (None, None) => return Err(format!("no socketpair for NIC {mac}")),
+        };
+        push(&["-netdev", &netdev]);
         let mut device = format!("virtio-net-pci,netdev=n{index},mac={mac}");
         if spec.firmware == Firmware::Uefi && spec.boot == Boot::NetworkThenDisk {
             // OVMF ignores `-boot order`; boot priority comes from bootindex.

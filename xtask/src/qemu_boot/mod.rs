@@ -7,11 +7,13 @@
 pub mod appliance;
 pub mod console;
 pub mod cpio;
+pub mod dnsmasq;
 pub mod fd_pass;
 pub mod guest;
 pub mod initrd;
 pub mod kernel;
 pub mod mbr;
+pub mod netns;
 pub mod paths;
 pub mod payloads;
 pub mod prereqs;

@@ -10,14 +10,16 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use super::appliance::{self, Appliance};
+use super::appliance::{self, Appliance, Link};
+use super::dnsmasq::{self, Dnsmasq};
 use super::guest::{self, Boot, Firmware, GuestSpec};
 use super::initrd::{Ending, Tag, CMDLINE_PREFIX, REBOOTING_LINE};
 use super::mbr;
+use super::netns::{self, Namespace};
 use super::paths::fresh_run_dir;
 use super::payloads::{self, Payloads};
 use super::prereqs;
-use super::scenarios::{Expect, Scenario, LIFECYCLE_NODE, SCENARIOS};
+use super::scenarios::{Expect, Network, Scenario, LIFECYCLE_NODE, SCENARIOS};
 use crate::cmd::workspace_root;
 
 /// Two guests at a time: the machine has two cores and TCG keeps one busy per guest.
@@ -44,6 +46,8 @@ pub struct Outcome {
     /// From QEMU's start to the scenario's proof (initrd tag, disk marker, error text).
     pub marker: Option<Duration>,
     pub error: Option<String>,
+    /// Why the scenario could not run on this machine (printed, never counted as a pass).
+    pub skipped: Option<String>,
 }
 
 pub fn run(options: &Options) -> Result<(), String> {
@@ -82,7 +86,11 @@ pub fn run_scenarios(options: &Options) -> Result<Vec<Outcome>, String> {
             scope.spawn(|| {
                 while let Some((round, scenario)) = queue.get(next.fetch_add(1, Ordering::SeqCst)) {
                     let outcome = boot(scenario, *round, &payloads, options.keep);
-                    let verdict = if outcome.error.is_some() { "FAILED" } else { "passed" };
+                    let verdict = match (&outcome.error, &outcome.skipped) {
+                        (Some(_), _) => "FAILED".to_string(),
+                        (None, Some(reason)) => format!("skipped: {reason}"),
+                        (None, None) => "passed".to_string(),
+                    };
                     println!("qemu-boot: {} {verdict}", scenario.name);
                     if let Some(error) = &outcome.error {
                         println!("{error}");
@@ -101,7 +109,13 @@ pub fn run_scenarios(options: &Options) -> Result<Vec<Outcome>, String> {
 
 fn boot(scenario: &Scenario, round: usize, payloads: &Payloads, keep: bool) -> Outcome {
     let dir_name = if round == 0 { scenario.name.to_string() } else { format!("{}-{round}", scenario.name) };
-    let mut outcome = Outcome { name: scenario.name, first_request: None, marker: None, error: None };
+    let mut outcome = Outcome { name: scenario.name, first_request: None, marker: None, error: None, skipped: None };
+    if scenario.network == Network::DnsmasqBridge {
+        if let Some(reason) = netns::unavailable() {
+            outcome.skipped = Some(reason);
+            return outcome;
+        }
+    }
     let run_dir = match fresh_run_dir(&dir_name) {
         Ok(dir) => dir,
         Err(error) => {
@@ -137,9 +151,24 @@ fn boot_in(scenario: &Scenario, payloads: &Payloads, run_dir: &Path, outcome: &m
     spec.nic_macs = scenario.macs.iter().map(|mac| (*mac).to_string()).collect();
     spec.local_disk = Some(payloads.local_disk.clone());
     spec.allow_reboot = lifecycle;
+    // Dropped in reverse order: guest, appliance, dnsmasq, then the namespace itself.
+    let (namespace, _dnsmasq) = match scenario.network {
+        Network::Socketpair => (None, None),
+        Network::DnsmasqBridge => {
+            dnsmasq::ensure_installed()?;
+            let namespace = Namespace::create("qb")?;
+            let dnsmasq = Dnsmasq::start(&namespace, run_dir)?;
+            spec.tap = Some(guest::TapLink { netns: namespace.name.clone(), ifnames: vec![netns::GUEST_TAP.into()] });
+            (Some(namespace), Some(dnsmasq))
+        }
+    };
     let guest::Launched { mut guest, appliance_ends } = guest::launch(&spec)?;
     let powered_on = Instant::now().checked_sub(guest.elapsed()).unwrap_or_else(Instant::now);
-    let link = appliance_ends.first().ok_or("the scenario has no NIC")?;
+    let link = match (&namespace, appliance_ends.first()) {
+        (Some(namespace), _) => Link::Tap { namespace, ifname: netns::APPLIANCE_TAP },
+        (None, Some(end)) => Link::Socketpair(end),
+        (None, None) => return Err("the scenario has no NIC".into()),
+    };
     let mut appliance = Appliance::start(link, &inventory, &http_root, scenario.appliance_args, run_dir, powered_on)?;
 
     let result = check(scenario, &mut guest, &mut appliance, &inventory, outcome);
@@ -250,7 +279,11 @@ pub fn print_table(outcomes: &[Outcome]) {
         println!(
             "| {} | {firmware} | {} | {} | {} |",
             outcome.name,
-            if outcome.error.is_some() { "FAIL" } else { "pass" },
+            match (&outcome.error, &outcome.skipped) {
+                (Some(_), _) => "FAIL",
+                (None, Some(_)) => "skipped",
+                (None, None) => "pass",
+            },
             seconds(outcome.first_request),
             seconds(outcome.marker)
         );

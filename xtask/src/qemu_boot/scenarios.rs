@@ -17,6 +17,16 @@ pub enum Expect {
     DeployThenLocalDisk,
 }
 
+/// How the guest reaches the appliance.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Network {
+    /// A socketpair per NIC; the appliance answers DHCP itself. No root needed.
+    Socketpair,
+    /// TAP devices on a bridge in a network namespace, DHCP from dnsmasq configured with
+    /// `ipxe-scripts/dnsmasq.conf`, the appliance with `--no-dhcp`. Needs root.
+    DnsmasqBridge,
+}
+
 #[derive(Clone, Copy, Debug)]
 pub struct Scenario {
     pub name: &'static str,
@@ -28,6 +38,7 @@ pub struct Scenario {
     pub expect: Expect,
     /// A log line the appliance must print (the lookup kind, say).
     pub appliance_log: Option<&'static str>,
+    pub network: Network,
 }
 
 /// The node the lifecycle scenario deploys, then turns active.
@@ -46,6 +57,7 @@ pub const SCENARIOS: &[Scenario] = &[
             tag: Tag::Deploy,
             cmdline: &["BOOTIF=52:54:00:00:00:01", "ipxe-config-node=deploy-mac", "console=ttyS0", "panic=-1"],
         },
+        network: Network::Socketpair,
         appliance_log: Some("lookup=mac"),
     },
     Scenario {
@@ -57,6 +69,7 @@ pub const SCENARIOS: &[Scenario] = &[
             tag: Tag::Deploy,
             cmdline: &["BOOTIF=52:54:00:00:00:02", "ipxe-config-node=deploy-uuid"],
         },
+        network: Network::Socketpair,
         appliance_log: Some("lookup=uuid"),
     },
     Scenario {
@@ -68,6 +81,7 @@ pub const SCENARIOS: &[Scenario] = &[
             tag: Tag::Instance,
             cmdline: &["root=UUID=9c2b1d4e-5f60-4a1b-8c2d-3e4f5a6b7c8d", "ro", "ipxe-config-node=active-partition"],
         },
+        network: Network::Socketpair,
         appliance_log: Some("script=instance"),
     },
     Scenario {
@@ -76,6 +90,7 @@ pub const SCENARIOS: &[Scenario] = &[
         macs: &["52:54:00:00:00:04"],
         appliance_args: &[],
         expect: Expect::LocalDisk,
+        network: Network::Socketpair,
         appliance_log: Some("script=local-disk"),
     },
     Scenario {
@@ -84,6 +99,7 @@ pub const SCENARIOS: &[Scenario] = &[
         macs: &["52:54:00:00:00:05"],
         appliance_args: &[],
         expect: Expect::Initrd { tag: Tag::Rescue, cmdline: &["BOOTIF=52:54:00:00:00:05", "ipxe-config-node=rescue"] },
+        network: Network::Socketpair,
         appliance_log: Some("script=rescue"),
     },
     Scenario {
@@ -95,6 +111,7 @@ pub const SCENARIOS: &[Scenario] = &[
             "The node is in provision state available, which has nothing to boot.",
             "node: 00000006-0000-4000-8000-000000000006",
         ]),
+        network: Network::Socketpair,
         appliance_log: Some("script=error"),
     },
     Scenario {
@@ -103,6 +120,7 @@ pub const SCENARIOS: &[Scenario] = &[
         macs: &["52:54:00:00:00:77"],
         appliance_args: FAST_ERRORS,
         expect: Expect::Console(&["No node has a PXE-enabled port with MAC 52:54:00:00:00:77."]),
+        network: Network::Socketpair,
         appliance_log: Some("script=error"),
     },
     Scenario {
@@ -111,6 +129,7 @@ pub const SCENARIOS: &[Scenario] = &[
         macs: &["52:54:00:00:00:07", "52:54:00:00:00:08"],
         appliance_args: &["--unknown-mac-chain"],
         expect: Expect::Initrd { tag: Tag::Deploy, cmdline: &["ipxe-config-node=chain-multi-nic"] },
+        network: Network::Socketpair,
         appliance_log: Some("lookup=chain"),
     },
     Scenario {
@@ -122,6 +141,7 @@ pub const SCENARIOS: &[Scenario] = &[
             tag: Tag::Deploy,
             cmdline: &["BOOTIF=52:54:00:00:00:09", "ipxe-config-node=deploy-uefi", "initrd=deploy_ramdisk"],
         },
+        network: Network::Socketpair,
         appliance_log: Some("lookup=uuid"),
     },
     Scenario {
@@ -130,6 +150,19 @@ pub const SCENARIOS: &[Scenario] = &[
         macs: &["52:54:00:00:00:0a"],
         appliance_args: &[],
         expect: Expect::DeployThenLocalDisk,
+        network: Network::Socketpair,
         appliance_log: Some("script=local-disk"),
+    },
+    Scenario {
+        name: "dnsmasq-chain",
+        firmware: Firmware::Bios,
+        macs: &["52:54:00:00:00:0f"],
+        appliance_args: &[],
+        expect: Expect::Initrd {
+            tag: Tag::Deploy,
+            cmdline: &["BOOTIF=52:54:00:00:00:0f", "ipxe-config-node=dnsmasq-chain"],
+        },
+        network: Network::DnsmasqBridge,
+        appliance_log: Some("lookup=mac"),
     },
 ];
