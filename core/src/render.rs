@@ -476,18 +476,25 @@ fn chain_script(w: &mut ScriptWriter<'_>, config: &Config<'_>) {
 }
 
 /// Writes `echo` lines no wider than [`ECHO_WIDTH`] characters of text: the console wraps
-/// at 80 columns and would split words mid-way. Words longer than a line are cut.
+/// at 80 columns and would split words mid-way. A word longer than a line is shortened,
+/// ending in `...`, rather than cut into pieces: a piece could start a line as `&&`, `||`,
+/// `;` or `#…`, which iPXE would obey (a provision state `xxx…x&& reboot` rendered
+/// `echo && reboot`).
 struct EchoLines<'w, 'b> {
     w: &'w mut ScriptWriter<'b>,
     column: usize,
-    word: heapless::String<ECHO_WIDTH>,
+    /// The current word, up to [`ECHO_WIDTH`] characters of up to 4 bytes.
+    word: heapless::String<{ 4 * ECHO_WIDTH }>,
+    word_chars: usize,
+    /// The current word is longer than a line; the rest of it is being dropped.
+    shortened: bool,
 }
 
 const ECHO_WIDTH: usize = 72;
 
 impl<'w, 'b> EchoLines<'w, 'b> {
     fn new(w: &'w mut ScriptWriter<'b>) -> Self {
-        Self { w, column: 0, word: heapless::String::new() }
+        Self { w, column: 0, word: heapless::String::new(), word_chars: 0, shortened: false }
     }
 
     fn fmt(&mut self, args: fmt::Arguments<'_>) {
@@ -498,13 +505,24 @@ impl<'w, 'b> EchoLines<'w, 'b> {
         if self.word.is_empty() {
             return;
         }
-        let len = self.word.chars().count();
+        if self.shortened {
+            while self.word_chars > ECHO_WIDTH - "...".len() {
+                self.word.pop();
+                self.word_chars -= 1;
+            }
+            let _ = self.word.push_str("...");
+            self.word_chars += "...".len();
+            self.shortened = false;
+        }
+        let len = self.word_chars;
         if self.column > 0 && self.column + 1 + len > ECHO_WIDTH {
             self.w.text("\n");
             self.column = 0;
         }
         if self.column == 0 {
-            self.w.text("echo ");
+            // iPXE's `echo` reads a leading `-word` as an option and fails on an unknown
+            // one, which ends the script; `--` ends its options and is not printed.
+            self.w.text(if self.word.starts_with('-') { "echo -- " } else { "echo " });
         } else {
             self.w.text(" ");
             self.column += 1;
@@ -512,6 +530,7 @@ impl<'w, 'b> EchoLines<'w, 'b> {
         self.w.text(&self.word);
         self.column += len;
         self.word.clear();
+        self.word_chars = 0;
     }
 
     /// Ends the current line.
@@ -534,10 +553,10 @@ impl fmt::Write for EchoLines<'_, '_> {
         for character in text.chars() {
             if character == ' ' {
                 self.flush_word();
-            } else if self.word.push(character).is_err() {
-                // A word as wide as a whole line: cut it here.
-                self.flush_word();
-                let _ = self.word.push(character);
+            } else if self.word_chars == ECHO_WIDTH {
+                self.shortened = true;
+            } else if self.word.push(character).is_ok() {
+                self.word_chars += 1;
             }
         }
         Ok(())

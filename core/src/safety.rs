@@ -2,10 +2,13 @@
 //!
 //! iPXE splits a script line into whitespace-separated tokens, treats the tokens `||`,
 //! `&&` and `;` as command separators, a token starting with `#` as a comment, expands
-//! `${…}` from its settings anywhere in a line, and ends a command at a line break.
-//! Newer iPXE builds also honour quotes and backslashes. A value carrying any of these
-//! could add, drop or reorder commands (the class of bug behind Ironic's script
-//! injection advisories), so the loader rejects it and the renderer checks again.
+//! `${…}` from its settings anywhere in a line, and ends a command at a line break; a
+//! line ending in `\` continues on the next. A value carrying any of these could add,
+//! drop or reorder commands (the class of bug behind Ironic's script injection
+//! advisories), so the loader rejects it and the renderer checks again. iPXE has no
+//! quoting (`src/core/exec.c` up to 2026); quotes and backslashes are refused anyway, in
+//! case a build ever grows some. A URL also stands where iPXE's commands still read
+//! options (`kernel <url> …`), so it may not start with `-`.
 
 use core::fmt;
 
@@ -37,6 +40,9 @@ pub enum UnsafeValue {
     Quoting,
     /// Whitespace inside a single-token value such as a URL.
     Whitespace,
+    /// A single-token value starting with `-`: URLs stand where iPXE's commands still read
+    /// options (`kernel -x …`, `initrd --name n -x`), so it would be taken for one.
+    OptionLike,
     /// The empty string.
     Empty,
 }
@@ -52,6 +58,7 @@ impl fmt::Display for UnsafeValue {
             Self::Comment => "contains a word starting with `#`, which iPXE reads as a comment",
             Self::Quoting => "contains a quote or backslash, which iPXE may interpret",
             Self::Whitespace => "contains whitespace",
+            Self::OptionLike => "starts with `-`, which iPXE would read as an option",
             Self::Empty => "is empty",
         })
     }
@@ -101,6 +108,9 @@ pub fn check(value: &str, kind: ValueKind) -> Result<(), UnsafeValue> {
     }
     if expansion {
         return Err(UnsafeValue::SettingExpansion);
+    }
+    if kind == ValueKind::Token && bytes.first() == Some(&b'-') {
+        return Err(UnsafeValue::OptionLike);
     }
     match word_problem.or_else(|| word_check(bytes.get(word_start..))) {
         Some(problem) => Err(problem),
@@ -154,5 +164,8 @@ mod tests {
         for (value, expected) in cases {
             assert_eq!(check(value, ValueKind::Words), Err(expected), "{value:?}");
         }
+        assert_eq!(check("-n", ValueKind::Token), Err(UnsafeValue::OptionLike));
+        assert_eq!(check("--name=x", ValueKind::Token), Err(UnsafeValue::OptionLike));
+        assert_eq!(check("panic=-1 -v", ValueKind::Words), Ok(()), "words never stand in an option position");
     }
 }
