@@ -4,6 +4,7 @@
 pub mod config;
 pub mod error;
 pub mod inventory;
+pub mod json_string;
 pub mod load;
 pub mod mac;
 pub mod percent;

@@ -12,8 +12,9 @@ use uuid::Uuid;
 
 use crate::error::{Limit, LoadError, Problem, Subject};
 use crate::inventory::{Inventory, InventoryStorage};
+use crate::json_string::{self, UnescapeError};
 use crate::mac::PortAddress;
-use crate::pool::{PoolBuilder, StrRef};
+use crate::pool::{PoolBuilder, PoolError, StrRef, MAX_STRING};
 use crate::record::{NodeRecord, PortRecord};
 use crate::safety::{self, ValueKind};
 use crate::state::{BootMode, ImageType};
@@ -52,7 +53,9 @@ pub fn load<'s>(json: &[u8], storage: InventoryStorage<'s>) -> Result<Inventory<
         position: Position::default(),
         error: None,
     };
-    let mut deserializer = serde_json_core::de::Deserializer::new(json, Some(unescape));
+    // No unescape buffer: strings arrive raw and are decoded by `json_string`, which
+    // also handles surrogate pairs (see there).
+    let mut deserializer = serde_json_core::de::Deserializer::new(json, None);
     let parsed = DocumentSeed(&mut loader).deserialize(&mut deserializer).and_then(|()| deserializer.end());
     if let Err(json_error) = parsed {
         return Err(loader.error.take().unwrap_or_else(|| loader.json_error(json_error, unescape_len)));
@@ -367,6 +370,8 @@ impl NodeBuilder {
                 map.next_value_seed(SectionSeed { node: self, fields, section })?;
             }
             _ => {
+                // A JSON error in a skipped field must not be blamed on the field before it.
+                fields.position.field = None;
                 map.next_value::<IgnoredAny>()?;
             }
         }
@@ -470,6 +475,8 @@ impl<'de> Visitor<'de> for SectionSeed<'_, '_, '_> {
                     }
                 }
                 _ => {
+                    // A JSON error in a skipped field must not be blamed on the field before it.
+                    fields.position.field = None;
                     map.next_value::<IgnoredAny>()?;
                 }
             }
@@ -504,15 +511,30 @@ impl<'de> Visitor<'de> for TextSeed<'_, '_> {
     fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
         deserializer.deserialize_str(self)
     }
-    fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<Self::Value, E> {
+    /// `raw` is the string as written in the document, escapes and all: the deserializer
+    /// is given no unescape buffer (see [`crate::json_string`]).
+    fn visit_str<E: serde::de::Error>(self, raw: &str) -> Result<Self::Value, E> {
+        if raw.is_empty() || raw == MASKED {
+            return Ok(Ok(StrRef::NONE));
+        }
+        let (bytes, slots) = self.pool.capacity();
+        let capacity = |error| Problem::Capacity(Limit::from_pool(error, bytes, slots));
+        let staging = self.pool.staging();
+        let room = staging.len();
+        let len = match json_string::unescape(raw, staging) {
+            Ok(len) => len,
+            Err(UnescapeError::InvalidEscape) => return Ok(Err(Problem::InvalidValue("valid JSON string escapes"))),
+            Err(UnescapeError::TooLong) if room < MAX_STRING => return Ok(Err(capacity(PoolError::PoolFull))),
+            Err(UnescapeError::TooLong) => return Ok(Err(capacity(PoolError::TooLong))),
+        };
+        let Some(text) = self.pool.staged(len) else { return Ok(Err(Problem::InvalidValue("UTF-8 text"))) };
         if text.is_empty() || text == MASKED {
             return Ok(Ok(StrRef::NONE));
         }
         if let Err(reason) = safety::check(text, self.kind) {
             return Ok(Err(Problem::Unsafe(reason)));
         }
-        let (bytes, slots) = self.pool.capacity();
-        Ok(self.pool.intern(text).map_err(|error| Problem::Capacity(Limit::from_pool(error, bytes, slots))))
+        Ok(self.pool.commit(len).map_err(capacity))
     }
 }
 
@@ -538,7 +560,12 @@ impl<'de, const N: usize> Visitor<'de> for WordSeed<N> {
     fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
         deserializer.deserialize_str(self)
     }
-    fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<Self::Value, E> {
+    fn visit_str<E: serde::de::Error>(self, raw: &str) -> Result<Self::Value, E> {
+        let mut decoded = [0u8; N];
+        let text = json_string::unescape(raw, &mut decoded)
+            .ok()
+            .and_then(|len| core::str::from_utf8(decoded.get(..len)?).ok())
+            .unwrap_or_default();
         Ok(Some(heapless::String::try_from(text).unwrap_or_default()))
     }
 }
@@ -592,6 +619,8 @@ impl<'de> Visitor<'de> for PortSeed<'_, '_> {
                     pxe_enabled = map.next_value::<Option<bool>>()?.unwrap_or(true);
                 }
                 _ => {
+                    // A JSON error in a skipped field must not be blamed on the field before it.
+                    loader.position.field = None;
                     map.next_value::<IgnoredAny>()?;
                 }
             }

@@ -78,26 +78,58 @@ impl<'s> PoolBuilder<'s> {
     }
 
     /// Stores `text` once, returning the reference to the existing copy when there is one.
+    #[cfg(test)]
     pub(crate) fn intern(&mut self, text: &str) -> Result<StrRef, PoolError> {
+        let room = self.staging();
         if text.len() > MAX_STRING {
             return Err(PoolError::TooLong);
         }
+        room.get_mut(..text.len()).ok_or(PoolError::PoolFull)?.copy_from_slice(text.as_bytes());
+        self.commit(text.len())
+    }
+
+    /// Where the next string is written (after the room for its length), at most
+    /// [`MAX_STRING`] bytes: callers decode into it, check it with [`Self::staged`], then
+    /// [`Self::commit`] it. Nothing staged counts until committed.
+    pub(crate) fn staging(&mut self) -> &mut [u8] {
+        let start = self.len + 2;
+        let end = (start + MAX_STRING).min(self.bytes.len());
+        self.bytes.get_mut(start..end).unwrap_or_default()
+    }
+
+    /// The first `len` staged bytes, if they are UTF-8.
+    pub(crate) fn staged(&self, len: usize) -> Option<&str> {
+        let start = self.len + 2;
+        core::str::from_utf8(self.bytes.get(start..start + len)?).ok()
+    }
+
+    /// Keeps the first `len` staged bytes as a string, or returns the existing copy.
+    pub(crate) fn commit(&mut self, len: usize) -> Result<StrRef, PoolError> {
+        let start = self.len;
+        let text_range = start + 2..start + 2 + len;
+        let staged = self.bytes.get(text_range.clone()).ok_or(PoolError::PoolFull)?;
         let slots = self.index.len();
         if slots == 0 {
             return Err(PoolError::IndexFull);
         }
-        let mut slot = fnv1a(text.as_bytes()) as usize % slots;
+        let mut slot = fnv1a(staged) as usize % slots;
         for _ in 0..slots {
             let entry = *self.index.get(slot).ok_or(PoolError::IndexFull)?;
             if entry == 0 {
-                let reference = self.append(text)?;
-                if let Some(cell) = self.index.get_mut(slot) {
-                    *cell = reference.0 + 1;
+                let offset = u32::try_from(start).map_err(|_| PoolError::PoolFull)?;
+                if offset >= u32::MAX - 1 {
+                    return Err(PoolError::PoolFull);
                 }
-                return Ok(reference);
+                let header = u16::try_from(len).map_err(|_| PoolError::TooLong)?.to_le_bytes();
+                self.bytes.get_mut(start..start + 2).ok_or(PoolError::PoolFull)?.copy_from_slice(&header);
+                self.len = text_range.end;
+                if let Some(cell) = self.index.get_mut(slot) {
+                    *cell = offset + 1;
+                }
+                return Ok(StrRef(offset));
             }
             let existing = StrRef(entry - 1);
-            if self.view().get(existing) == Some(text) {
+            if self.entry_bytes(existing) == Some(staged) {
                 return Ok(existing);
             }
             slot = (slot + 1) % slots;
@@ -105,29 +137,17 @@ impl<'s> PoolBuilder<'s> {
         Err(PoolError::IndexFull)
     }
 
-    fn append(&mut self, text: &str) -> Result<StrRef, PoolError> {
-        let start = self.len;
-        let end = start + 2 + text.len();
-        let offset = u32::try_from(start).map_err(|_| PoolError::PoolFull)?;
-        if offset == u32::MAX - 1 {
-            return Err(PoolError::PoolFull);
-        }
-        let entry = self.bytes.get_mut(start..end).ok_or(PoolError::PoolFull)?;
-        let len = u16::try_from(text.len()).map_err(|_| PoolError::TooLong)?;
-        let (header, body) = entry.split_at_mut(2);
-        header.copy_from_slice(&len.to_le_bytes());
-        body.copy_from_slice(text.as_bytes());
-        self.len = end;
-        Ok(StrRef(offset))
+    /// The bytes of a committed entry.
+    fn entry_bytes(&self, reference: StrRef) -> Option<&[u8]> {
+        let start = usize::try_from(reference.0).ok()?;
+        let header = self.bytes.get(start..start + 2)?;
+        let len = usize::from(u16::from_le_bytes([*header.first()?, *header.get(1)?]));
+        self.bytes.get(start + 2..start + 2 + len)
     }
 
     /// Bytes and deduplication slots available, for error messages.
     pub(crate) fn capacity(&self) -> (usize, usize) {
         (self.bytes.len(), self.index.len())
-    }
-
-    pub(crate) fn view(&self) -> Pool<'_> {
-        Pool { bytes: self.bytes.get(..self.len).unwrap_or_default() }
     }
 
     pub(crate) fn finish(self) -> Pool<'s> {

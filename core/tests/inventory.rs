@@ -144,6 +144,11 @@ fn structural_problems_are_named() {
         ),
         (r#"{"nodes": ["#.to_string(), "node #0 (no uuid read): invalid JSON: EOF".to_string()),
         ("[1, 2]".to_string(), "inventory: invalid JSON: ".to_string()),
+        (
+            // An error inside a skipped field names no field rather than the one before it.
+            r#"{"nodes": [{"driver": "ipmi", "extra": {"a": [1, }}}]}"#.to_string(),
+            "node #0 (no uuid read): invalid JSON: ".to_string(),
+        ),
     ];
     for (json, expected) in cases {
         let message = load_error(&json);
@@ -152,17 +157,17 @@ fn structural_problems_are_named() {
 }
 
 #[test]
-fn small_string_pool_and_unescape_buffer_are_reported_as_such() {
+fn small_string_pool_is_reported_as_such_and_escapes_are_decoded() {
     let json = node_json(r#"{"deploy_kernel": "http://10.99.0.1/a-rather-long-kernel-url"}"#);
     let mut storage = Storage::new(4, 4, 24);
     let message = storage.load(json.as_bytes()).map(|_| ()).unwrap_err().to_string();
     assert!(message.ends_with("strings need more than 24 bytes (string pool capacity)"), "{message}");
 
-    let json = node_json(r#"{"deploy_kernel": "http:\/\/10.99.0.1\/kernel"}"#);
+    let json = node_json(r#"{"deploy_kernel": "http:\/\/10.99.0.1\/k\u00e9rnel\ud83d\ude00"}"#);
     let mut storage = Storage::new(4, 4, 1024);
-    storage.unescape = vec![0; 8];
-    let message = storage.load(json.as_bytes()).map(|_| ()).unwrap_err().to_string();
-    assert!(message.ends_with("longer than the 8-byte unescape buffer"), "{message}");
+    let inventory = storage.load(json.as_bytes()).expect("loads");
+    let node = inventory.node_by_uuid(&Uuid::parse_str(UUID).unwrap()).unwrap();
+    assert_eq!(node.deploy_kernel(), Some("http://10.99.0.1/kérnel😀"));
 }
 
 #[test]

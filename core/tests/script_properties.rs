@@ -344,20 +344,17 @@ fn load_str(json: &str) -> Result<(), String> {
     ipxe_config::load(json.as_bytes(), storage).map(|_| ()).map_err(|error| error.to_string())
 }
 
-/// A known limitation, pinned so that it is noticed when it changes: serde-json-core 0.7
-/// decodes `\uXXXX` one escape at a time and refuses the surrogate pairs that encode
-/// characters outside the Basic Multilingual Plane, which Python's `json.dumps` (and so
-/// Ironic's API) writes for an emoji, say. The whole document is refused, even when the
-/// character is in a field the loader ignores.
+/// Python's `json.dumps` (and so Ironic's API) writes characters outside the Basic
+/// Multilingual Plane as surrogate-pair escapes; serde-json-core's own unescaper refuses
+/// them, so the loader decodes strings itself. An emoji must neither break loading nor
+/// be mangled.
 #[test]
-fn surrogate_pair_escapes_are_refused_known_limitation() {
+fn surrogate_pair_escapes_load_in_ignored_and_used_fields() {
     let escaped = r#"{"nodes": [{"uuid": "1be26c0b-03f2-4d2e-ae87-c02d7f33c100", "driver": "ipmi",
-        "provision_state": "active", "description": "rack 4 \ud83d\ude00"}], "ports": []}"#;
-    // (The message also names `provision_state`, the last field read, although the bad
-    // string is in `description`: a JSON error in an ignored field keeps the position of
-    // the field before it.)
-    let message = load_str(escaped).unwrap_err();
-    assert!(message.starts_with("node #0 (no uuid read): ") && message.contains("invalid JSON"), "{message}");
-    let raw = escaped.replace(r"\ud83d\ude00", "😀");
-    assert_eq!(load_str(&raw), Ok(()), "the same character unescaped loads");
+        "provision_state": "active", "description": "rack 4 \ud83d\ude00",
+        "driver_info": {"kernel_append_params": "motd=\ud83d\ude00"}}], "ports": []}"#;
+    assert_eq!(load_str(escaped), Ok(()));
+    let lone = escaped.replace(r"\ude00", "x");
+    let message = load_str(&lone).unwrap_err();
+    assert!(message.contains("expected valid JSON string escapes"), "{message}");
 }

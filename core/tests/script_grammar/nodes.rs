@@ -86,9 +86,8 @@ pub struct PortSpec {
 pub struct JsonStyle {
     /// `/` as `\/`, as PHP and some Python encoders write it.
     pub escape_slash: bool,
-    /// Non-ASCII as `\uXXXX`, as Python's `json.dumps` writes it by default. Characters
-    /// outside the Basic Multilingual Plane stay raw UTF-8: serde-json-core rejects
-    /// surrogate-pair escapes (see `surrogate_pair_escapes_are_rejected` in the tests).
+    /// Non-ASCII as `\uXXXX`, as Python's `json.dumps` writes it by default: characters
+    /// outside the Basic Multilingual Plane as surrogate pairs.
     pub escape_non_ascii: bool,
 }
 
@@ -105,8 +104,11 @@ fn write_json_string(out: &mut String, text: &str, style: JsonStyle) {
             '\n' => out.push_str("\\n"),
             '\r' => out.push_str("\\r"),
             '\t' => out.push_str("\\t"),
-            c if u32::from(c) < 0x20 || (style.escape_non_ascii && !c.is_ascii() && u32::from(c) <= 0xffff) => {
-                let _ = write!(out, "\\u{:04x}", u32::from(c));
+            c if u32::from(c) < 0x20 || (style.escape_non_ascii && !c.is_ascii()) => {
+                let mut units = [0u16; 2];
+                for unit in c.encode_utf16(&mut units) {
+                    let _ = write!(out, "\\u{unit:04x}");
+                }
             }
             c => out.push(c),
         }
