@@ -1,82 +1,105 @@
 //! A firmware-shaped program: static buffers, an inventory loaded from flash, one request
-//! target rendered. Built for `thumbv7em-none-eabihf` it is the honest measure of what the
-//! no_std crates cost in `.text`/`.rodata`; on the host it is an ordinary program doing the
-//! same work (so `cargo test --workspace` and clippy see it too).
+//! target rendered, and the appliance (HTTP, DHCP, router advertisements on smoltcp) set
+//! up in static memory and polled once. Built for `thumbv7em-none-eabihf` it is the honest
+//! measure of what the no_std crates cost in `.text`/`.rodata`; on the host it is an
+//! ordinary program doing the same work (so `cargo test --workspace` and clippy see it
+//! too) that prints the memory figures.
 
 #![cfg_attr(target_os = "none", no_std, no_main)]
 
-use ipxe_config::{load, render, Config, InventoryStorage, NodeRecord, PortRecord, Route};
+mod appliance;
+
+use ipxe_config::{load, render, Config, Route};
+use smoltcp::time::Instant;
+
+use appliance::Memory;
 
 /// The inventory a firmware image would carry in flash.
 static INVENTORY: &[u8] = include_bytes!("../../fixtures/inventory.json");
 const TARGET: &[u8] = b"/v1/drivers/ipmi/vendor_passthru/ipxe_config?port_address=52%3A54%3A00%3A00%3A00%3A01";
 
-/// Loads the inventory and renders one script; returns the script length (0 on error).
-fn serve_once(json: &[u8], target: &[u8], storage: InventoryStorage<'_>, out: &mut [u8]) -> usize {
-    let Ok(inventory) = load(json, storage) else {
-        return 0;
+/// What one run did.
+struct Outcome {
+    /// Length of the rendered script (0 on error).
+    script_len: usize,
+    /// Whether the appliance set up (`None`: it did not) and did anything in its poll.
+    polled: Option<bool>,
+}
+
+/// Loads the inventory into `memory`, renders one script, then sets the appliance up and
+/// polls it once.
+fn serve_once(json: &[u8], target: &[u8], memory: Memory, now: Instant) -> Outcome {
+    let (storage, inventory_storage, script) = appliance::split(memory);
+    let Ok(inventory) = load(json, inventory_storage) else {
+        return Outcome { script_len: 0, polled: None };
     };
-    let Ok(route) = Route::parse(target) else {
-        return 0;
-    };
-    render(&inventory, &Config::DEFAULT, &route, out).map_or(0, |rendered| rendered.len)
+    let script_len = Route::parse(target)
+        .ok()
+        .and_then(|route| render(&inventory, &Config::DEFAULT, &route, script).ok())
+        .map_or(0, |rendered| rendered.len);
+    let polled = appliance::poll_once(storage, &inventory, now);
+    Outcome { script_len, polled }
 }
 
 #[cfg(target_os = "none")]
 mod firmware {
-    use super::{serve_once, InventoryStorage, NodeRecord, PortRecord, INVENTORY, TARGET};
+    use super::{appliance, serve_once, Instant, INVENTORY, TARGET};
     use core::hint::black_box;
 
     #[panic_handler]
     fn panic(_: &core::panic::PanicInfo<'_>) -> ! {
-        loop {}
+        loop {
+            core::hint::spin_loop();
+        }
     }
 
     /// The reset entry point a linker script would name.
     #[unsafe(no_mangle)]
     pub extern "C" fn _start() -> ! {
-        let mut nodes = [NodeRecord::EMPTY; 32];
-        let mut ports = [PortRecord::EMPTY; 32];
-        let mut strings = [0u8; 4096];
-        let mut index = [0u32; 256];
-        let mut unescape = [0u8; 512];
-        let mut out = [0u8; 2048];
-        // black_box keeps the optimiser from folding the whole run into a constant.
-        let storage = InventoryStorage {
-            nodes: &mut nodes,
-            ports: &mut ports,
-            strings: &mut strings,
-            string_index: &mut index,
-            unescape: &mut unescape,
-        };
-        let len = serve_once(black_box(INVENTORY), black_box(TARGET), storage, &mut out);
-        black_box((len, &out));
-        loop {}
+        if let Some(memory) = appliance::take_memory() {
+            // black_box keeps the optimiser from folding the whole run into a constant.
+            let outcome = serve_once(black_box(INVENTORY), black_box(TARGET), memory, black_box(Instant::ZERO));
+            black_box((outcome.script_len, outcome.polled));
+        }
+        loop {
+            core::hint::spin_loop();
+        }
     }
 }
 
-/// On the host: render once as the firmware would, then print the memory figures
+/// On the host: do what the firmware does, then print the memory figures
 /// `cargo xtask bench` reports, as `name=value` lines.
 #[cfg(not(target_os = "none"))]
 fn main() {
-    let mut nodes = vec![NodeRecord::EMPTY; 32];
-    let mut ports = vec![PortRecord::EMPTY; 32];
-    let (mut strings, mut index, mut unescape, mut out) =
-        (vec![0u8; 4096], vec![0u32; 256], vec![0u8; 512], vec![0u8; 2048]);
-    let storage = InventoryStorage {
-        nodes: &mut nodes,
-        ports: &mut ports,
-        strings: &mut strings,
-        string_index: &mut index,
-        unescape: &mut unescape,
+    use appliance::{ProbeAppliance, INVENTORY_BYTES, MEMORY_BYTES, SIZES};
+    use ipxe_config::{NodeRecord, PortRecord};
+
+    let Some(memory) = appliance::take_memory() else {
+        unreachable!("main runs once");
     };
-    let len = serve_once(INVENTORY, TARGET, storage, &mut out);
-    println!("rendered_script_bytes={len}");
-    println!("node_record_bytes={}", core::mem::size_of::<NodeRecord>());
-    println!("port_record_bytes={}", core::mem::size_of::<PortRecord>());
+    let outcome = serve_once(INVENTORY, TARGET, memory, Instant::from_secs(1));
+    println!("rendered_script_bytes={}", outcome.script_len);
+    match outcome.polled {
+        Some(activity) => println!("appliance_first_poll_activity={activity}"),
+        None => {
+            eprintln!("the appliance did not set up");
+            std::process::exit(1);
+        }
+    }
+    println!("node_record_bytes={}", size_of::<NodeRecord>());
+    println!("port_record_bytes={}", size_of::<PortRecord>());
     let (count, used) = host::ten_thousand_nodes();
     println!("inventory_nodes={count}");
     println!("inventory_bytes_per_node={:.1}", used as f64 / count as f64);
+    println!("appliance_storage_bytes={}", SIZES.total_bytes());
+    println!("appliance_struct_bytes={}", size_of::<ProbeAppliance>());
+    println!("probe_inventory_storage_bytes={INVENTORY_BYTES}");
+    // What the default configuration needs in static RAM: its buffers, the appliance
+    // value and the inventory storage.
+    let static_ram = SIZES.total_bytes() + size_of::<ProbeAppliance>() + INVENTORY_BYTES;
+    println!("appliance_static_ram_bytes={static_ram}");
+    // All the probe's statics, the render-only script buffer included: a check on the above.
+    println!("probe_static_memory_bytes={MEMORY_BYTES}");
 }
 
 #[cfg(not(target_os = "none"))]

@@ -13,7 +13,7 @@
 use core::fmt;
 
 use ipxe_config::{Config, Inventory};
-use smoltcp::iface::{Config as InterfaceConfig, Interface, PollResult, SocketSet};
+use smoltcp::iface::{Config as InterfaceConfig, Interface, PollIngressSingleResult, PollResult, SocketSet};
 use smoltcp::phy::{Device, Medium};
 use smoltcp::socket::{raw, udp};
 use smoltcp::time::{Duration, Instant};
@@ -28,10 +28,14 @@ use crate::http::{HttpBuffers, HttpPoll, HttpServer};
 use crate::router_advert::{link_local, RouterAdvertiser};
 use crate::settings::Settings;
 use crate::storage::ApplianceStorage;
+use crate::syn_backlog::{Replay, SynBacklog, SynGate, GATE_FRAME};
 
 /// Rounds of "interface poll, then serve sockets" in one [`Appliance::poll`]: enough to
 /// answer a request and push its response out, bounded so one call stays short.
 const MAX_ROUNDS: usize = 8;
+
+/// How often, at most, the appliance logs that new connections wait for a socket.
+const HELD_BACK_LOG_INTERVAL: Duration = Duration::from_secs(10);
 
 /// Smallest buffers the appliance accepts, so an error response always fits.
 const MIN_TCP_BUFFER: usize = 256;
@@ -106,6 +110,15 @@ pub struct Appliance<'a, F: FileSource> {
     settings: Settings,
     /// The last poll stopped at its round limit with work left.
     busy: bool,
+    /// Frames pass through here while every HTTP socket is busy (see `syn_backlog`);
+    /// `None` when the device's MTU does not fit it.
+    gate_frame: Option<[u8; GATE_FRAME]>,
+    /// Connection attempts waiting for a socket.
+    syn_backlog: SynBacklog,
+    /// Connection attempts held and dropped since the last log line about them, and
+    /// when that was.
+    held_back: (u32, u32),
+    held_back_logged: Option<Instant>,
 }
 
 fn at_least(buffer: &'static str, given: usize, needed: usize) -> Result<(), SetupError> {
@@ -126,6 +139,15 @@ impl<'a, F: FileSource> Appliance<'a, F> {
         now: Instant,
     ) -> Result<Self, SetupError> {
         check(&settings, &storage, device)?;
+        if storage.connections.len() > smoltcp::config::IFACE_NEIGHBOR_CACHE_COUNT {
+            // Not an error (clients may share addresses behind a router), but past this
+            // many clients the interface re-resolves them by ARP at one per second.
+            log_warn!(
+                "{} HTTP connections but room for {} ARP entries: more concurrent clients than that will stall",
+                storage.connections.len(),
+                smoltcp::config::IFACE_NEIGHBOR_CACHE_COUNT
+            );
+        }
         let ApplianceStorage { sockets, connections, tcp_rx, tcp_tx, responses, request_scratch, leases, dhcp, icmpv6 } =
             storage;
         let mut config = InterfaceConfig::new(HardwareAddress::Ethernet(settings.mac));
@@ -166,7 +188,21 @@ impl<'a, F: FileSource> Appliance<'a, F> {
         } else {
             None
         };
-        Ok(Appliance { iface, sockets, http, dhcp, adverts, files, settings, busy: false })
+        let gate_frame = (device.capabilities().max_transmission_unit <= GATE_FRAME).then_some([0; GATE_FRAME]);
+        Ok(Appliance {
+            iface,
+            sockets,
+            http,
+            dhcp,
+            adverts,
+            files,
+            settings,
+            busy: false,
+            gate_frame,
+            syn_backlog: SynBacklog::EMPTY,
+            held_back: (0, 0),
+            held_back_logged: None,
+        })
     }
 
     /// Receives and sends what `device` has and serves every socket, answering HTTP
@@ -181,7 +217,7 @@ impl<'a, F: FileSource> Appliance<'a, F> {
         let mut activity = false;
         self.busy = true;
         for _ in 0..MAX_ROUNDS {
-            let changed = self.iface.poll(now, device, &mut self.sockets) == PollResult::SocketStateChanged;
+            let changed = self.exchange(now, device, inventory, config);
             let served = self.serve(now, inventory, config);
             activity |= changed | served;
             if !served {
@@ -190,6 +226,88 @@ impl<'a, F: FileSource> Appliance<'a, F> {
             }
         }
         activity
+    }
+
+    /// The interface's own poll (every received frame in, then every queued frame out),
+    /// with two differences for boot storms:
+    ///
+    /// - DHCP messages are answered as they arrive. When a storm powers on, DISCOVERs come
+    ///   back to back; read all at once, they overflowed the DHCP socket's few slots and
+    ///   the rest were dropped, each costing its client a retransmission (iPXE waits 1, 2,
+    ///   4, 8 s, then gives up). Answering between frames, and sending the replies whenever
+    ///   the send buffer fills, keeps up with a burst of any length.
+    /// - While no HTTP socket listens, SYNs to the HTTP port are held rather than reset,
+    ///   and replayed as soon as a socket listens (see `syn_backlog`): iPXE fails the boot
+    ///   on a reset.
+    fn exchange<D: Device + ?Sized>(
+        &mut self,
+        now: Instant,
+        device: &mut D,
+        inventory: &Inventory<'_>,
+        config: &Config<'_>,
+    ) -> bool {
+        self.iface.poll_maintenance(now);
+        let mut changed = false;
+        let (mut held, mut dropped) = (0, 0);
+        loop {
+            let accepting = self.http.accepting(&self.sockets);
+            let ingress = match &mut self.gate_frame {
+                // A socket listens: the client waiting longest gets it first. Bounded: each
+                // replay takes a SYN out of the backlog.
+                Some(frame) if accepting && !self.syn_backlog.is_empty() => {
+                    let Some(len) = self.syn_backlog.take_oldest(now, frame) else { continue };
+                    let mut replay = Replay::new(device, frame.get(..len).unwrap_or_default());
+                    let _ = self.iface.poll_ingress_single(now, &mut replay, &mut self.sockets);
+                    changed = true;
+                    continue;
+                }
+                Some(frame) if !accepting => {
+                    let port = self.settings.http_port;
+                    let mut gate = SynGate::new(device, frame, &mut self.syn_backlog, port, now);
+                    let ingress = self.iface.poll_ingress_single(now, &mut gate, &mut self.sockets);
+                    held += gate.held;
+                    dropped += gate.dropped;
+                    ingress
+                }
+                _ => self.iface.poll_ingress_single(now, device, &mut self.sockets),
+            };
+            match ingress {
+                PollIngressSingleResult::None => break,
+                PollIngressSingleResult::PacketProcessed => {}
+                PollIngressSingleResult::SocketStateChanged => changed = true,
+            }
+            let Some(dhcp) = &mut self.dhcp else { continue };
+            // Bounded: each pass sends at least one queued reply or answers nothing more.
+            while dhcp.backlogged(&self.sockets) {
+                changed |= dhcp.poll(&mut self.sockets, now, inventory, config);
+                if !dhcp.backlogged(&self.sockets)
+                    || self.iface.poll_egress(now, device, &mut self.sockets) == PollResult::None
+                {
+                    break;
+                }
+            }
+        }
+        while self.iface.poll_egress(now, device, &mut self.sockets) == PollResult::SocketStateChanged {
+            changed = true;
+        }
+        self.note_held_back(held, dropped, now);
+        changed
+    }
+
+    /// Logs, at most every [`HELD_BACK_LOG_INTERVAL`], that clients wait for a socket.
+    fn note_held_back(&mut self, held: u32, dropped: u32, now: Instant) {
+        self.held_back = (self.held_back.0.saturating_add(held), self.held_back.1.saturating_add(dropped));
+        if self.held_back == (0, 0) || self.held_back_logged.is_some_and(|at| now < at + HELD_BACK_LOG_INTERVAL) {
+            return;
+        }
+        log_warn!(
+            "http every connection busy: {} connection attempts held until a socket is free, {} dropped \
+             (backlog full; the clients retransmit); a larger connection pool would serve them sooner",
+            self.held_back.0,
+            self.held_back.1
+        );
+        self.held_back = (0, 0);
+        self.held_back_logged = Some(now);
     }
 
     fn serve(&mut self, now: Instant, inventory: &Inventory<'_>, config: &Config<'_>) -> bool {
@@ -206,12 +324,12 @@ impl<'a, F: FileSource> Appliance<'a, F> {
 
     /// The next time [`Appliance::poll`] must run if no frame arrives first.
     pub fn poll_at(&mut self, now: Instant) -> Option<Instant> {
-        if self.busy {
+        if self.busy || (!self.syn_backlog.is_empty() && self.http.accepting(&self.sockets)) {
             return Some(now);
         }
         let ours = [
             self.iface.poll_at(now, &self.sockets),
-            self.http.poll_at(),
+            self.http.poll_at(&self.sockets),
             self.adverts.as_ref().and_then(RouterAdvertiser::poll_at),
         ];
         ours.into_iter().flatten().min()

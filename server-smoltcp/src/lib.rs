@@ -14,6 +14,7 @@ pub mod http;
 pub mod router_advert;
 pub mod settings;
 pub mod storage;
+mod syn_backlog;
 
 #[cfg(feature = "host")]
 pub mod host;

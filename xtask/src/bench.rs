@@ -1,10 +1,14 @@
 //! `cargo xtask bench`: measured speed and footprint against the budgets.
 //!
 //! Micro-benchmarks are criterion's (medians with their 95% interval, read back from
-//! `target/criterion/**/new/estimates.json`); footprint figures come from the
-//! `footprint` crate (record sizes, bytes per node, `.text`/`.rodata` of the
-//! thumbv7em build). One table is printed and `target/bench/summary.json` written.
-//! `--quick` runs every benchmark once as a smoke test and enforces nothing.
+//! `target/criterion/**/new/estimates.json`): the core's renderer, lookup and loader, and
+//! the appliance in-process (a client smoltcp stack fetching scripts and a file over an
+//! in-memory link). Allocations per request come from the server's `alloc_per_request`
+//! bench (a counting allocator around 10,000 requests in the binary's configuration).
+//! Footprint figures come from the `footprint` crate (record sizes, bytes per node, static
+//! RAM of the default appliance configuration, `.text`/`.rodata` of the thumbv7em build
+//! linking core and server). One table is printed and `target/bench/summary.json`
+//! written. `--quick` runs every benchmark once as a smoke test and enforces nothing.
 
 use std::fmt::Write as _;
 use std::fs;
@@ -43,7 +47,7 @@ impl Figure {
 }
 
 /// Criterion benchmarks: (cargo package, bench target).
-const CRITERION_BENCHES: [(&str, &str); 1] = [("ipxe-config", "core")];
+const CRITERION_BENCHES: [(&str, &str); 2] = [("ipxe-config", "core"), ("ipxe-config-server", "appliance")];
 
 pub fn run(options: &Options) -> Result<(), String> {
     for (package, bench) in CRITERION_BENCHES {
@@ -59,7 +63,9 @@ pub fn run(options: &Options) -> Result<(), String> {
     let mut figures = Vec::new();
     if !options.quick {
         figures.extend(criterion_figures()?);
+        figures.extend(appliance_figures()?);
     }
+    figures.push(allocation_figure(options.quick)?);
     figures.extend(footprint_figures()?);
     if !options.quick {
         figures.extend(boot_figures()?);
@@ -134,19 +140,96 @@ fn criterion_figures() -> Result<Vec<Figure>, String> {
 
 /// The input size criterion recorded for a throughput benchmark.
 fn json_bytes(id: &str) -> Result<f64, String> {
+    throughput(id, "Bytes")
+}
+
+/// The throughput of kind `kind` (`Bytes`, `Elements`) criterion recorded for `id`.
+fn throughput(id: &str, kind: &str) -> Result<f64, String> {
     let path = workspace_root().join("target/criterion").join(id).join("new/benchmark.json");
     let text = fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
     let json: serde_json::Value = serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
-    json["throughput"]["Bytes"].as_f64().ok_or_else(|| format!("{}: no byte throughput", path.display()))
+    json["throughput"][kind].as_f64().ok_or_else(|| format!("{}: no {kind} throughput", path.display()))
+}
+
+/// A criterion median as a rate: `per_iteration` units per iteration, scaled by `scale`
+/// per nanosecond; the interval inverts (a slower time is a lower rate).
+fn rate_figure(
+    name: &str,
+    id: &str,
+    kind: &str,
+    scale: f64,
+    unit: &'static str,
+    budget: Option<Budget>,
+) -> Result<Figure, String> {
+    let (ns, (low, high)) = criterion_median(id)?;
+    let per_iteration = throughput(id, kind)?;
+    let rate = |time: f64| per_iteration / time * scale;
+    Ok(Figure { name: name.to_string(), value: rate(ns), unit, spread: Some((rate(high), rate(low))), budget })
+}
+
+/// The appliance in-process: script requests per second and file throughput.
+fn appliance_figures() -> Result<Vec<Figure>, String> {
+    Ok(vec![
+        rate_figure(
+            "appliance script requests/s, new connection",
+            "appliance/script-new-connection",
+            "Elements",
+            1e9,
+            "req/s",
+            Some(Budget::AtLeast(20_000.0)),
+        )?,
+        rate_figure(
+            "appliance script requests/s, keep-alive",
+            "appliance/script-keep-alive",
+            "Elements",
+            1e9,
+            "req/s",
+            None,
+        )?,
+        rate_figure("appliance static file MB/s", "appliance/static-file-8MiB", "Bytes", 1e3, "MB/s", None)?,
+    ])
+}
+
+/// Allocations per request in the host appliance's steady state (must be 0).
+fn allocation_figure(quick: bool) -> Result<Figure, String> {
+    let mut command = cargo();
+    command.args(["bench", "-p", "ipxe-config-server", "--bench", "alloc_per_request"]);
+    if quick {
+        command.args(["--", "--test"]);
+    }
+    println!("$ {}", cmd::describe(&command));
+    let output = command.output().map_err(|e| format!("cannot run alloc_per_request: {e}"))?;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    print!("{stdout}");
+    if !output.status.success() {
+        return Err(format!("alloc_per_request failed: {}", String::from_utf8_lossy(&output.stderr)));
+    }
+    let value = stdout
+        .lines()
+        .find_map(|line| line.strip_prefix("allocations_per_request="))
+        .and_then(|v| v.trim().parse().ok())
+        .ok_or("alloc_per_request printed no allocations_per_request")?;
+    Ok(Figure {
+        name: "allocations per request (steady state)".into(),
+        value,
+        unit: "",
+        spread: None,
+        budget: Some(Budget::AtMost(0.0)),
+    })
 }
 
 /// Scenario whose boots are timed: BIOS, NIC ROM, DHCP hands `?node_uuid=`.
 const TIMED_SCENARIO: &str = "deploy-uuid";
 
 /// Seconds from QEMU's start to the first script request and to the deploy initrd's tag,
-/// median of 3 real iPXE boots (run one after another by the qemu-boot runner's pool).
+/// median of 3 real iPXE boots, one after another so no other guest competes for a core.
 fn boot_figures() -> Result<Vec<Figure>, String> {
-    let options = crate::qemu_boot::Options { scenario: Some(TIMED_SCENARIO.to_string()), keep: false, repeat: 3 };
+    let options = crate::qemu_boot::Options {
+        scenario: Some(TIMED_SCENARIO.to_string()),
+        keep: false,
+        repeat: 3,
+        one_at_a_time: true,
+    };
     let outcomes = crate::qemu_boot::run::run_scenarios(&options)?;
     if let Some(failed) = outcomes.iter().find_map(|o| o.error.as_ref()) {
         return Err(failed.clone());
@@ -197,26 +280,35 @@ fn footprint_figures() -> Result<Vec<Figure>, String> {
         plain("node record (size_of)", value("node_record_bytes")?, "B", Some(Budget::AtMost(64.0))),
         plain("port record (size_of)", value("port_record_bytes")?, "B", None),
         plain("bytes per node incl. strings, 10k nodes", value("inventory_bytes_per_node")?, "B", None),
+        plain("static RAM, default appliance config", value("appliance_static_ram_bytes")? / 1024.0, "KiB", None),
     ];
     cmd::run(cargo().args(["build", "--quiet", "--release", "-p", "footprint", "--target", "thumbv7em-none-eabihf"]))?;
     let elf = workspace_root().join("target/thumbv7em-none-eabihf/release/footprint");
-    let (text_bytes, rodata_bytes) = section_sizes(&elf)?;
-    figures.push(plain("thumbv7em .text (core)", text_bytes / 1024.0, "KiB", Some(Budget::AtMost(96.0))));
-    figures.push(plain("thumbv7em .rodata (core, incl. 9 KB fixture)", rodata_bytes / 1024.0, "KiB", None));
+    let sections = section_sizes(&elf)?;
+    figures.push(plain("thumbv7em .text (core + server)", sections.text / 1024.0, "KiB", Some(Budget::AtMost(96.0))));
+    figures.push(plain("thumbv7em .rodata (core + server, incl. 9 KB fixture)", sections.rodata / 1024.0, "KiB", None));
+    figures.push(plain("thumbv7em .data + .bss (probe statics)", (sections.data + sections.bss) / 1024.0, "KiB", None));
     Ok(figures)
 }
 
-/// `.text` and `.rodata` sizes of an ELF file.
-fn section_sizes(path: &Path) -> Result<(f64, f64), String> {
+/// Section sizes of an ELF file, in bytes.
+struct Sections {
+    text: f64,
+    rodata: f64,
+    data: f64,
+    bss: f64,
+}
+
+fn section_sizes(path: &Path) -> Result<Sections, String> {
     use object::{Object, ObjectSection};
     let data = fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
     let file = object::File::parse(&*data).map_err(|e| format!("{}: {e}", path.display()))?;
     let size = |name: &str| file.section_by_name(name).map_or(0.0, |s| s.size() as f64);
-    Ok((size(".text"), size(".rodata")))
+    Ok(Sections { text: size(".text"), rodata: size(".rodata"), data: size(".data"), bss: size(".bss") })
 }
 
 fn print_table(figures: &[Figure]) {
-    println!("\n{:<46} {:>12} {:<6} {:>22} {:>12}", "figure", "median", "unit", "interval", "budget");
+    println!("\n{:<54} {:>12} {:<6} {:>22} {:>12}", "figure", "median", "unit", "interval", "budget");
     for figure in figures {
         let spread = figure.spread.map_or(String::new(), |(low, high)| format!("{low:.1} – {high:.1}"));
         let budget = match figure.budget {
@@ -230,7 +322,7 @@ fn print_table(figures: &[Figure]) {
             None => "",
         };
         println!(
-            "{:<46} {:>12.1} {:<6} {:>22} {:>12} {verdict}",
+            "{:<54} {:>12.1} {:<6} {:>22} {:>12} {verdict}",
             figure.name, figure.value, figure.unit, spread, budget
         );
     }

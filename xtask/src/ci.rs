@@ -12,6 +12,9 @@ pub const NO_STD_TARGETS: [&str; 2] = ["thumbv7em-none-eabihf", "x86_64-unknown-
 /// The `#![no_std]` library crates and the cargo flags that leave their std parts out.
 const NO_STD_CRATES: [(&str, &[&str]); 2] = [("ipxe-config", &[]), ("ipxe-config-server", &["--no-default-features"])];
 
+/// Long enough to replay the seed corpora and explore a little; real runs use `cargo xtask fuzz`.
+const FUZZ_SECONDS_PER_TARGET: u64 = 20;
+
 type Step = (&'static str, fn() -> Result<(), String>);
 
 pub fn run_all() -> Result<(), String> {
@@ -26,6 +29,7 @@ pub fn run_all() -> Result<(), String> {
         ("C link test", crate::ffi::c_link_test),
         ("qemu-boot", || crate::qemu_boot::run(&crate::qemu_boot::Options::default())),
         ("bench --quick", || crate::bench::run(&crate::bench::Options { quick: true })),
+        ("fuzz (short)", || crate::fuzz::run(FUZZ_SECONDS_PER_TARGET).map(|report| println!("{report}"))),
     ];
     let mut timings: Vec<(&str, Duration)> = Vec::new();
     for (name, step) in steps {

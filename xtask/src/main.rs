@@ -6,6 +6,7 @@ mod bench;
 mod ci;
 mod cmd;
 mod ffi;
+mod fuzz;
 mod qemu_boot;
 
 use clap::{Parser, Subcommand};
@@ -37,6 +38,12 @@ enum Task {
     },
     /// Boots the qemu-boot payloads without iPXE (kernel + initrd, local disk, OVMF, NIC wiring).
     QemuSmoke,
+    /// Runs every cargo-fuzz target for a bounded time (nightly toolchain; installs cargo-fuzz if missing).
+    Fuzz {
+        /// Seconds per target.
+        #[arg(long, default_value_t = 60)]
+        seconds: u64,
+    },
     /// Speed and footprint figures against their budgets; writes target/bench/summary.json.
     Bench {
         /// Run each benchmark once as a smoke test; enforce no budget.
@@ -49,9 +56,12 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.task {
         Task::Ci => ci::run_all(),
-        Task::QemuBoot { scenario, keep, repeat } => qemu_boot::run(&qemu_boot::Options { scenario, keep, repeat }),
+        Task::QemuBoot { scenario, keep, repeat } => {
+            qemu_boot::run(&qemu_boot::Options { scenario, keep, repeat, one_at_a_time: false })
+        }
         Task::QemuSmoke => qemu_boot::smoke(),
         Task::Bench { quick } => bench::run(&bench::Options { quick }),
+        Task::Fuzz { seconds } => fuzz::run(seconds).map(|report| println!("{report}")),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

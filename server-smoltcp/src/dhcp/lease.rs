@@ -125,7 +125,7 @@ impl<'a> LeaseTable<'a> {
         }
     }
 
-    /// Frees whatever `mac` holds (DHCPRELEASE, or the client took another server's offer).
+    /// Frees whatever `mac` holds (DHCPRELEASE).
     pub(crate) fn release(&mut self, mac: EthernetAddress) {
         if let Some(slot) = self.find(mac).and_then(|index| self.slots.get_mut(index)) {
             // The MAC stays recorded so the address goes back to it if it returns.
@@ -133,13 +133,44 @@ impl<'a> LeaseTable<'a> {
         }
     }
 
-    /// Keeps `address` out of the pool until `now + hold` (DHCPDECLINE).
-    pub(crate) fn decline(&mut self, address: Ipv4Address, now: Instant, hold: Duration) {
-        if let Some(slot) = self.index_of(address).and_then(|index| self.slots.get_mut(index)) {
-            if slot.state != LeaseState::Reserved {
-                *slot = Lease { mac: [0; 6], state: LeaseState::Declined, expires: now + hold };
+    /// Frees the address offered to `mac`, if it holds only an offer (the client took
+    /// another server's). A bound lease stays: a REQUEST naming another server may come
+    /// from a client that lost track of its lease, or be forged, and handing the address
+    /// on while its holder may still use it would put two machines on one address.
+    pub(crate) fn release_offer(&mut self, mac: EthernetAddress) {
+        if let Some(slot) = self.find(mac).and_then(|index| self.slots.get_mut(index)) {
+            if slot.state == LeaseState::Offered {
+                slot.state = LeaseState::Free;
             }
         }
+    }
+
+    /// Keeps `address` out of the pool until `now + hold` (DHCPDECLINE), if `mac` is the
+    /// client it was given to; `false` (and nothing changes) otherwise. Only the holder can
+    /// have found its address in use: a DECLINE from anyone else, forged or confused,
+    /// would take the address from the client using it.
+    pub(crate) fn decline(&mut self, address: Ipv4Address, mac: EthernetAddress, now: Instant, hold: Duration) -> bool {
+        let Some(slot) = self.index_of(address).and_then(|index| self.slots.get_mut(index)) else { return false };
+        if slot.mac != mac.0 || !matches!(slot.state, LeaseState::Offered | LeaseState::Bound) {
+            return false;
+        }
+        *slot = Lease { mac: [0; 6], state: LeaseState::Declined, expires: now + hold };
+        true
+    }
+
+    /// The slot of the oldest outstanding offer to a MAC `is_stranger` says the inventory
+    /// does not know: what a node of the inventory may take when the pool is exhausted.
+    /// Offers are reservations, not leases: the stranger's REQUEST is then refused and it
+    /// starts over. Bound leases are never taken.
+    pub(crate) fn stranger_offer(&self, now: Instant, is_stranger: impl Fn(EthernetAddress) -> bool) -> Option<usize> {
+        self.slots
+            .iter()
+            .enumerate()
+            .filter(|(_, slot)| {
+                slot.state == LeaseState::Offered && slot.expires > now && is_stranger(EthernetAddress(slot.mac))
+            })
+            .min_by_key(|(_, slot)| slot.expires)
+            .map(|(index, _)| index)
     }
 }
 
@@ -205,5 +236,35 @@ mod tests {
         assert_eq!(table.choose(third, now), None);
         assert!(table.choose(third, now + Duration::from_secs(61)).is_some());
         assert_eq!(table.grantable(Ipv4Address::new(10, 0, 0, 9), A, now), None);
+    }
+
+    #[test]
+    fn only_offers_to_strangers_can_be_taken_over() {
+        let now = Instant::from_secs(1);
+        let mut slots = [Lease::FREE; 3];
+        let mut table = table(&mut slots);
+        let a = table.choose(A, now).unwrap();
+        table.bind(a, A, now, Duration::from_secs(60));
+        let b = table.choose(B, now).unwrap();
+        table.offer(b, B, now, Duration::from_secs(60));
+        assert_eq!(table.stranger_offer(now, |_| true), Some(b), "the offer, never the bound lease");
+        assert_eq!(table.stranger_offer(now, |mac| mac != B), None, "B is known");
+        assert_eq!(table.stranger_offer(now + Duration::from_secs(61), |_| true), None, "expired: free anyway");
+    }
+
+    #[test]
+    fn declines_and_other_server_requests_only_touch_what_the_mac_holds() {
+        let now = Instant::from_secs(1);
+        let mut slots = [Lease::FREE; 3];
+        let mut table = table(&mut slots);
+        let a = table.choose(A, now).unwrap();
+        table.bind(a, A, now, Duration::from_secs(60));
+        let address = table.address(a);
+        assert!(!table.decline(address, B, now, Duration::from_secs(60)));
+        table.release_offer(A);
+        assert_eq!(table.find(A), Some(a), "bound lease kept");
+        assert!(table.decline(address, A, now, Duration::from_secs(60)));
+        assert_eq!(table.find(A), None);
+        assert_eq!(table.grantable(address, B, now), None, "declined address held out of the pool");
     }
 }

@@ -27,13 +27,27 @@ pub struct ConnectionSlot {
     pub(crate) phase: Phase,
     /// Last time bytes moved either way (or the connection was accepted).
     pub(crate) last_activity: Instant,
-    /// When the first byte of the request being read arrived.
+    /// When the first byte of the request being read arrived; kept while its body is
+    /// skipped, since the body must arrive within the request deadline too.
     pub(crate) request_started: Option<Instant>,
     /// Request body bytes still to skip before the next request head.
     pub(crate) discard: u64,
     /// Bytes that were queued when the head was last found incomplete; nothing new to
     /// parse until more arrive.
     pub(crate) seen: usize,
+    /// Since when the listening socket has had a handshake pending (SYN received, no ACK).
+    pub(crate) half_open_since: Option<Instant>,
+}
+
+/// Why a connection may be reset when every socket is taken and a new client waits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Reclaimable {
+    /// Waiting for its next request.
+    Idle,
+    /// A handshake the client never completed (a SYN, then nothing).
+    HalfOpen,
+    /// A request head or body still arriving: slow, stalled or a slowloris.
+    SlowRequest,
 }
 
 /// Where a connection is in its exchange.
@@ -89,12 +103,28 @@ impl ConnectionSlot {
         request_started: None,
         discard: 0,
         seen: 0,
+        half_open_since: None,
     };
 
-    /// Whether the connection waits for its next request with nothing half-done, and so
-    /// may be reset when a new client needs the socket.
-    pub(crate) fn is_idle(&self) -> bool {
-        self.phase == Phase::Reading && self.request_started.is_none() && self.discard == 0
+    /// Whether (and since when) this connection may be reset to free its socket for a
+    /// new client, given its socket's state.
+    ///
+    /// Besides connections waiting for their next request, a handshake left half-open and
+    /// a request still arriving qualify: iPXE completes its handshake in one round trip
+    /// and sends each request whole, so when every socket is taken, a client that has
+    /// spent [`HttpLimits::reclaim_after`] on either is holding a socket someone else
+    /// needs. Without this, eight SYNs from vanished clients, or eight clients sending one
+    /// byte per second, kept every new client out for up to the idle timeout (or forever,
+    /// for a request body trickled a byte at a time). A response being sent is never taken.
+    pub(crate) fn reclaimable(&self, state: State) -> Option<(Instant, Reclaimable)> {
+        match self.phase {
+            Phase::Listening if state == State::SynReceived => Some((self.half_open_since?, Reclaimable::HalfOpen)),
+            Phase::Reading => Some(match self.request_started {
+                Some(started) => (started, Reclaimable::SlowRequest),
+                None => (self.last_activity, Reclaimable::Idle),
+            }),
+            Phase::Listening | Phase::Sending(_) | Phase::Closing => None,
+        }
     }
 
     /// The next time this connection must be looked at even if no packet arrives.
@@ -148,7 +178,13 @@ impl ConnectionSlot {
                 if self.phase != Phase::Listening {
                     self.release(step.sources.files);
                     self.phase = Phase::Listening;
+                    self.half_open_since = None;
                     return true;
+                }
+                if socket.state() == State::Listen {
+                    self.half_open_since = None;
+                } else if self.half_open_since.is_none() {
+                    self.half_open_since = Some(step.now);
                 }
                 return false;
             }
@@ -161,6 +197,7 @@ impl ConnectionSlot {
                 self.request_started = None;
                 self.discard = 0;
                 self.seen = 0;
+                self.half_open_since = None;
                 true
             }
             Phase::Reading => self.read(socket, response, step),
@@ -190,9 +227,24 @@ impl ConnectionSlot {
                 self.discard -= skipped;
                 self.last_activity = now;
                 progress = true;
+                if self.discard == 0 {
+                    self.request_started = None;
+                }
             }
         }
         let queued = socket.recv_queue();
+        if self.discard > 0 && self.request_started.is_some_and(|started| now >= started + step.limits.request_deadline)
+        {
+            // Each body byte renews the idle timer, so without this a client trickling an
+            // endless body (a GET with `Content-Length: 1000000000`, a byte a second) held
+            // the socket forever. The response was sent already; only a reset is left.
+            log_info!(
+                "http client={:?} request body not received within the request deadline; resetting the connection",
+                socket.remote_endpoint()
+            );
+            self.abort(socket, step.sources.files);
+            return true;
+        }
         if self.discard > 0 || queued == 0 {
             if !socket.may_recv() || now >= self.last_activity + step.limits.idle_timeout {
                 // The client is done with this connection, or kept it idle too long.
@@ -235,7 +287,8 @@ impl ConnectionSlot {
                 let answer = respond::answer(&request, response, step.sources, &exchange);
                 skip(socket, request.head_len as u64);
                 self.discard = request.body_len;
-                self.request_started = None;
+                // The body is bound by the request deadline as well, counted from the head.
+                self.request_started = (request.body_len > 0).then_some(started);
                 self.seen = 0;
                 self.start_sending(answer, now);
                 true

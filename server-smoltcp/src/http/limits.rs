@@ -14,11 +14,13 @@ pub struct HttpLimits {
     /// A connection waiting for its next request, or a client that stopped reading its
     /// response, is closed after this long.
     pub idle_timeout: Duration,
-    /// A request head must arrive whole within this long of its first byte (`408`).
+    /// A request head must arrive whole within this long of its first byte (`408`), and
+    /// a request body (skipped) within this long of its head's first byte (reset).
     pub request_deadline: Duration,
-    /// When every socket is busy, a connection waiting this long for its next request
-    /// may be reset so a new client can connect. Keeps a connection that was just
-    /// accepted from being taken before its first request arrives.
+    /// When every socket is busy, a connection waiting this long for its next request,
+    /// a handshake half-open this long, or a request (head or body) still arriving after
+    /// this long may be reset so a new client can connect. Keeps a connection that was
+    /// just accepted from being taken before its first request arrives.
     pub reclaim_after: Duration,
 }
 

@@ -1,9 +1,10 @@
 //! The HTTP/1.1 server: a fixed pool of TCP sockets, each carrying one [`ConnectionSlot`].
 //!
 //! The pool's size is the number of concurrent connections. A socket that is not
-//! connected listens; when every socket is connected, the connection that has waited
-//! longest for its next request is reset so a new client can connect (connections in the
-//! middle of a request or response are never taken).
+//! connected listens; when no socket listens, the connection that has been reclaimable
+//! longest (waiting for its next request, a handshake left half-open, or a request still
+//! arriving after [`HttpLimits::reclaim_after`]) is reset so a new client can connect. A
+//! response being sent is never taken.
 //!
 //! Panic contract: nothing here panics at run time; sizes are checked once, at set-up.
 
@@ -22,7 +23,7 @@ pub use connection::ConnectionSlot;
 pub use limits::HttpLimits;
 
 use crate::files::FileSource;
-use connection::{Phase, Step};
+use connection::{Reclaimable, Step};
 use respond::Sources;
 
 /// Steps one connection may take in one poll: several pipelined requests can be
@@ -109,36 +110,61 @@ impl<'a> HttpServer<'a> {
         progress | self.reclaim(sockets, input.now, &mut *input.files)
     }
 
-    /// When no socket listens, resets the connection idle longest.
+    /// Whether a new client can connect now: some socket is listening (one that has
+    /// received a SYN is busy until the handshake completes or times out).
+    pub(crate) fn accepting(&self, sockets: &SocketSet<'a>) -> bool {
+        self.slots
+            .iter()
+            .filter_map(|slot| slot.handle)
+            .any(|handle| sockets.get::<tcp::Socket>(handle).state() == tcp::State::Listen)
+    }
+
+    /// When no socket listens, resets the connection that has been reclaimable longest
+    /// (see [`ConnectionSlot::reclaimable`]).
     fn reclaim<F: FileSource>(&mut self, sockets: &mut SocketSet<'a>, now: Instant, files: &mut F) -> bool {
-        if self.slots.iter().any(|slot| slot.phase == Phase::Listening) {
+        if self.accepting(sockets) {
             return false;
         }
         let reclaim_after = self.limits.reclaim_after;
         let victim = self
             .slots
             .iter_mut()
-            .filter(|slot| slot.is_idle() && now >= slot.last_activity + reclaim_after)
-            .min_by_key(|slot| slot.last_activity);
-        let Some(slot) = victim else { return false };
+            .filter_map(|slot| {
+                let state = sockets.get::<tcp::Socket>(slot.handle?).state();
+                let (since, why) = slot.reclaimable(state)?;
+                (now >= since + reclaim_after).then_some((since, why, slot))
+            })
+            .min_by_key(|(since, ..)| *since);
+        let Some((since, why, slot)) = victim else { return false };
         let Some(handle) = slot.handle else { return false };
         let socket = sockets.get_mut::<tcp::Socket>(handle);
-        log_debug!(
-            "http client={:?} idle {} ms reset to free a socket for a new client",
-            socket.remote_endpoint(),
-            (now - slot.last_activity).total_millis()
-        );
+        let client = socket.remote_endpoint();
+        let millis = (now - since).total_millis();
+        match why {
+            Reclaimable::Idle => log_debug!("http client={client:?} idle {millis} ms reset to free a socket for a new client"),
+            Reclaimable::HalfOpen => log_info!(
+                "http client={client:?} left its handshake half-open {millis} ms; reset to free a socket for a new client"
+            ),
+            Reclaimable::SlowRequest => log_info!(
+                "http client={client:?} still sending its request after {millis} ms; reset to free a socket for a new client"
+            ),
+        }
         slot.abort(socket, files);
         true
     }
 
     /// The earliest time a connection times out, or may be reclaimed.
-    pub(crate) fn poll_at(&self) -> Option<Instant> {
-        let all_busy = !self.slots.iter().any(|slot| slot.phase == Phase::Listening);
+    pub(crate) fn poll_at(&self, sockets: &SocketSet<'a>) -> Option<Instant> {
+        let all_busy = !self.accepting(sockets);
         self.slots
             .iter()
             .filter_map(|slot| {
-                let reclaim = (all_busy && slot.is_idle()).then(|| slot.last_activity + self.limits.reclaim_after);
+                let reclaim = if all_busy {
+                    let state = sockets.get::<tcp::Socket>(slot.handle?).state();
+                    slot.reclaimable(state).map(|(since, _)| since + self.limits.reclaim_after)
+                } else {
+                    None
+                };
                 match (slot.deadline(&self.limits), reclaim) {
                     (Some(a), Some(b)) => Some(a.min(b)),
                     (a, b) => a.or(b),

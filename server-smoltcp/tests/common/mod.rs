@@ -3,7 +3,12 @@
 // Each test binary uses a different subset of these helpers.
 #![allow(dead_code)]
 
+pub mod autoconf;
+pub mod lan;
 pub mod link;
+pub mod log_capture;
+pub mod memory_files;
+pub mod storm;
 
 use std::path::{Path, PathBuf};
 

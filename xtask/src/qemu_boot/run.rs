@@ -35,6 +35,8 @@ pub struct Options {
     pub keep: bool,
     /// Run each selected scenario this many times (for medians); 0 means once.
     pub repeat: usize,
+    /// Boot one guest at a time (for timings free of the other guest's load).
+    pub one_at_a_time: bool,
 }
 
 /// What one boot showed.
@@ -82,7 +84,7 @@ pub fn run_scenarios(options: &Options) -> Result<Vec<Outcome>, String> {
     let next = AtomicUsize::new(0);
     let outcomes = Mutex::new(Vec::new());
     std::thread::scope(|scope| {
-        for _ in 0..PARALLEL_GUESTS {
+        for _ in 0..if options.one_at_a_time { 1 } else { PARALLEL_GUESTS } {
             scope.spawn(|| {
                 while let Some((round, scenario)) = queue.get(next.fetch_add(1, Ordering::SeqCst)) {
                     let outcome = boot(scenario, *round, &payloads, options.keep);

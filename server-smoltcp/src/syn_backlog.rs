@@ -1,0 +1,355 @@
+//! Connection attempts that arrive while every HTTP socket is busy: held, then replayed.
+//!
+//! smoltcp answers a SYN that no socket accepts with a reset, and iPXE takes a reset as
+//! "Connection refused" and fails the boot. In a boot storm more clients connect at once
+//! than the pool has sockets, so most of them failed although a socket was free a moment
+//! later. Merely dropping the SYN (as Linux does when its accept queue is full) is not
+//! enough either: iPXE's retransmission timer has no jitter, so a storm retransmits in
+//! waves (0.25, 0.75, 1.75, 3.75, 7.75 s, then it gives up), sockets freed between waves
+//! sit idle, and only a few pool-fuls of clients get in.
+//!
+//! So, like a kernel's SYN queue: while no socket listens, [`SynGate`] stands between the
+//! interface and the device for one received frame at a time. A TCP SYN (without ACK) to
+//! the HTTP port goes into the [`SynBacklog`] (one entry per client address and port, so
+//! a retransmission replaces its original) and reaches smoltcp as an empty frame, which it
+//! ignores; every other frame passes unchanged. As soon as a socket listens again, the
+//! oldest held SYN is fed to the interface through [`Replay`] as if it had just arrived,
+//! and the waiting client gets its SYN-ACK at once. A SYN that finds the backlog full is
+//! dropped, and the client's retransmission tries again.
+//!
+//! A received frame can be read only once, so passing it through the gate means copying
+//! it into the gate's buffer; the appliance only uses the gate on devices whose MTU fits.
+//!
+//! Panic contract: nothing here panics, whatever arrives.
+
+use smoltcp::phy::{self, Device, DeviceCapabilities};
+use smoltcp::time::{Duration, Instant};
+
+/// Bytes of the gate's frame buffer: a whole Ethernet frame without FCS.
+pub(crate) const GATE_FRAME: usize = 1514;
+
+/// Connection attempts held at most. Each wave of retransmissions admits the pool plus
+/// this many clients, so this is what a synchronized storm can hold: 512 (~57 KiB) for the
+/// host binary, a few on firmware, which serves a few clients.
+#[cfg(feature = "host")]
+pub(crate) const SYN_BACKLOG: usize = 512;
+#[cfg(not(feature = "host"))]
+pub(crate) const SYN_BACKLOG: usize = 32;
+
+/// Longest SYN frame held: Ethernet, IPv4 and TCP headers with 40 bytes of TCP options
+/// (iPXE's SYN is 78 bytes).
+const HELD_SYN: usize = 96;
+
+/// A SYN held this long after its client's first one is dropped: iPXE gives up on a
+/// connection about 16 s after its first SYN.
+const MAX_AGE: Duration = Duration::from_secs(15);
+
+const TCP_SYN: u8 = 0x02;
+const TCP_ACK: u8 = 0x10;
+
+/// One held SYN.
+#[derive(Clone, Copy)]
+struct Held {
+    frame: [u8; HELD_SYN],
+    len: usize,
+    arrived: Instant,
+}
+
+impl Held {
+    const EMPTY: Held = Held { frame: [0; HELD_SYN], len: 0, arrived: Instant::ZERO };
+
+    fn bytes(&self) -> &[u8] {
+        self.frame.get(..self.len).unwrap_or_default()
+    }
+}
+
+/// SYNs waiting for a socket, oldest first.
+pub(crate) struct SynBacklog {
+    /// A ring: `count` entries from `first`.
+    held: [Held; SYN_BACKLOG],
+    first: usize,
+    count: usize,
+}
+
+/// What became of a SYN offered to the backlog.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Hold {
+    /// Held (or it replaced its client's earlier SYN).
+    Held,
+    /// The backlog is full or the frame too long: dropped.
+    Dropped,
+}
+
+impl SynBacklog {
+    // The appliance is set up once, at start-up; on a host the ~57 KiB live in the
+    // binary's main frame, on firmware the backlog is small.
+    #[allow(clippy::large_stack_arrays)]
+    pub(crate) const EMPTY: SynBacklog = SynBacklog { held: [Held::EMPTY; SYN_BACKLOG], first: 0, count: 0 };
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+
+    fn slot(&self, nth: usize) -> usize {
+        (self.first + nth) % SYN_BACKLOG
+    }
+
+    /// Holds `frame` (a SYN), replacing an earlier one from the same client address and
+    /// port, which keeps its place in the queue.
+    pub(crate) fn hold(&mut self, frame: &[u8], now: Instant) -> Hold {
+        if frame.len() > HELD_SYN {
+            return Hold::Dropped;
+        }
+        let source = client(frame);
+        let earlier = (0..self.count)
+            .map(|nth| self.slot(nth))
+            .find(|&index| self.held.get(index).is_some_and(|held| client(held.bytes()) == source));
+        let index = match earlier {
+            Some(index) => index,
+            None if self.count < SYN_BACKLOG => {
+                let index = self.slot(self.count);
+                self.count += 1;
+                if let Some(held) = self.held.get_mut(index) {
+                    held.arrived = now;
+                }
+                index
+            }
+            None => return Hold::Dropped,
+        };
+        let Some(held) = self.held.get_mut(index) else { return Hold::Dropped };
+        let Some(room) = held.frame.get_mut(..frame.len()) else { return Hold::Dropped };
+        room.copy_from_slice(frame);
+        held.len = frame.len();
+        Hold::Held
+    }
+
+    /// Takes the oldest SYN that is not too old, copied into `out`; its length.
+    pub(crate) fn take_oldest(&mut self, now: Instant, out: &mut [u8]) -> Option<usize> {
+        while self.count > 0 {
+            let held = *self.held.get(self.first)?;
+            self.first = (self.first + 1) % SYN_BACKLOG;
+            self.count -= 1;
+            if now < held.arrived + MAX_AGE {
+                let room = out.get_mut(..held.len)?;
+                room.copy_from_slice(held.bytes());
+                return Some(held.len);
+            }
+        }
+        None
+    }
+}
+
+/// The TCP header's offset in an Ethernet frame carrying TCP over IPv4 or IPv6 (without
+/// extension headers, which no TCP client puts in front of a SYN).
+fn tcp_offset(frame: &[u8]) -> Option<usize> {
+    match frame.get(12..14)? {
+        [0x08, 0x00] => {
+            let header_len = usize::from(frame.get(14)? & 0x0f) * 4;
+            (frame.get(23)? == &6).then_some(14 + header_len)
+        }
+        [0x86, 0xdd] => (frame.get(20)? == &6).then_some(14 + 40),
+        _ => None,
+    }
+}
+
+/// The client's address and port (IPv4 addresses in the first four bytes).
+fn client(frame: &[u8]) -> Option<([u8; 16], [u8; 2])> {
+    let tcp = tcp_offset(frame)?;
+    let mut address = [0u8; 16];
+    match frame.get(12..14)? {
+        [0x08, 0x00] => address.get_mut(..4)?.copy_from_slice(frame.get(26..30)?),
+        _ => address.copy_from_slice(frame.get(22..38)?),
+    }
+    let port = frame.get(tcp..tcp + 2)?;
+    Some((address, [*port.first()?, *port.get(1)?]))
+}
+
+/// Whether `frame` carries a TCP SYN (no ACK) to `port`.
+fn is_syn_to(frame: &[u8], port: u16) -> bool {
+    let Some(tcp) = tcp_offset(frame) else { return false };
+    let Some([_, _, port_high, port_low, _, _, _, _, _, _, _, _, _, flags]) = frame.get(tcp..tcp + 14) else {
+        return false;
+    };
+    u16::from_be_bytes([*port_high, *port_low]) == port && flags & TCP_SYN != 0 && flags & TCP_ACK == 0
+}
+
+/// A device that holds SYNs to one TCP port in a backlog and passes everything else.
+pub(crate) struct SynGate<'g, D: ?Sized> {
+    device: &'g mut D,
+    frame: &'g mut [u8; GATE_FRAME],
+    backlog: &'g mut SynBacklog,
+    port: u16,
+    now: Instant,
+    /// SYNs held, and dropped because the backlog was full.
+    pub(crate) held: u32,
+    pub(crate) dropped: u32,
+}
+
+impl<'g, D: Device + ?Sized> SynGate<'g, D> {
+    pub(crate) fn new(
+        device: &'g mut D,
+        frame: &'g mut [u8; GATE_FRAME],
+        backlog: &'g mut SynBacklog,
+        port: u16,
+        now: Instant,
+    ) -> Self {
+        SynGate { device, frame, backlog, port, now, held: 0, dropped: 0 }
+    }
+}
+
+impl<D: Device + ?Sized> Device for SynGate<'_, D> {
+    type RxToken<'a>
+        = Passed<'a>
+    where
+        Self: 'a;
+    type TxToken<'a>
+        = D::TxToken<'a>
+    where
+        Self: 'a;
+
+    fn receive(&mut self, timestamp: Instant) -> Option<(Self::RxToken<'_>, Self::TxToken<'_>)> {
+        let (rx, tx) = self.device.receive(timestamp)?;
+        let (port, now) = (self.port, self.now);
+        let frame = &mut *self.frame;
+        let backlog = &mut *self.backlog;
+        let (len, hold) = phy::RxToken::consume(rx, |bytes| {
+            if is_syn_to(bytes, port) {
+                return (0, Some(backlog.hold(bytes, now)));
+            }
+            match frame.get_mut(..bytes.len()) {
+                Some(room) => {
+                    room.copy_from_slice(bytes);
+                    (bytes.len(), None)
+                }
+                None => (0, None),
+            }
+        });
+        match hold {
+            Some(Hold::Held) => self.held += 1,
+            Some(Hold::Dropped) => self.dropped += 1,
+            None => {}
+        }
+        Some((Passed { frame: self.frame.get(..len).unwrap_or_default() }, tx))
+    }
+
+    fn transmit(&mut self, timestamp: Instant) -> Option<Self::TxToken<'_>> {
+        self.device.transmit(timestamp)
+    }
+
+    fn capabilities(&self) -> DeviceCapabilities {
+        self.device.capabilities()
+    }
+}
+
+/// A device that delivers one held frame, then nothing; replies go out on the real device.
+pub(crate) struct Replay<'r, D: ?Sized> {
+    device: &'r mut D,
+    frame: Option<&'r [u8]>,
+}
+
+impl<'r, D: Device + ?Sized> Replay<'r, D> {
+    pub(crate) fn new(device: &'r mut D, frame: &'r [u8]) -> Self {
+        Replay { device, frame: Some(frame) }
+    }
+}
+
+impl<D: Device + ?Sized> Device for Replay<'_, D> {
+    type RxToken<'a>
+        = Passed<'a>
+    where
+        Self: 'a;
+    type TxToken<'a>
+        = D::TxToken<'a>
+    where
+        Self: 'a;
+
+    fn receive(&mut self, timestamp: Instant) -> Option<(Self::RxToken<'_>, Self::TxToken<'_>)> {
+        let frame = self.frame.take()?;
+        let tx = self.device.transmit(timestamp)?;
+        Some((Passed { frame }, tx))
+    }
+
+    fn transmit(&mut self, timestamp: Instant) -> Option<Self::TxToken<'_>> {
+        self.device.transmit(timestamp)
+    }
+
+    fn capabilities(&self) -> DeviceCapabilities {
+        self.device.capabilities()
+    }
+}
+
+/// A frame the gate let through (empty for a SYN it held), or a replayed one.
+pub(crate) struct Passed<'a> {
+    frame: &'a [u8],
+}
+
+impl phy::RxToken for Passed<'_> {
+    fn consume<R, F: FnOnce(&[u8]) -> R>(self, f: F) -> R {
+        f(self.frame)
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::indexing_slicing)] // reason: test code, where a panic is a failure
+mod tests {
+    use super::*;
+
+    /// Ethernet + IPv4 (20-byte header) + TCP from `source_port` to `port` with `flags`.
+    fn ipv4_tcp(flags: u8, port: u16, source_port: u16) -> [u8; 54] {
+        let mut frame = [0u8; 54];
+        frame[12..14].copy_from_slice(&[0x08, 0x00]);
+        frame[14] = 0x45;
+        frame[23] = 6;
+        frame[26..30].copy_from_slice(&[10, 99, 0, 50]);
+        frame[34..36].copy_from_slice(&source_port.to_be_bytes());
+        frame[36..38].copy_from_slice(&port.to_be_bytes());
+        frame[47] = flags;
+        frame
+    }
+
+    #[test]
+    fn only_a_bare_syn_to_the_port_is_held() {
+        assert!(is_syn_to(&ipv4_tcp(TCP_SYN, 80, 1), 80));
+        assert!(!is_syn_to(&ipv4_tcp(TCP_SYN | TCP_ACK, 80, 1), 80));
+        assert!(!is_syn_to(&ipv4_tcp(TCP_ACK, 80, 1), 80));
+        assert!(!is_syn_to(&ipv4_tcp(TCP_SYN, 8080, 1), 80));
+        let mut udp = ipv4_tcp(TCP_SYN, 80, 1);
+        udp[23] = 17;
+        assert!(!is_syn_to(&udp, 80));
+        let mut ipv6 = [0u8; 74];
+        ipv6[12..14].copy_from_slice(&[0x86, 0xdd]);
+        ipv6[20] = 6;
+        ipv6[56..58].copy_from_slice(&80u16.to_be_bytes());
+        ipv6[67] = TCP_SYN;
+        assert!(is_syn_to(&ipv6, 80));
+        // Cut before the flags byte (the 14th of the TCP header), nothing is recognised.
+        for short in 0..48 {
+            assert!(!is_syn_to(&ipv4_tcp(TCP_SYN, 80, 1)[..short], 80), "{short} bytes");
+        }
+    }
+
+    #[test]
+    fn backlog_is_fifo_per_client_bounded_and_ages_out() {
+        let now = Instant::from_secs(1);
+        let mut backlog = SynBacklog::EMPTY;
+        let mut out = [0u8; GATE_FRAME];
+        assert_eq!(backlog.hold(&ipv4_tcp(TCP_SYN, 80, 1), now), Hold::Held);
+        assert_eq!(backlog.hold(&ipv4_tcp(TCP_SYN, 80, 2), now), Hold::Held);
+        // A retransmission replaces the original and keeps its place.
+        let mut again = ipv4_tcp(TCP_SYN, 80, 1);
+        again[40] = 0xee;
+        assert_eq!(backlog.hold(&again, now + Duration::from_secs(1)), Hold::Held);
+        assert_eq!(backlog.take_oldest(now, &mut out), Some(54));
+        assert_eq!(&out[..54], &again[..]);
+        assert_eq!(backlog.take_oldest(now, &mut out), Some(54));
+        assert_eq!(out[35], 2);
+        assert_eq!(backlog.take_oldest(now, &mut out), None);
+        for port in 0..u16::try_from(SYN_BACKLOG).unwrap() {
+            assert_eq!(backlog.hold(&ipv4_tcp(TCP_SYN, 80, 100 + port), now), Hold::Held);
+        }
+        assert_eq!(backlog.hold(&ipv4_tcp(TCP_SYN, 80, 1), now), Hold::Dropped, "full");
+        assert_eq!(backlog.hold(&[0u8; HELD_SYN + 1], now), Hold::Dropped, "too long");
+        assert_eq!(backlog.take_oldest(now + MAX_AGE, &mut out), None, "all too old");
+        assert!(backlog.is_empty());
+    }
+}
