@@ -20,7 +20,6 @@ struct Storage {
     ports: Vec<PortRecord>,
     strings: Vec<u8>,
     index: Vec<u32>,
-    unescape: Vec<u8>,
     extent: Extent,
 }
 
@@ -31,7 +30,6 @@ impl Storage {
             ports: vec![PortRecord::EMPTY; count],
             strings: vec![0; 64 * count + 4096],
             index: vec![0; 4 * count + 64],
-            unescape: vec![0; 4096],
             extent: Extent::default(),
         }
     }
@@ -42,7 +40,6 @@ impl Storage {
             ports: &mut self.ports,
             strings: &mut self.strings,
             string_index: &mut self.index,
-            unescape: &mut self.unescape,
         };
         match load(json, storage) {
             Ok(inventory) => inventory.extent(),

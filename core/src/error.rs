@@ -81,8 +81,6 @@ pub enum Limit {
     StringIndex(usize),
     /// Length of one string.
     StringLength,
-    /// The scratch buffer for strings with JSON escapes.
-    Unescape(usize),
 }
 
 impl LoadError {
@@ -136,7 +134,6 @@ impl fmt::Display for Limit {
             }
             Self::StringIndex(n) => write!(f, "more distinct strings than the {n}-slot string index holds"),
             Self::StringLength => write!(f, "longer than {MAX_STRING} bytes"),
-            Self::Unescape(n) => write!(f, "a string with JSON escapes is longer than the {n}-byte unescape buffer"),
         }
     }
 }

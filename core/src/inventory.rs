@@ -18,9 +18,6 @@ pub struct InventoryStorage<'s> {
     pub strings: &'s mut [u8],
     /// Deduplication table; give it about twice as many slots as distinct strings.
     pub string_index: &'s mut [u32],
-    /// Scratch for decoding JSON strings that contain escapes (`http:\/\/…`); as long as
-    /// the longest escaped string in the document, ignored fields included.
-    pub unescape: &'s mut [u8],
 }
 
 /// A loaded, validated inventory: nodes sorted by UUID, ports sorted by MAC.

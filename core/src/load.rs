@@ -33,17 +33,16 @@ const MASKED: &str = "******";
 ///   "ports": [{"address": "52:54:00:12:34:56",
 ///   "node_uuid": "1be26c0b-03f2-4d2e-ae87-c02d7f33c123", "pxe_enabled": true}]}"#;
 /// let (mut nodes, mut ports) = ([NodeRecord::EMPTY; 4], [PortRecord::EMPTY; 4]);
-/// let (mut strings, mut index, mut unescape) = ([0u8; 256], [0u32; 16], [0u8; 64]);
+/// let (mut strings, mut index) = ([0u8; 256], [0u32; 16]);
 /// let inventory = load(json, InventoryStorage {
 ///     nodes: &mut nodes, ports: &mut ports, strings: &mut strings,
-///     string_index: &mut index, unescape: &mut unescape,
+///     string_index: &mut index,
 /// }).unwrap();
 /// let node = inventory.node_by_address(&PortAddress::parse(b"525400123456").unwrap()).unwrap();
 /// assert_eq!(node.provision_state(), ProvisionState::Active);
 /// ```
 pub fn load<'s>(json: &[u8], storage: InventoryStorage<'s>) -> Result<Inventory<'s>, LoadError> {
-    let InventoryStorage { nodes, ports, strings, string_index, unescape } = storage;
-    let unescape_len = unescape.len();
+    let InventoryStorage { nodes, ports, strings, string_index } = storage;
     let mut loader = Loader {
         nodes,
         node_count: 0,
@@ -58,7 +57,7 @@ pub fn load<'s>(json: &[u8], storage: InventoryStorage<'s>) -> Result<Inventory<
     let mut deserializer = serde_json_core::de::Deserializer::new(json, None);
     let parsed = DocumentSeed(&mut loader).deserialize(&mut deserializer).and_then(|()| deserializer.end());
     if let Err(json_error) = parsed {
-        return Err(loader.error.take().unwrap_or_else(|| loader.json_error(json_error, unescape_len)));
+        return Err(loader.error.take().unwrap_or_else(|| loader.json_error(json_error)));
     }
     loader.finish()
 }
@@ -81,12 +80,12 @@ struct Loader<'s> {
 }
 
 impl<'s> Loader<'s> {
-    fn json_error(&self, error: JsonError, unescape_len: usize) -> LoadError {
-        let problem = match error {
-            JsonError::EscapedStringIsTooLong => Problem::Capacity(Limit::Unescape(unescape_len)),
-            other => Problem::Json(other),
-        };
-        LoadError { subject: self.position.subject.unwrap_or(Subject::Document), field: self.position.field, problem }
+    fn json_error(&self, error: JsonError) -> LoadError {
+        LoadError {
+            subject: self.position.subject.unwrap_or(Subject::Document),
+            field: self.position.field,
+            problem: Problem::Json(error),
+        }
     }
 
     /// Records the first semantic error; the parser is then stopped with a generic error.

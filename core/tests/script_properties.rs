@@ -333,13 +333,12 @@ fn option_like_urls_are_refused_naming_node_and_field() {
 
 fn load_str(json: &str) -> Result<(), String> {
     let (mut nodes, mut ports) = ([ipxe_config::NodeRecord::EMPTY; 2], [ipxe_config::PortRecord::EMPTY; 2]);
-    let (mut strings, mut index, mut unescape) = ([0u8; 256], [0u32; 16], [0u8; 256]);
+    let (mut strings, mut index) = ([0u8; 256], [0u32; 16]);
     let storage = ipxe_config::InventoryStorage {
         nodes: &mut nodes,
         ports: &mut ports,
         strings: &mut strings,
         string_index: &mut index,
-        unescape: &mut unescape,
     };
     ipxe_config::load(json.as_bytes(), storage).map(|_| ()).map_err(|error| error.to_string())
 }

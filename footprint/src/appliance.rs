@@ -28,7 +28,6 @@ pub const SIZES: StorageSizes = StorageSizes::DEFAULT;
 pub const NODES: usize = 32;
 const STRING_BYTES: usize = 4096;
 const STRING_INDEX: usize = 256;
-const UNESCAPE_BYTES: usize = 512;
 /// The rendered-script buffer of the render-only probe.
 pub const SCRIPT_BYTES: usize = 2048;
 
@@ -53,7 +52,6 @@ struct Buffers {
     icmpv6_tx: [u8; SIZES.packet_bytes],
     strings: [u8; STRING_BYTES],
     string_index: [u32; STRING_INDEX],
-    unescape: [u8; UNESCAPE_BYTES],
     script: [u8; SCRIPT_BYTES],
 }
 
@@ -74,8 +72,7 @@ struct Tables {
 pub const INVENTORY_BYTES: usize = size_of::<[NodeRecord; NODES]>()
     + size_of::<[PortRecord; NODES]>()
     + STRING_BYTES
-    + size_of::<[u32; STRING_INDEX]>()
-    + UNESCAPE_BYTES;
+    + size_of::<[u32; STRING_INDEX]>();
 
 /// Bytes of every static buffer of the probe together (printed by the host build).
 #[cfg(not(target_os = "none"))]
@@ -92,7 +89,6 @@ static mut BUFFERS: Buffers = Buffers {
     icmpv6_tx: [0; SIZES.packet_bytes],
     strings: [0; STRING_BYTES],
     string_index: [0; STRING_INDEX],
-    unescape: [0; UNESCAPE_BYTES],
     script: [0; SCRIPT_BYTES],
 };
 
@@ -233,7 +229,6 @@ pub fn split(memory: Memory) -> (ApplianceStorage<'static>, InventoryStorage<'st
         icmpv6_tx,
         strings,
         string_index,
-        unescape,
         script,
     } = memory.buffers;
     let Tables {
@@ -263,7 +258,7 @@ pub fn split(memory: Memory) -> (ApplianceStorage<'static>, InventoryStorage<'st
             tx_payload: icmpv6_tx,
         },
     };
-    let inventory = InventoryStorage { nodes, ports, strings, string_index, unescape };
+    let inventory = InventoryStorage { nodes, ports, strings, string_index };
     (storage, inventory, script)
 }
 

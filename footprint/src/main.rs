@@ -146,14 +146,9 @@ mod host {
         json.push_str("]}");
         let mut nodes = vec![NodeRecord::EMPTY; COUNT];
         let mut ports = vec![PortRecord::EMPTY; COUNT];
-        let (mut strings, mut index, mut unescape) = (vec![0u8; 1 << 20], vec![0u32; 4 * COUNT], vec![0u8; 4096]);
-        let storage = InventoryStorage {
-            nodes: &mut nodes,
-            ports: &mut ports,
-            strings: &mut strings,
-            string_index: &mut index,
-            unescape: &mut unescape,
-        };
+        let (mut strings, mut index) = (vec![0u8; 1 << 20], vec![0u32; 4 * COUNT]);
+        let storage =
+            InventoryStorage { nodes: &mut nodes, ports: &mut ports, strings: &mut strings, string_index: &mut index };
         match load(json.as_bytes(), storage) {
             Ok(inventory) => {
                 let records = inventory.node_count() * core::mem::size_of::<NodeRecord>()

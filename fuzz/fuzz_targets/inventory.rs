@@ -65,13 +65,12 @@ fn check(inventory: &Inventory<'_>, target: &str) {
 
 fuzz_target!(|json: &[u8]| {
     let (mut nodes, mut ports) = ([NodeRecord::EMPTY; 8], [PortRecord::EMPTY; 16]);
-    let (mut strings, mut index, mut unescape) = ([0u8; 4096], [0u32; 64], [0u8; 512]);
+    let (mut strings, mut index) = ([0u8; 4096], [0u32; 64]);
     let storage = InventoryStorage {
         nodes: &mut nodes,
         ports: &mut ports,
         strings: &mut strings,
         string_index: &mut index,
-        unescape: &mut unescape,
     };
     let Ok(inventory) = load(json, storage) else {
         return;

@@ -70,10 +70,6 @@ extern "C" {
 #define IPXE_CONFIG_BOOT_MODE_UEFI (0)
 #define IPXE_CONFIG_BOOT_MODE_BIOS (1)
 
-/* Bytes of JSON-unescape scratch included in ipxe_config_storage_size: the longest
- * string with JSON escapes the inventory may contain, ignored fields included. */
-#define IPXE_CONFIG_UNESCAPE_BYTES (16384)
-
 /*
  * A loaded inventory: where it lies in the caller's storage. Filled by ipxe_config_load
  * only; keep it by value. node_count, port_count and string_bytes may be read (for logs).

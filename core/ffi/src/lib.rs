@@ -42,13 +42,6 @@ pub use crate::settings::{
 };
 use crate::storage::{Capacities, CarveError};
 
-/// Bytes of the scratch buffer for JSON strings with escapes (`http:\/\/…`), part of
-/// [`ipxe_config_storage_size`]. The loader needs it as long as the longest *escaped*
-/// string in the document, ignored fields included: Ironic's `last_error` can carry an
-/// escaped traceback several KiB long, so this is well above the 4 KiB limit of a stored
-/// string.
-pub const IPXE_CONFIG_UNESCAPE_BYTES: usize = 16_384;
-
 /// Success.
 pub const IPXE_CONFIG_OK: c_int = 0;
 /// A required pointer is NULL or misaligned.

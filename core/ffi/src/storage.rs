@@ -7,7 +7,7 @@
 //!
 //! ```text
 //! [pad] nodes: NodeRecord × max_nodes   [pad] string index: u32 × slots
-//! [pad] ports: PortRecord × max_ports   strings: u8 × string_bytes   unescape: u8 × UNESCAPE_BYTES
+//! [pad] ports: PortRecord × max_ports   strings: u8 × string_bytes
 //! ```
 //!
 //! All arithmetic is checked; the layout is computed without `unsafe`, and only
@@ -18,9 +18,6 @@ use core::ptr;
 use core::slice;
 
 use ipxe_config::{InventoryStorage, NodeRecord, PortRecord};
-
-/// Bytes of the scratch buffer for JSON strings with escapes.
-pub const UNESCAPE_BYTES: usize = crate::IPXE_CONFIG_UNESCAPE_BYTES;
 
 /// String fields a node can store (driver, provision state, four image URLs, two append
 /// parameter sets, instance kernel and ramdisk, root UUID).
@@ -68,8 +65,6 @@ pub struct Layout {
     pub ports: usize,
     /// Start of the string pool.
     pub strings: usize,
-    /// Start of the unescape scratch buffer.
-    pub unescape: usize,
     /// One past the last byte used.
     pub end: usize,
 }
@@ -98,9 +93,8 @@ pub fn layout(base: usize, capacities: Capacities) -> Option<Layout> {
     let index_end = index.checked_add(bytes_of::<u32>(index_slots)?)?;
     let ports = align_offset(base, index_end, align_of::<PortRecord>())?;
     let strings = ports.checked_add(bytes_of::<PortRecord>(capacities.ports)?)?;
-    let unescape = strings.checked_add(capacities.string_bytes)?;
-    let end = unescape.checked_add(UNESCAPE_BYTES)?;
-    Some(Layout { nodes, index, index_slots, ports, strings, unescape, end })
+    let end = strings.checked_add(capacities.string_bytes)?;
+    Some(Layout { nodes, index, index_slots, ports, strings, end })
 }
 
 /// Bytes a caller must provide so [`layout`] fits whatever the block's alignment:
@@ -115,7 +109,6 @@ pub fn required_size(capacities: Capacities) -> Option<usize> {
         bytes_of::<u32>(capacities.index_slots()?)?,
         bytes_of::<PortRecord>(capacities.ports)?,
         capacities.string_bytes,
-        UNESCAPE_BYTES,
         slack,
     ]
     .iter()
@@ -183,15 +176,12 @@ pub unsafe fn carve<'s>(base: *mut u8, len: usize, capacities: Capacities) -> Re
         }
         let strings = base.add(at.strings);
         ptr::write_bytes(strings, 0, capacities.string_bytes);
-        let unescape = base.add(at.unescape);
-        ptr::write_bytes(unescape, 0, UNESCAPE_BYTES);
         Ok(Carved {
             storage: InventoryStorage {
                 nodes: slice::from_raw_parts_mut(nodes, capacities.nodes),
                 ports: slice::from_raw_parts_mut(ports, capacities.ports),
                 strings: slice::from_raw_parts_mut(strings, capacities.string_bytes),
                 string_index: slice::from_raw_parts_mut(index, at.index_slots),
-                unescape: slice::from_raw_parts_mut(unescape, UNESCAPE_BYTES),
             },
             nodes,
             ports,
@@ -233,26 +223,20 @@ mod tests {
             assert_eq!(storage.nodes.len(), 3);
             assert_eq!(storage.ports.len(), 5);
             assert_eq!(storage.strings.len(), 101);
-            assert_eq!(storage.unescape.len(), UNESCAPE_BYTES);
             assert_eq!(storage.string_index.len(), CAPACITIES.index_slots().unwrap());
             assert!(storage.nodes.as_ptr().is_aligned());
             assert!(storage.string_index.as_ptr().is_aligned());
             assert!(storage.nodes.iter().all(|n| *n == NodeRecord::EMPTY));
             assert!(storage.ports.iter().all(|p| *p == PortRecord::EMPTY));
             assert!(storage.string_index.iter().all(|&slot| slot == 0));
-            assert!(storage.strings.iter().chain(storage.unescape.iter()).all(|&b| b == 0));
+            assert!(storage.strings.iter().all(|&b| b == 0));
 
             let start = base.addr();
-            let mut regions = [
-                span(storage.nodes),
-                span(storage.string_index),
-                span(storage.ports),
-                span(storage.strings),
-                span(storage.unescape),
-            ];
+            let mut regions =
+                [span(storage.nodes), span(storage.string_index), span(storage.ports), span(storage.strings)];
             regions.sort_unstable();
             assert!(regions[0].0 >= start);
-            assert!(regions[4].1 <= start + size);
+            assert!(regions[3].1 <= start + size);
             assert!(regions.windows(2).all(|pair| pair[0].1 <= pair[1].0));
         }
     }

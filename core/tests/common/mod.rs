@@ -19,7 +19,6 @@ pub struct Storage {
     pub ports: Vec<PortRecord>,
     pub strings: Vec<u8>,
     pub index: Vec<u32>,
-    pub unescape: Vec<u8>,
     pub extent: Extent,
 }
 
@@ -30,7 +29,6 @@ impl Storage {
             ports: vec![PortRecord::EMPTY; ports],
             strings: vec![0; strings],
             index: vec![0; (nodes * 4).max(64)],
-            unescape: vec![0; 4096],
             extent: Extent::default(),
         }
     }
@@ -43,7 +41,6 @@ impl Storage {
                 ports: &mut self.ports,
                 strings: &mut self.strings,
                 string_index: &mut self.index,
-                unescape: &mut self.unescape,
             },
         )?;
         self.extent = inventory.extent();

@@ -358,7 +358,6 @@ struct Storage {
     ports: Vec<PortRecord>,
     strings: Vec<u8>,
     index: Vec<u32>,
-    unescape: Vec<u8>,
 }
 
 impl Storage {
@@ -368,7 +367,6 @@ impl Storage {
             ports: vec![PortRecord::EMPTY; ports.max(1)],
             strings: vec![0; json.len() + 64],
             index: vec![0; 16 * nodes + 64],
-            unescape: vec![0; json.len() + 16],
         }
     }
 
@@ -380,7 +378,6 @@ impl Storage {
                 ports: &mut self.ports,
                 strings: &mut self.strings,
                 string_index: &mut self.index,
-                unescape: &mut self.unescape,
             },
         )
     }

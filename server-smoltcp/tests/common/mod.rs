@@ -50,7 +50,6 @@ pub fn shared_inventory() -> Inventory<'static> {
         ports: Vec::leak(vec![PortRecord::EMPTY; 64]),
         strings: Vec::leak(vec![0; 64 * 1024]),
         string_index: Vec::leak(vec![0; 1024]),
-        unescape: Vec::leak(vec![0; 4096]),
     };
     load(&json, storage).expect("fixture inventory loads")
 }

@@ -199,7 +199,6 @@ pub struct InventoryMemory {
     ports: Vec<PortRecord>,
     strings: Vec<u8>,
     string_index: Vec<u32>,
-    unescape: Vec<u8>,
 }
 
 impl InventoryMemory {
@@ -209,7 +208,6 @@ impl InventoryMemory {
             ports: vec![PortRecord::EMPTY; count],
             strings: vec![0; 4096 + count * 128],
             string_index: vec![0; 1024 + count * 4],
-            unescape: vec![0; 4096],
         }
     }
 
@@ -219,7 +217,6 @@ impl InventoryMemory {
             ports: &mut self.ports,
             strings: &mut self.strings,
             string_index: &mut self.string_index,
-            unescape: &mut self.unescape,
         }
     }
 }

@@ -62,7 +62,6 @@ impl Loaded {
         // Twice the most distinct strings there can be, as the pool's table wants.
         let distinct = (capacity.nodes * STRINGS_PER_NODE).min(json.len() / 3);
         let mut string_index = vec![0u32; 2 * distinct + 16];
-        let mut unescape = vec![0u8; json.len().max(64)];
         let extent = load(
             &json,
             InventoryStorage {
@@ -70,7 +69,6 @@ impl Loaded {
                 ports: &mut ports,
                 strings: &mut strings,
                 string_index: &mut string_index,
-                unescape: &mut unescape,
             },
         )
         .map_err(ReloadError::Load)?
