@@ -15,10 +15,10 @@ use std::process::{Command, Stdio};
 
 use crate::cmd::{describe, workspace_root};
 
-/// The fuzz targets, in the order they run. The server's (HTTP request parsing, DHCP
-/// packets) are to be added here and in `fuzz/Cargo.toml` once it has them.
+/// The fuzz targets, in the order they run: the core's, then the server's (one TCP
+/// stream of HTTP requests, one DHCP datagram, each at a whole appliance).
 pub fn targets() -> &'static [&'static str] {
-    &["route", "inventory", "render"]
+    &["route", "inventory", "render", "http_request", "dhcp_packet"]
 }
 
 /// What one target did.
@@ -241,6 +241,26 @@ stat::new_units_added:          1834
             Some(Stats { executions: 194_440, executions_per_second: 6272, coverage: Some(1993) })
         );
         assert_eq!(parse_stats("INFO: Seed: 1\n"), None);
+    }
+
+    #[test]
+    fn every_target_is_a_binary_of_the_fuzz_crate() {
+        let manifest = fs::read_to_string(workspace_root().join("fuzz/Cargo.toml")).unwrap();
+        let mut binaries = Vec::new();
+        let mut in_bin = false;
+        for line in manifest.lines().map(str::trim) {
+            if line.starts_with('[') {
+                in_bin = line == "[[bin]]";
+            } else if let Some(name) = line.strip_prefix("name = \"").and_then(|rest| rest.strip_suffix('"')) {
+                if in_bin {
+                    binaries.push(name);
+                }
+            }
+        }
+        binaries.sort_unstable();
+        let mut listed = targets().to_vec();
+        listed.sort_unstable();
+        assert_eq!(listed, binaries, "targets() and the [[bin]]s of fuzz/Cargo.toml differ");
     }
 
     #[test]

@@ -1,0 +1,226 @@
+//! Arbitrary bytes as the payload of one UDP datagram to port 67 (in valid Ethernet,
+//! IPv4 and UDP headers, checksums right, so it reaches the DHCP code) at a real
+//! `Appliance` over an in-memory link.
+//!
+//! Each input gets a fresh appliance (pool 10.99.0.100–199). The captured iPXE DISCOVER
+//! (`fixtures/ipxe-dhcpdiscover.bin`) goes first and is offered an address A; then the
+//! fuzzed datagram; then the captured DISCOVER again. Checked:
+//!
+//! - whatever the appliance sends is a DHCP reply (UDP 67 → 68, IPv4 and UDP checksums
+//!   right, to the broadcast addresses) that parses as a BOOTREPLY OFFER, ACK or NAK with
+//!   option 53, from 10.99.0.1, echoing the message's `xid`, `chaddr` and broadcast flag;
+//!   an OFFER or ACK gives a pool address, the /24 mask, the one-hour lease and a script
+//!   URL under `http://10.99.0.1/`;
+//! - the reply is the one the message calls for, as the server's own parser reads it
+//!   (`ClientMessage::parse`): nothing unless it is from iPXE; a DISCOVER gets an OFFER; a
+//!   REQUEST for us (or for no server) gets an ACK for the address it asks for when that
+//!   is in the pool and not A (unless it comes from A's holder), a NAK otherwise; a
+//!   REQUEST for another server, RELEASE, DECLINE and INFORM get nothing;
+//! - the captured DISCOVER is offered an address again, A itself unless the fuzzed
+//!   datagram came from the same MAC;
+//! - the appliance logged no error.
+
+#![no_main]
+
+mod common;
+
+use ipxe_config_server::dhcp::message::ClientMessage;
+use ipxe_config_server::{
+    Appliance, ApplianceStorage, ConnectionSlot, DhcpSettings, Lease, NoFiles, RawStorage, Settings, UdpStorage,
+};
+use libfuzzer_sys::fuzz_target;
+use smoltcp::iface::SocketStorage;
+use smoltcp::phy::ChecksumCapabilities;
+use smoltcp::socket::udp;
+use smoltcp::time::{Duration, Instant};
+use smoltcp::wire::{
+    DhcpMessageType, DhcpPacket, DhcpRepr, EthernetAddress, EthernetFrame, EthernetProtocol, EthernetRepr, IpAddress,
+    IpProtocol, Ipv4Address, Ipv4Cidr, Ipv4Packet, Ipv4Repr, UdpPacket, UdpRepr,
+};
+
+use common::{errors_logged, install_logger, inventory, Wire, CONFIG, FRAME, SERVER_IP, SERVER_MAC};
+
+/// A real DISCOVER from iPXE, as a whole Ethernet frame.
+const CAPTURED_DISCOVER: &[u8] = include_bytes!("../../fixtures/ipxe-dhcpdiscover.bin");
+/// Its `chaddr`.
+const CAPTURED_MAC: EthernetAddress = EthernetAddress([0x52, 0x54, 0x00, 0x12, 0x34, 0x56]);
+/// Where the fuzzed datagram comes from on the link.
+const SENDER_MAC: EthernetAddress = EthernetAddress([0x02, 0x00, 0x00, 0x00, 0x00, 0x42]);
+
+const POOL_FIRST: Ipv4Address = Ipv4Address::new(10, 99, 0, 100);
+const POOL_LAST: Ipv4Address = Ipv4Address::new(10, 99, 0, 199);
+const LEASE_SECONDS: u32 = 3600;
+
+/// Ethernet, IPv4 and UDP headers in front of the payload.
+const HEADERS: usize = 14 + 20 + 8;
+
+fuzz_target!(|payload: &[u8]| {
+    install_logger();
+    // Longer does not fit one frame.
+    exchange(&payload[..payload.len().min(FRAME - HEADERS)]);
+});
+
+fn exchange(payload: &[u8]) {
+    let errors_before = errors_logged();
+    let mut socket_table: [SocketStorage<'_>; 2] = core::array::from_fn(|_| SocketStorage::EMPTY);
+    let mut slots = [ConnectionSlot::EMPTY; 1];
+    let (mut tcp_rx, mut tcp_tx, mut responses, mut scratch) = ([0u8; 256], [0u8; 256], [0u8; 512], [0u8; 128]);
+    let mut leases = [Lease::FREE; 100];
+    let (mut rx_meta, mut tx_meta) = ([udp::PacketMetadata::EMPTY; 4], [udp::PacketMetadata::EMPTY; 4]);
+    let (mut rx_payload, mut tx_payload) = ([0u8; 4 * 1536], [0u8; 4 * 1536]);
+    let storage = ApplianceStorage {
+        sockets: &mut socket_table,
+        connections: &mut slots,
+        tcp_rx: &mut tcp_rx,
+        tcp_tx: &mut tcp_tx,
+        responses: &mut responses,
+        request_scratch: &mut scratch,
+        leases: &mut leases,
+        dhcp: UdpStorage {
+            rx_meta: &mut rx_meta,
+            rx_payload: &mut rx_payload,
+            tx_meta: &mut tx_meta,
+            tx_payload: &mut tx_payload,
+        },
+        icmpv6: RawStorage { rx_meta: &mut [], rx_payload: &mut [], tx_meta: &mut [], tx_payload: &mut [] },
+    };
+    let mut settings = Settings::new(SERVER_MAC, Ipv4Cidr::new(SERVER_IP, 24));
+    settings.router_advertisements = false;
+    settings.dhcp = Some(DhcpSettings { lease_seconds: LEASE_SECONDS, ..DhcpSettings::new(POOL_FIRST, POOL_LAST) });
+    let mut now = Instant::from_secs(1);
+    let mut wire = Wire::default();
+    let mut appliance = match Appliance::new(settings, storage, NoFiles, &mut wire.appliance_end(), now) {
+        Ok(appliance) => appliance,
+        Err(error) => panic!("appliance set-up: {error}"),
+    };
+    let mut ask = |frame: &[u8]| -> Vec<Vec<u8>> {
+        wire.to_appliance.push_back(frame.to_vec());
+        now += Duration::from_millis(1);
+        appliance.poll(now, &mut wire.appliance_end(), inventory(), &CONFIG);
+        wire.from_appliance.drain(..).collect()
+    };
+
+    let Some(captured) = ClientMessage::parse(&CAPTURED_DISCOVER[HEADERS..]) else {
+        panic!("the captured DISCOVER does not parse")
+    };
+    let held = match ask(CAPTURED_DISCOVER).as_slice() {
+        [frame] => check_reply(frame, &captured, DhcpMessageType::Offer),
+        other => panic!("{} frames in answer to the captured DISCOVER", other.len()),
+    };
+
+    let frames = ask(&udp_frame(payload));
+    let message = ClientMessage::parse(payload);
+    let expected = message.and_then(|message| expected_reply(&message, held));
+    match (frames.as_slice(), expected) {
+        ([], None) => {}
+        ([frame], Some(kind)) => {
+            let Some(message) = message else { unreachable!("a reply is only expected to a message") };
+            let given = check_reply(frame, &message, kind);
+            if kind == DhcpMessageType::Ack {
+                assert_eq!(Some(given), asked_for(&message), "ACK for another address than asked for");
+            }
+        }
+        (frames, expected) => {
+            panic!("{} frames in answer to {message:?}, expected {expected:?}: {:02x?}", frames.len(), frames.first())
+        }
+    }
+
+    let again = match ask(CAPTURED_DISCOVER).as_slice() {
+        [frame] => check_reply(frame, &captured, DhcpMessageType::Offer),
+        other => panic!("{} frames in answer to the captured DISCOVER after {message:?}", other.len()),
+    };
+    if message.is_none_or(|message| message.mac != CAPTURED_MAC) {
+        assert_eq!(again, held, "another MAC's message moved the captured client's offer: {message:?}");
+    }
+    assert_eq!(errors_logged(), errors_before, "the appliance logged an error (printed above)");
+}
+
+/// The address a REQUEST asks for: option 50, else `ciaddr` (renewing).
+fn asked_for(message: &ClientMessage) -> Option<Ipv4Address> {
+    message.requested_ip.or((!message.client_ip.is_unspecified()).then_some(message.client_ip))
+}
+
+fn in_pool(address: Ipv4Address) -> bool {
+    (u32::from(POOL_FIRST)..=u32::from(POOL_LAST)).contains(&u32::from(address))
+}
+
+/// What the server must answer `message` with, when the captured client holds an offer
+/// of `held` and nothing else is taken.
+fn expected_reply(message: &ClientMessage, held: Ipv4Address) -> Option<DhcpMessageType> {
+    if !message.ipxe {
+        return None;
+    }
+    match message.kind {
+        DhcpMessageType::Discover => Some(DhcpMessageType::Offer),
+        DhcpMessageType::Request if message.server_id.is_none_or(|id| id == SERVER_IP) => {
+            let grantable = asked_for(message)
+                .is_some_and(|address| in_pool(address) && (address != held || message.mac == CAPTURED_MAC));
+            Some(if grantable { DhcpMessageType::Ack } else { DhcpMessageType::Nak })
+        }
+        _ => None,
+    }
+}
+
+/// Checks `frame` is a `kind` reply to `message`; returns the address it gives.
+fn check_reply(frame: &[u8], message: &ClientMessage, kind: DhcpMessageType) -> Ipv4Address {
+    let shown = || format!("{kind:?} to {message:?}: {frame:02x?}");
+    let Ok(ethernet) = EthernetFrame::new_checked(frame) else { panic!("short Ethernet frame, {}", shown()) };
+    assert_eq!(ethernet.ethertype(), EthernetProtocol::Ipv4, "not IPv4, {}", shown());
+    assert_eq!(ethernet.src_addr(), SERVER_MAC, "{}", shown());
+    assert_eq!(ethernet.dst_addr(), EthernetAddress::BROADCAST, "{}", shown());
+    let Ok(ip) = Ipv4Packet::new_checked(ethernet.payload()) else { panic!("bad IPv4 packet, {}", shown()) };
+    assert!(ip.verify_checksum(), "IPv4 checksum, {}", shown());
+    assert_eq!((ip.src_addr(), ip.dst_addr()), (SERVER_IP, Ipv4Address::BROADCAST), "{}", shown());
+    assert_eq!(ip.next_header(), IpProtocol::Udp, "{}", shown());
+    let Ok(udp) = UdpPacket::new_checked(ip.payload()) else { panic!("bad UDP datagram, {}", shown()) };
+    let (source, destination) = (IpAddress::Ipv4(ip.src_addr()), IpAddress::Ipv4(ip.dst_addr()));
+    assert!(udp.verify_checksum(&source, &destination), "UDP checksum, {}", shown());
+    assert_eq!((udp.src_port(), udp.dst_port()), (67, 68), "{}", shown());
+    let Ok(dhcp) = DhcpPacket::new_checked(udp.payload()) else { panic!("short DHCP message, {}", shown()) };
+    assert_eq!(dhcp.opcode(), smoltcp::wire::DhcpOpCode::Reply, "not a BOOTREPLY, {}", shown());
+    assert!(dhcp.options().any(|option| option.kind == 53), "no option 53, {}", shown());
+    let repr = match DhcpRepr::parse(&dhcp) {
+        Ok(repr) => repr,
+        Err(error) => panic!("reply does not parse ({error}), {}", shown()),
+    };
+    assert_eq!(repr.message_type, kind, "{}", shown());
+    assert_eq!(repr.transaction_id, message.transaction_id, "xid, {}", shown());
+    assert_eq!(repr.client_hardware_address, message.mac, "chaddr, {}", shown());
+    assert_eq!(repr.broadcast, message.broadcast, "broadcast flag, {}", shown());
+    assert_eq!(repr.server_identifier, Some(SERVER_IP), "server identifier, {}", shown());
+    if kind == DhcpMessageType::Nak {
+        return repr.your_ip;
+    }
+    assert!(in_pool(repr.your_ip), "{} is outside the pool, {}", repr.your_ip, shown());
+    assert_eq!(repr.subnet_mask, Some(Ipv4Address::new(255, 255, 255, 0)), "{}", shown());
+    assert_eq!(repr.lease_duration, Some(LEASE_SECONDS), "{}", shown());
+    let url = dhcp.options().find(|option| option.kind == 67).map(|option| option.data);
+    assert!(url.is_some_and(|url| url.starts_with(b"http://10.99.0.1/")), "script URL {url:?}, {}", shown());
+    repr.your_ip
+}
+
+/// `payload` from 0.0.0.0:68 to 255.255.255.255:67, as a client without an address sends.
+fn udp_frame(payload: &[u8]) -> Vec<u8> {
+    let ip = Ipv4Repr {
+        src_addr: Ipv4Address::UNSPECIFIED,
+        dst_addr: Ipv4Address::BROADCAST,
+        next_header: IpProtocol::Udp,
+        payload_len: 8 + payload.len(),
+        hop_limit: 64,
+    };
+    let ethernet =
+        EthernetRepr { src_addr: SENDER_MAC, dst_addr: EthernetAddress::BROADCAST, ethertype: EthernetProtocol::Ipv4 };
+    let mut frame = vec![0u8; HEADERS + payload.len()];
+    ethernet.emit(&mut EthernetFrame::new_unchecked(&mut frame[..]));
+    let checksums = ChecksumCapabilities::default();
+    ip.emit(&mut Ipv4Packet::new_unchecked(&mut frame[14..]), &checksums);
+    UdpRepr { src_port: 68, dst_port: 67 }.emit(
+        &mut UdpPacket::new_unchecked(&mut frame[34..]),
+        &IpAddress::Ipv4(ip.src_addr),
+        &IpAddress::Ipv4(ip.dst_addr),
+        payload.len(),
+        |room| room.copy_from_slice(payload),
+        &checksums,
+    );
+    frame
+}
