@@ -201,6 +201,59 @@ fn set_send_timeout(fd: RawFd, timeout: std::time::Duration) -> io::Result<()> {
     Ok(())
 }
 
+/// A socket address `recvfrom(2)` fills in: plain old data, for which all-zero bytes are a
+/// valid value.
+trait SocketAddress: Copy {
+    fn zeroed() -> Self;
+}
+
+impl SocketAddress for libc::sockaddr_un {
+    fn zeroed() -> Self {
+        #[allow(unsafe_code)] // reason: sockaddr_un is plain old data; zero is a valid value
+        unsafe {
+            std::mem::zeroed()
+        }
+    }
+}
+
+impl SocketAddress for libc::sockaddr_ll {
+    fn zeroed() -> Self {
+        #[allow(unsafe_code)] // reason: sockaddr_ll is plain old data; zero is a valid value
+        unsafe {
+            std::mem::zeroed()
+        }
+    }
+}
+
+/// One `recvfrom(2)` without blocking: the frame's length, its sender and the sender
+/// address's length, or `None` when nothing is waiting.
+fn recv_from<A: SocketAddress>(fd: RawFd, buf: &mut [u8]) -> io::Result<Option<(usize, A, libc::socklen_t)>> {
+    loop {
+        let mut from = A::zeroed();
+        let mut from_len = libc::socklen_t::try_from(std::mem::size_of::<A>()).unwrap_or(0);
+        #[allow(unsafe_code)] // reason: recvfrom(2) writes at most buf.len() bytes and one A
+        let received = unsafe {
+            libc::recvfrom(
+                fd,
+                buf.as_mut_ptr().cast(),
+                buf.len(),
+                libc::MSG_DONTWAIT,
+                (&raw mut from).cast(),
+                &raw mut from_len,
+            )
+        };
+        if let Ok(len) = usize::try_from(received) {
+            return Ok(Some((len, from, from_len)));
+        }
+        let error = io::Error::last_os_error();
+        match error.kind() {
+            io::ErrorKind::WouldBlock => return Ok(None),
+            io::ErrorKind::Interrupted => {}
+            _ => return Err(error),
+        }
+    }
+}
+
 /// One `recv(2)` without blocking on a socket.
 fn recv_dontwait(fd: RawFd, buf: &mut [u8]) -> io::Result<Option<usize>> {
     loop {

@@ -6,7 +6,7 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
-use super::{recv_dontwait, set_send_timeout, FrameLink};
+use super::{recv_dontwait, recv_from, set_send_timeout, FrameLink};
 
 /// How long a send waits for room in QEMU's receive queue before the frame is dropped.
 /// Waiting (rather than dropping at once) keeps bulk transfers from losing segments.
@@ -102,35 +102,14 @@ impl FrameLink for QemuDgram {
         if self.bound.is_none() {
             return recv_dontwait(self.fd.as_raw_fd(), buf);
         }
-        loop {
-            #[allow(unsafe_code)] // reason: sockaddr_un is plain old data; zero is a valid value
-            let mut from: libc::sockaddr_un = unsafe { std::mem::zeroed() };
-            let mut from_len = libc::socklen_t::try_from(std::mem::size_of::<libc::sockaddr_un>()).unwrap_or(0);
-            #[allow(unsafe_code)] // reason: recvfrom(2) writes at most buf.len() bytes and one sockaddr_un
-            let received = unsafe {
-                libc::recvfrom(
-                    self.fd.as_raw_fd(),
-                    buf.as_mut_ptr().cast(),
-                    buf.len(),
-                    libc::MSG_DONTWAIT,
-                    (&raw mut from).cast(),
-                    &raw mut from_len,
-                )
-            };
-            if let Ok(len) = usize::try_from(received) {
-                // An unbound sender has no address to answer; keep the last one that had.
-                if usize::try_from(from_len).unwrap_or(0) > std::mem::size_of::<libc::sa_family_t>() {
-                    self.peer = Some((from, from_len));
-                }
-                return Ok(Some(len));
-            }
-            let error = io::Error::last_os_error();
-            match error.kind() {
-                io::ErrorKind::WouldBlock => return Ok(None),
-                io::ErrorKind::Interrupted => {}
-                _ => return Err(error),
-            }
+        let Some((len, from, from_len)) = recv_from::<libc::sockaddr_un>(self.fd.as_raw_fd(), buf)? else {
+            return Ok(None);
+        };
+        // An unbound sender has no address to answer; keep the last one that had.
+        if usize::try_from(from_len).unwrap_or(0) > std::mem::size_of::<libc::sa_family_t>() {
+            self.peer = Some((from, from_len));
         }
+        Ok(Some(len))
     }
 
     fn send(&mut self, frame: &[u8]) -> io::Result<()> {

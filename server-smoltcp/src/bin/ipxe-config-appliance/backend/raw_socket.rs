@@ -5,7 +5,7 @@ use std::ffi::CString;
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 
-use super::{set_send_timeout, FrameLink};
+use super::{recv_from, set_send_timeout, FrameLink};
 
 /// `ETH_P_ALL` in network byte order, as `AF_PACKET` wants it.
 fn all_protocols() -> u16 {
@@ -82,32 +82,11 @@ impl FrameLink for RawSocket {
 
     fn recv(&mut self, buf: &mut [u8]) -> io::Result<Option<usize>> {
         loop {
-            #[allow(unsafe_code)] // reason: sockaddr_ll is plain old data; zero is a valid value
-            let mut from: libc::sockaddr_ll = unsafe { std::mem::zeroed() };
-            let mut from_len = libc::socklen_t::try_from(std::mem::size_of::<libc::sockaddr_ll>()).unwrap_or(0);
-            #[allow(unsafe_code)] // reason: recvfrom(2) writes at most buf.len() bytes and one sockaddr_ll
-            let received = unsafe {
-                libc::recvfrom(
-                    self.fd.as_raw_fd(),
-                    buf.as_mut_ptr().cast(),
-                    buf.len(),
-                    libc::MSG_DONTWAIT,
-                    (&raw mut from).cast(),
-                    &raw mut from_len,
-                )
-            };
-            match usize::try_from(received) {
+            match recv_from::<libc::sockaddr_ll>(self.fd.as_raw_fd(), buf)? {
                 // Frames the host itself sends on the interface are seen here too.
-                Ok(_) if from.sll_pkttype == libc::PACKET_OUTGOING => {}
-                Ok(len) => return Ok(Some(len)),
-                Err(_) => {
-                    let error = io::Error::last_os_error();
-                    match error.kind() {
-                        io::ErrorKind::WouldBlock => return Ok(None),
-                        io::ErrorKind::Interrupted => {}
-                        _ => return Err(error),
-                    }
-                }
+                Some((_, from, _)) if from.sll_pkttype == libc::PACKET_OUTGOING => {}
+                Some((len, _, _)) => return Ok(Some(len)),
+                None => return Ok(None),
             }
         }
     }
