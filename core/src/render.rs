@@ -145,11 +145,13 @@ pub fn render<'a>(
                 }
                 Some(node) => {
                     let requested = driver.as_str();
-                    let outcome = if requested != config.any_driver && requested != node.driver() {
-                        Err(Refusal::DriverMismatch { node_driver: node.driver() })
-                    } else {
-                        plan(&node, config)
-                    };
+                    let outcome = identity_checked(&node).and_then(|()| {
+                        if requested != config.any_driver && requested != node.driver() {
+                            Err(Refusal::DriverMismatch { node_driver: node.driver() })
+                        } else {
+                            plan(&node, config)
+                        }
+                    });
                     match outcome {
                         Ok(Plan::Kernel(boot)) => {
                             kernel_script(&mut w, config, &node, &boot);
@@ -205,6 +207,23 @@ struct KernelBoot<'a> {
 /// Checks one value the script will carry.
 fn checked<'a>(value: &'a str, field: &'static str, kind: ValueKind) -> Result<&'a str, Refusal<'static>> {
     safety::check(value, kind).map(|()| value).map_err(|_| Refusal::UnsafeValue(field))
+}
+
+/// The node's driver and provision state go into comments, `echo` lines and log text of
+/// every script: checked here too, as the loader did, because an inventory can also be a
+/// view over storage someone else wrote (the C ABI, [`Inventory::view`]).
+fn identity_checked(node: &Node<'_>) -> Result<(), Refusal<'static>> {
+    checked(node.driver(), "driver", ValueKind::Token)?;
+    checked(node.provision_state_text(), "provision_state", ValueKind::Words).map(|_| ())
+}
+
+/// `value` if it may appear in a script, else a placeholder that says it was withheld.
+fn printable(value: &str, kind: ValueKind) -> &str {
+    if safety::check(value, kind).is_ok() {
+        value
+    } else {
+        "(withheld: not printable)"
+    }
 }
 
 /// A required URL: the node's own, else the configured default.
@@ -398,7 +417,7 @@ fn error_script(
         (Refusal::UnbootableState, Some(node)) => {
             echo.fmt(format_args!(
                 "The node is in provision state {}, which has nothing to boot.",
-                node.provision_state_text()
+                printable(node.provision_state_text(), ValueKind::Words)
             ));
         }
         (Refusal::Missing(field), _) => {
@@ -413,7 +432,7 @@ fn error_script(
     if let Some(node) = node {
         echo.fmt(format_args!("node: {}", node.uuid()));
         echo.line();
-        echo.fmt(format_args!("provision state: {}", node.provision_state_text()));
+        echo.fmt(format_args!("provision state: {}", printable(node.provision_state_text(), ValueKind::Words)));
         echo.line();
     }
     let w = echo.into_inner();
@@ -477,9 +496,9 @@ fn chain_script(w: &mut ScriptWriter<'_>, config: &Config<'_>) {
 
 /// Writes `echo` lines no wider than [`ECHO_WIDTH`] characters of text: the console wraps
 /// at 80 columns and would split words mid-way. A word longer than a line is shortened,
-/// ending in `...`, rather than cut into pieces: a piece could start a line as `&&`, `||`,
-/// `;` or `#…`, which iPXE would obey (a provision state `xxx…x&& reboot` rendered
-/// `echo && reboot`).
+/// ending in `...`, rather than cut into pieces: a piece could become a token of its own
+/// such as `&&`, `||`, `;` or `#…`, which iPXE obeys wherever it stands (a provision state
+/// `xxx…x&& reboot` once rendered `echo && reboot`).
 struct EchoLines<'w, 'b> {
     w: &'w mut ScriptWriter<'b>,
     column: usize,
