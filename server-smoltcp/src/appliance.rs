@@ -28,7 +28,7 @@ use crate::http::{HttpBuffers, HttpPoll, HttpServer};
 use crate::router_advert::{link_local, RouterAdvertiser};
 use crate::settings::Settings;
 use crate::storage::ApplianceStorage;
-use crate::syn_backlog::{Replay, SynBacklog, SynGate, GATE_FRAME};
+use crate::syn_backlog::{Destination, Replay, SynBacklog, SynGate, GATE_FRAME};
 
 /// Rounds of "interface poll, then serve sockets" in one [`Appliance::poll`]: enough to
 /// answer a request and push its response out, bounded so one call stays short.
@@ -262,8 +262,13 @@ impl<'a, F: FileSource> Appliance<'a, F> {
                     continue;
                 }
                 Some(frame) if !accepting => {
-                    let port = self.settings.http_port;
-                    let mut gate = SynGate::new(device, frame, &mut self.syn_backlog, port, now);
+                    let to = Destination {
+                        mac: self.settings.mac.0,
+                        ipv4: self.settings.ip.address().octets(),
+                        ipv6: self.settings.router_advertisements.then(|| link_local(self.settings.mac).octets()),
+                        port: self.settings.http_port,
+                    };
+                    let mut gate = SynGate::new(device, frame, &mut self.syn_backlog, to, now);
                     let ingress = self.iface.poll_ingress_single(now, &mut gate, &mut self.sockets);
                     held += gate.held;
                     dropped += gate.dropped;

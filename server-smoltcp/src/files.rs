@@ -90,8 +90,11 @@ pub struct FilePath<'p>(&'p str);
 /// Why a request path is not a [`FilePath`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FilePathError {
-    /// A `%` not followed by two hex digits, or the decoded path is too long.
+    /// A `%` not followed by two hex digits.
     BadEscape,
+    /// The decoded path is longer than the buffer it is decoded into ([`MAX_FILE_PATH`]
+    /// on the server): `414`.
+    TooLong,
     /// A segment starting with `.` (`..` included), a backslash, a control byte or invalid UTF-8.
     Unsafe,
     /// The path names the root itself.
@@ -99,10 +102,26 @@ pub enum FilePathError {
 }
 
 impl FilePathError {
-    /// A short reason for a `400` body.
+    /// The HTTP status answering it.
+    ///
+    /// ```
+    /// use ipxe_config_server::files::FilePathError;
+    /// assert_eq!(FilePathError::TooLong.status(), 414);
+    /// assert_eq!(FilePathError::BadEscape.status(), 400);
+    /// ```
+    pub fn status(self) -> u16 {
+        match self {
+            Self::BadEscape | Self::Unsafe => 400,
+            Self::TooLong => 414,
+            Self::Empty => 404,
+        }
+    }
+
+    /// A short reason for the response body.
     pub fn reason(self) -> &'static str {
         match self {
             Self::BadEscape => "malformed percent-escape in the path",
+            Self::TooLong => "file path too long",
             Self::Unsafe => "path is not a plain file name under the file root",
             Self::Empty => "no such resource",
         }
@@ -129,7 +148,10 @@ impl<'p> FilePath<'p> {
     /// assert_eq!(FilePath::parse(b"/a/..%2Fb", &mut buf), Err(FilePathError::Unsafe));
     /// ```
     pub fn parse(path: &[u8], buf: &'p mut [u8]) -> Result<Self, FilePathError> {
-        let decoded = percent::decode(path, buf).map_err(|_| FilePathError::BadEscape)?;
+        let decoded = percent::decode(path, buf).map_err(|error| match error {
+            percent::PercentError::BadEscape => FilePathError::BadEscape,
+            percent::PercentError::TooLong => FilePathError::TooLong,
+        })?;
         let text = core::str::from_utf8(decoded).map_err(|_| FilePathError::Unsafe)?;
         // A request path is absolute; a second leading slash would be an empty segment.
         let relative = text.strip_prefix('/').ok_or(FilePathError::Unsafe)?;
@@ -201,6 +223,7 @@ mod tests {
         assert_eq!(FilePath::parse(b"/", &mut buf), Err(FilePathError::Empty));
         assert_eq!(FilePath::parse(b"/a%zz", &mut buf), Err(FilePathError::BadEscape));
         let mut small = [0u8; 4];
-        assert_eq!(FilePath::parse(b"/abcdef", &mut small), Err(FilePathError::BadEscape));
+        assert_eq!(FilePath::parse(b"/abcdef", &mut small), Err(FilePathError::TooLong));
+        assert_eq!(FilePathError::TooLong.status(), 414);
     }
 }

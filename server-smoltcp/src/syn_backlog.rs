@@ -10,7 +10,9 @@
 //!
 //! So, like a kernel's SYN queue: while no socket listens, [`SynGate`] stands between the
 //! interface and the device for one received frame at a time. A TCP SYN (without ACK) to
-//! the HTTP port goes into the [`SynBacklog`] (one entry per client address and port, so
+//! the HTTP port of the appliance itself (its MAC and one of its addresses: on a raw
+//! socket the appliance sees every SYN on the segment, and those to other hosts must not
+//! take the backlog from its own clients) goes into the [`SynBacklog`] (one entry per client address and port, so
 //! a retransmission replaces its original) and reaches smoltcp as an empty frame, which it
 //! ignores; every other frame passes unchanged. As soon as a socket listens again, the
 //! oldest held SYN is fed to the interface through [`Replay`] as if it had just arrived,
@@ -164,8 +166,36 @@ fn client(frame: &[u8]) -> Option<([u8; 16], [u8; 2])> {
     Some((address, [*port.first()?, *port.get(1)?]))
 }
 
-/// Whether `frame` carries a TCP SYN (no ACK) to `port`.
-fn is_syn_to(frame: &[u8], port: u16) -> bool {
+/// The appliance's own addresses: which frames are meant for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Destination {
+    pub mac: [u8; 6],
+    pub ipv4: [u8; 4],
+    /// Its IPv6 link-local address, when it has one.
+    pub ipv6: Option<[u8; 16]>,
+    pub port: u16,
+}
+
+impl Destination {
+    /// Whether the frame is addressed to the appliance's MAC and to one of its addresses.
+    fn addresses(&self, frame: &[u8]) -> bool {
+        if frame.get(..6) != Some(&self.mac[..]) {
+            return false;
+        }
+        match frame.get(12..14) {
+            Some([0x08, 0x00]) => frame.get(30..34) == Some(&self.ipv4[..]),
+            Some([0x86, 0xdd]) => self.ipv6.is_some_and(|ipv6| frame.get(38..54) == Some(&ipv6[..])),
+            _ => false,
+        }
+    }
+}
+
+/// Whether `frame` carries a TCP SYN (no ACK) to the appliance's HTTP port.
+fn is_syn_to(frame: &[u8], to: &Destination) -> bool {
+    if !to.addresses(frame) {
+        return false;
+    }
+    let port = to.port;
     let Some(tcp) = tcp_offset(frame) else { return false };
     let Some([_, _, port_high, port_low, _, _, _, _, _, _, _, _, _, flags]) = frame.get(tcp..tcp + 14) else {
         return false;
@@ -173,12 +203,13 @@ fn is_syn_to(frame: &[u8], port: u16) -> bool {
     u16::from_be_bytes([*port_high, *port_low]) == port && flags & TCP_SYN != 0 && flags & TCP_ACK == 0
 }
 
-/// A device that holds SYNs to one TCP port in a backlog and passes everything else.
+/// A device that holds SYNs to the appliance's HTTP port in a backlog and passes
+/// everything else.
 pub(crate) struct SynGate<'g, D: ?Sized> {
     device: &'g mut D,
     frame: &'g mut [u8; GATE_FRAME],
     backlog: &'g mut SynBacklog,
-    port: u16,
+    to: Destination,
     now: Instant,
     /// SYNs held, and dropped because the backlog was full.
     pub(crate) held: u32,
@@ -190,10 +221,10 @@ impl<'g, D: Device + ?Sized> SynGate<'g, D> {
         device: &'g mut D,
         frame: &'g mut [u8; GATE_FRAME],
         backlog: &'g mut SynBacklog,
-        port: u16,
+        to: Destination,
         now: Instant,
     ) -> Self {
-        SynGate { device, frame, backlog, port, now, held: 0, dropped: 0 }
+        SynGate { device, frame, backlog, to, now, held: 0, dropped: 0 }
     }
 }
 
@@ -209,11 +240,11 @@ impl<D: Device + ?Sized> Device for SynGate<'_, D> {
 
     fn receive(&mut self, timestamp: Instant) -> Option<(Self::RxToken<'_>, Self::TxToken<'_>)> {
         let (rx, tx) = self.device.receive(timestamp)?;
-        let (port, now) = (self.port, self.now);
+        let (to, now) = (self.to, self.now);
         let frame = &mut *self.frame;
         let backlog = &mut *self.backlog;
         let (len, hold) = phy::RxToken::consume(rx, |bytes| {
-            if is_syn_to(bytes, port) {
+            if is_syn_to(bytes, &to) {
                 return (0, Some(backlog.hold(bytes, now)));
             }
             match frame.get_mut(..bytes.len()) {
@@ -294,13 +325,27 @@ impl phy::RxToken for Passed<'_> {
 mod tests {
     use super::*;
 
-    /// Ethernet + IPv4 (20-byte header) + TCP from `source_port` to `port` with `flags`.
+    const US: Destination = Destination {
+        mac: [0x02, 0x69, 0x70, 0x78, 0x65, 0x01],
+        ipv4: [10, 99, 0, 1],
+        ipv6: Some([0xfe, 0x80, 0, 0, 0, 0, 0, 0, 0, 0x69, 0x70, 0xff, 0xfe, 0x78, 0x65, 0x01]),
+        port: 80,
+    };
+
+    fn to(port: u16) -> Destination {
+        Destination { port, ..US }
+    }
+
+    /// Ethernet + IPv4 (20-byte header) + TCP from `source_port` to the appliance's
+    /// `port` with `flags`.
     fn ipv4_tcp(flags: u8, port: u16, source_port: u16) -> [u8; 54] {
         let mut frame = [0u8; 54];
+        frame[..6].copy_from_slice(&US.mac);
         frame[12..14].copy_from_slice(&[0x08, 0x00]);
         frame[14] = 0x45;
         frame[23] = 6;
         frame[26..30].copy_from_slice(&[10, 99, 0, 50]);
+        frame[30..34].copy_from_slice(&US.ipv4);
         frame[34..36].copy_from_slice(&source_port.to_be_bytes());
         frame[36..38].copy_from_slice(&port.to_be_bytes());
         frame[47] = flags;
@@ -309,22 +354,109 @@ mod tests {
 
     #[test]
     fn only_a_bare_syn_to_the_port_is_held() {
-        assert!(is_syn_to(&ipv4_tcp(TCP_SYN, 80, 1), 80));
-        assert!(!is_syn_to(&ipv4_tcp(TCP_SYN | TCP_ACK, 80, 1), 80));
-        assert!(!is_syn_to(&ipv4_tcp(TCP_ACK, 80, 1), 80));
-        assert!(!is_syn_to(&ipv4_tcp(TCP_SYN, 8080, 1), 80));
+        assert!(is_syn_to(&ipv4_tcp(TCP_SYN, 80, 1), &to(80)));
+        assert!(!is_syn_to(&ipv4_tcp(TCP_SYN | TCP_ACK, 80, 1), &to(80)));
+        assert!(!is_syn_to(&ipv4_tcp(TCP_ACK, 80, 1), &to(80)));
+        assert!(!is_syn_to(&ipv4_tcp(TCP_SYN, 8080, 1), &to(80)));
         let mut udp = ipv4_tcp(TCP_SYN, 80, 1);
         udp[23] = 17;
-        assert!(!is_syn_to(&udp, 80));
-        let mut ipv6 = [0u8; 74];
-        ipv6[12..14].copy_from_slice(&[0x86, 0xdd]);
-        ipv6[20] = 6;
-        ipv6[56..58].copy_from_slice(&80u16.to_be_bytes());
-        ipv6[67] = TCP_SYN;
-        assert!(is_syn_to(&ipv6, 80));
+        assert!(!is_syn_to(&udp, &to(80)));
+        assert!(is_syn_to(&ipv6_syn(), &to(80)));
         // Cut before the flags byte (the 14th of the TCP header), nothing is recognised.
         for short in 0..48 {
-            assert!(!is_syn_to(&ipv4_tcp(TCP_SYN, 80, 1)[..short], 80), "{short} bytes");
+            assert!(!is_syn_to(&ipv4_tcp(TCP_SYN, 80, 1)[..short], &to(80)), "{short} bytes");
+        }
+    }
+
+    /// Ethernet + IPv6 + a SYN to the appliance's link-local address, port 80.
+    fn ipv6_syn() -> [u8; 74] {
+        let mut frame = [0u8; 74];
+        frame[..6].copy_from_slice(&US.mac);
+        frame[12..14].copy_from_slice(&[0x86, 0xdd]);
+        frame[20] = 6;
+        frame[38..54].copy_from_slice(&US.ipv6.unwrap());
+        frame[56..58].copy_from_slice(&80u16.to_be_bytes());
+        frame[67] = TCP_SYN;
+        frame
+    }
+
+    /// A raw socket is promiscuous: SYNs between other hosts on the segment pass the gate
+    /// untouched, whatever their port.
+    #[test]
+    fn a_syn_to_another_host_is_not_held() {
+        let mut other_mac = ipv4_tcp(TCP_SYN, 80, 1);
+        other_mac[5] = 0x02;
+        assert!(!is_syn_to(&other_mac, &to(80)), "another MAC");
+        let mut broadcast = ipv4_tcp(TCP_SYN, 80, 1);
+        broadcast[..6].copy_from_slice(&[0xff; 6]);
+        assert!(!is_syn_to(&broadcast, &to(80)), "broadcast");
+        let mut other_ipv4 = ipv4_tcp(TCP_SYN, 80, 1);
+        other_ipv4[33] = 2;
+        assert!(!is_syn_to(&other_ipv4, &to(80)), "another IPv4 address behind our MAC");
+        let mut other_ipv6 = ipv6_syn();
+        other_ipv6[53] = 0x02;
+        assert!(!is_syn_to(&other_ipv6, &to(80)), "another IPv6 address");
+        assert!(!is_syn_to(&ipv6_syn(), &Destination { ipv6: None, ..US }), "no IPv6 address of ours");
+
+        // Through the gate: the stranger's SYN reaches the interface, ours is held.
+        let mut backlog = SynBacklog::EMPTY;
+        let mut frame = [0u8; GATE_FRAME];
+        let ours = ipv4_tcp(TCP_SYN, 80, 2);
+        let mut device = Frames(&[&other_mac, &ours]);
+        let now = Instant::from_secs(1);
+        let mut gate = SynGate::new(&mut device, &mut frame, &mut backlog, US, now);
+        let (rx, _) = gate.receive(now).unwrap();
+        assert_eq!(phy::RxToken::consume(rx, <[u8]>::len), other_mac.len(), "passed whole");
+        let (rx, _) = gate.receive(now).unwrap();
+        assert_eq!(phy::RxToken::consume(rx, <[u8]>::len), 0, "held");
+        assert_eq!((gate.held, gate.dropped), (1, 0));
+        let mut out = [0u8; GATE_FRAME];
+        assert_eq!(backlog.take_oldest(now, &mut out), Some(54));
+        assert_eq!(out[35], 2, "the appliance's own client");
+        assert!(backlog.is_empty());
+    }
+
+    /// Frames to receive, in order; transmitted frames vanish.
+    struct Frames<'f>(&'f [&'f [u8]]);
+
+    struct Rx<'f>(&'f [u8]);
+
+    struct Tx;
+
+    impl phy::RxToken for Rx<'_> {
+        fn consume<R, F: FnOnce(&[u8]) -> R>(self, f: F) -> R {
+            f(self.0)
+        }
+    }
+
+    impl phy::TxToken for Tx {
+        fn consume<R, F: FnOnce(&mut [u8]) -> R>(self, len: usize, f: F) -> R {
+            f(&mut [0; GATE_FRAME][..len])
+        }
+    }
+
+    impl<'f> Device for Frames<'f> {
+        type RxToken<'a>
+            = Rx<'f>
+        where
+            Self: 'a;
+        type TxToken<'a>
+            = Tx
+        where
+            Self: 'a;
+
+        fn receive(&mut self, _: Instant) -> Option<(Rx<'f>, Tx)> {
+            let (first, rest) = self.0.split_first()?;
+            self.0 = rest;
+            Some((Rx(first), Tx))
+        }
+
+        fn transmit(&mut self, _: Instant) -> Option<Tx> {
+            Some(Tx)
+        }
+
+        fn capabilities(&self) -> DeviceCapabilities {
+            DeviceCapabilities::default()
         }
     }
 

@@ -37,6 +37,9 @@ pub struct ConnectionSlot {
     pub(crate) seen: usize,
     /// Since when the listening socket has had a handshake pending (SYN received, no ACK).
     pub(crate) half_open_since: Option<Instant>,
+    /// Since when the socket has been closed with its reset still unsent (see
+    /// [`ConnectionSlot::step`]).
+    pub(crate) reset_pending_since: Option<Instant>,
 }
 
 /// Why a connection may be reset when every socket is taken and a new client waits.
@@ -104,6 +107,7 @@ impl ConnectionSlot {
         discard: 0,
         seen: 0,
         half_open_since: None,
+        reset_pending_since: None,
     };
 
     /// Whether (and since when) this connection may be reset to free its socket for a
@@ -129,6 +133,9 @@ impl ConnectionSlot {
 
     /// The next time this connection must be looked at even if no packet arrives.
     pub(crate) fn deadline(&self, limits: &HttpLimits) -> Option<Instant> {
+        if let Some(since) = self.reset_pending_since {
+            return Some(since + limits.reclaim_after);
+        }
         match self.phase {
             Phase::Listening => None,
             Phase::Reading => Some(match self.request_started {
@@ -140,7 +147,8 @@ impl ConnectionSlot {
     }
 
     /// Resets the connection at once (an RST goes out with the next interface poll) and
-    /// releases its file; the socket listens again once the RST is sent.
+    /// releases its file; the socket listens again once the RST is sent, or after
+    /// [`HttpLimits::reclaim_after`] if it cannot be.
     pub(crate) fn abort<F: FileSource>(&mut self, socket: &mut tcp::Socket<'_>, files: &mut F) {
         self.release(files);
         socket.abort();
@@ -161,10 +169,33 @@ impl ConnectionSlot {
         response: &mut [u8],
         step: &mut Step<'_, '_, '_, F>,
     ) -> bool {
+        let reset_pending = socket.state() == State::Closed && socket.remote_endpoint().is_some();
+        if !reset_pending {
+            self.reset_pending_since = None;
+        }
         match socket.state() {
-            // An aborted socket keeps its peer until the RST is out; listening before that
-            // would swallow the RST.
-            State::Closed if socket.remote_endpoint().is_some() => return false,
+            // An aborted (or timed-out) socket keeps its peer until the RST is out, and
+            // listening before that would swallow the RST. But smoltcp sends it only once
+            // the peer's MAC is known: a SYN from a spoofed address, or from a client gone
+            // before it answered ARP, left the socket closed and never listening again,
+            // and a few dozen such SYNs took the whole pool for good. So the RST gets
+            // `reclaim_after` to leave (on a live link it leaves with the next poll), and
+            // the socket listens again without it if it could not.
+            State::Closed if reset_pending => {
+                let since = *self.reset_pending_since.get_or_insert(step.now);
+                if step.now < since + step.limits.reclaim_after {
+                    return false;
+                }
+                log_debug!(
+                    "http client={:?} unreachable for its reset; the socket listens again without sending it",
+                    socket.remote_endpoint()
+                );
+                self.release(step.sources.files);
+                self.reset_pending_since = None;
+                let _ = socket.listen(step.port);
+                self.phase = Phase::Listening;
+                return true;
+            }
             State::Closed | State::TimeWait => {
                 self.release(step.sources.files);
                 // Leaving TIME-WAIT early is safe for a server socket: the peer closed

@@ -297,7 +297,7 @@ fn file<F: FileSource>(
     let path = match FilePath::parse(path, &mut decoded) {
         Ok(path) => path,
         Err(error) => {
-            let status = if error == crate::files::FilePathError::Empty { 404 } else { 400 };
+            let status = error.status();
             let answer = text(buffer, status, error.reason(), keep_alive, send_body, None);
             return Outcome::plain(answer, status, Lookup::File);
         }

@@ -162,7 +162,7 @@ pub struct LimitArgs {
     /// Longest request head (`431`).
     #[arg(long, value_name = "BYTES", default_value_t = 4096)]
     pub max_header_bytes: usize,
-    /// Longest request target (`414`).
+    /// Longest request target (`414`); at most 1024, the router's own limit.
     #[arg(long, value_name = "BYTES", default_value_t = 1024)]
     pub max_target_bytes: usize,
     /// TCP receive buffer per connection.

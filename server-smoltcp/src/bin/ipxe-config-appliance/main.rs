@@ -92,6 +92,14 @@ fn settings(cli: &Cli) -> Result<Settings, String> {
         .map_or(0, |since| u64::try_from(since.as_nanos() & u128::from(u64::MAX)).unwrap_or(0))
         ^ u64::from(std::process::id());
     let limits = &cli.limits;
+    if limits.max_target_bytes > ipxe_config::route::MAX_TARGET {
+        // The router refuses longer targets whatever the HTTP layer lets through.
+        return Err(format!(
+            "--max-target-bytes {} is larger than the {} bytes a request target can have",
+            limits.max_target_bytes,
+            ipxe_config::route::MAX_TARGET
+        ));
+    }
     settings.http = HttpLimits {
         max_header_bytes: limits.max_header_bytes,
         max_target_bytes: limits.max_target_bytes,
@@ -119,22 +127,37 @@ fn settings(cli: &Cli) -> Result<Settings, String> {
     Ok(settings)
 }
 
-fn sizes(cli: &Cli, settings: &Settings) -> StorageSizes {
+/// Most addresses a DHCP pool may hold: a /16's worth. Each takes a lease slot, allocated
+/// at start-up.
+const MAX_DHCP_POOL: u64 = 65_536;
+
+fn sizes(cli: &Cli, settings: &Settings) -> Result<StorageSizes, String> {
     let limits = &cli.limits;
-    let pool = settings
-        .dhcp
-        .map_or(0, |dhcp| usize::try_from(u32::from(dhcp.last) - u32::from(dhcp.first) + 1).unwrap_or(usize::MAX));
-    StorageSizes {
+    let pool = match settings.dhcp {
+        Some(dhcp) => {
+            // In u64: 0.0.0.0-255.255.255.255 holds 2^32 addresses, one more than a u32 counts.
+            let pool = u64::from(u32::from(dhcp.last)).saturating_sub(u64::from(u32::from(dhcp.first))) + 1;
+            if pool > MAX_DHCP_POOL {
+                return Err(format!(
+                    "DHCP range {}-{} holds {pool} addresses; at most {MAX_DHCP_POOL} (a /16) are supported",
+                    dhcp.first, dhcp.last
+                ));
+            }
+            usize::try_from(pool).map_err(|_| format!("DHCP range of {pool} addresses does not fit in memory"))?
+        }
+        None => 0,
+    };
+    Ok(StorageSizes {
         connections: limits.max_connections,
         // A socket's receive buffer must hold a whole request head.
         tcp_rx_bytes: limits.tcp_rx_bytes.max(limits.max_header_bytes),
         tcp_tx_bytes: limits.tcp_tx_bytes,
         response_bytes: limits.response_bytes,
         request_scratch_bytes: limits.max_header_bytes,
-        // One slot per pool address, up to a /16's worth.
-        dhcp_leases: pool.min(65_536),
+        // One slot per pool address.
+        dhcp_leases: pool,
         ..StorageSizes::DEFAULT
-    }
+    })
 }
 
 fn run(cli: &Cli) -> Result<(), String> {
@@ -165,7 +188,7 @@ fn run(cli: &Cli) -> Result<(), String> {
     let config = config(cli, &base_url)?;
     let (mut device, backend_name) =
         backend::open(&cli.backend).map_err(|error| format!("cannot open the network backend: {error}"))?;
-    let sizes = sizes(cli, &settings);
+    let sizes = sizes(cli, &settings)?;
     match &cli.http_root {
         Some(root) => {
             let files = DirectoryFiles::open(root, sizes.connections)
@@ -243,5 +266,44 @@ fn reload(inventory: &mut InventoryFile, hangup: bool) {
             "inventory {} not reloaded ({why}), keeping the previous one: {error}",
             inventory.path().display()
         ),
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)] // reason: test code, where a panic is a failure
+mod tests {
+    use super::*;
+
+    fn cli(extra: &[&str]) -> Cli {
+        let base = ["ipxe-config-appliance", "--inventory", "inventory.json", "--tap", "tap0"];
+        Cli::try_parse_from(base.iter().chain(extra)).unwrap()
+    }
+
+    /// The lease table's size for these options, or why they are refused.
+    fn leases(extra: &[&str]) -> Result<usize, String> {
+        let cli = cli(extra);
+        let settings = settings(&cli)?;
+        sizes(&cli, &settings).map(|sizes| sizes.dhcp_leases)
+    }
+
+    #[test]
+    fn a_dhcp_range_of_the_whole_address_space_is_refused_cleanly() {
+        let error = leases(&["--ip", "10.0.0.1/0", "--dhcp-range", "0.0.0.0-255.255.255.255"]).unwrap_err();
+        assert!(error.contains("4294967296 addresses"), "{error}");
+    }
+
+    #[test]
+    fn dhcp_pools_up_to_a_slash_16_get_a_lease_slot_each() {
+        assert_eq!(leases(&["--ip", "10.0.0.1/8", "--dhcp-range", "10.1.0.0-10.1.255.255"]), Ok(65_536));
+        assert!(leases(&["--ip", "10.0.0.1/8", "--dhcp-range", "10.1.0.0-10.2.0.0"]).is_err());
+        assert_eq!(leases(&["--no-dhcp"]), Ok(0));
+        assert_eq!(leases(&[]), Ok(100), "the default pool, .100-.199");
+    }
+
+    #[test]
+    fn max_target_bytes_beyond_the_router_limit_is_refused() {
+        assert!(settings(&cli(&["--max-target-bytes", "1024"])).is_ok());
+        let error = settings(&cli(&["--max-target-bytes", "1025"])).unwrap_err();
+        assert!(error.contains("--max-target-bytes 1025"), "{error}");
     }
 }

@@ -3,8 +3,13 @@
 //! knows which backend runs.
 //!
 //! smoltcp's own `TunTapInterface`/`RawSocket` are not used: they allocate a `Vec` per
-//! frame and panic on I/O errors. Here the frame buffers are allocated once, a send that
-//! fails drops the frame (TCP retransmits), and a dead link ends the program cleanly.
+//! frame and panic on I/O errors. Here the frame buffers are allocated once, and a send
+//! that fails drops the frame (TCP retransmits). A link the backend reports dead ends the
+//! program cleanly, with a log line: a receive error, or a send error the backend calls
+//! fatal ([`FrameLink::is_dead`]). Not every death can be seen at once: when QEMU's end
+//! of a `--qemu-dgram-fd` socket pair closes, receiving merely finds nothing, forever,
+//! and `poll(2)` reports nothing; the dead peer is noticed the next time the appliance
+//! sends a frame (an answer, a retransmission, a router advertisement).
 
 mod qemu_dgram;
 mod raw_socket;
@@ -33,6 +38,11 @@ pub trait FrameLink {
     fn recv(&mut self, buf: &mut [u8]) -> io::Result<Option<usize>>;
     /// Sends one frame.
     fn send(&mut self, frame: &[u8]) -> io::Result<()>;
+    /// Whether a [`FrameLink::send`] error means the link is gone for good (rather than
+    /// one frame lost).
+    fn is_dead(&self, _send_error: &io::Error) -> bool {
+        false
+    }
     /// Whether received frames may carry unfinished checksums. Frames a local sender
     /// hands to a virtual interface with checksum offload (veth, bridges) reach a packet
     /// socket before the checksum is filled in; verifying them would drop every one.
@@ -101,7 +111,7 @@ impl Device for FrameDevice {
         match self.link.recv(&mut self.rx) {
             Ok(Some(len)) => Some((
                 RxToken { frame: self.rx.get(..len).unwrap_or_default() },
-                TxToken { link: &mut *self.link, buf: &mut self.tx },
+                TxToken { link: &mut *self.link, buf: &mut self.tx, failed: &mut self.failed },
             )),
             Ok(None) => None,
             Err(error) => {
@@ -113,7 +123,10 @@ impl Device for FrameDevice {
     }
 
     fn transmit(&mut self, _timestamp: Instant) -> Option<TxToken<'_>> {
-        Some(TxToken { link: &mut *self.link, buf: &mut self.tx })
+        if self.failed.is_some() {
+            return None;
+        }
+        Some(TxToken { link: &mut *self.link, buf: &mut self.tx, failed: &mut self.failed })
     }
 
     fn capabilities(&self) -> DeviceCapabilities {
@@ -147,15 +160,21 @@ impl phy::RxToken for RxToken<'_> {
 pub struct TxToken<'a> {
     link: &'a mut dyn FrameLink,
     buf: &'a mut [u8],
+    failed: &'a mut Option<io::Error>,
 }
 
 impl phy::TxToken for TxToken<'_> {
     fn consume<R, F: FnOnce(&mut [u8]) -> R>(self, len: usize, f: F) -> R {
         let frame = self.buf.get_mut(..len).unwrap_or_default();
         let result = f(frame);
-        if let Err(error) = self.link.send(frame) {
+        match self.link.send(frame) {
+            Ok(()) => {}
+            Err(error) if self.link.is_dead(&error) => {
+                log::error!("network link failed: {error}");
+                *self.failed = Some(error);
+            }
             // Dropped like on a congested wire; TCP retransmits.
-            log::debug!("frame of {len} bytes dropped: {error}");
+            Err(error) => log::debug!("frame of {len} bytes dropped: {error}"),
         }
         result
     }
@@ -268,5 +287,42 @@ fn recv_dontwait(fd: RawFd, buf: &mut [u8]) -> io::Result<Option<usize>> {
             io::ErrorKind::Interrupted => {}
             _ => return Err(error),
         }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)] // reason: test code, where a panic is a failure
+mod tests {
+    use std::os::fd::IntoRawFd;
+    use std::os::unix::net::UnixDatagram;
+
+    use phy::TxToken as _;
+
+    use super::*;
+
+    /// Sends one frame through the device, as smoltcp would.
+    fn send_frame(device: &mut FrameDevice) -> bool {
+        let Some(token) = device.transmit(Instant::ZERO) else { return false };
+        token.consume(60, |frame| frame.fill(0xab));
+        true
+    }
+
+    #[test]
+    fn qemu_closing_its_end_of_the_socket_pair_ends_the_link_at_the_next_send() {
+        let (ours, qemu) = UnixDatagram::pair().unwrap();
+        let mut device = FrameDevice::new(Box::new(QemuDgram::from_fd(ours.into_raw_fd()).unwrap()));
+        assert!(send_frame(&mut device));
+        assert!(device.failure().is_none());
+        let mut received = [0u8; MAX_FRAME];
+        assert_eq!(qemu.recv(&mut received).unwrap(), 60);
+        drop(qemu);
+        // Receiving cannot tell: nothing waits, as on a quiet link.
+        assert!(device.receive(Instant::ZERO).is_none());
+        assert!(device.failure().is_none());
+        // The first send is refused, and the link is declared dead.
+        assert!(send_frame(&mut device));
+        let error = device.failure().unwrap();
+        assert_eq!(error.raw_os_error(), Some(libc::ECONNREFUSED), "{error}");
+        assert!(!send_frame(&mut device), "nothing more is sent on a dead link");
     }
 }

@@ -1,5 +1,8 @@
 //! `--qemu-dgram-fd FD` and `--qemu-dgram PATH`: QEMU's `-netdev dgram`, which carries
 //! one raw Ethernet frame per datagram (no header, no FCS).
+//!
+//! With `--qemu-dgram-fd`, QEMU exiting is noticed the next time the appliance sends a
+//! frame (the send is refused); receiving alone cannot tell a dead peer from a quiet one.
 
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
@@ -134,5 +137,12 @@ impl FrameLink for QemuDgram {
             return Err(io::Error::last_os_error());
         }
         Ok(())
+    }
+
+    /// On an inherited socket pair, QEMU's end closing shows only here: the first send
+    /// after it is refused, later ones find the socket disconnected. (A socket bound to a
+    /// path has no fixed peer: QEMU may come back and send again, so nothing is fatal.)
+    fn is_dead(&self, send_error: &io::Error) -> bool {
+        self.bound.is_none() && matches!(send_error.raw_os_error(), Some(libc::ECONNREFUSED | libc::ENOTCONN))
     }
 }
