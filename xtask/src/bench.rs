@@ -69,6 +69,7 @@ pub fn run(options: &Options) -> Result<(), String> {
     figures.extend(footprint_figures()?);
     if !options.quick {
         figures.extend(boot_figures()?);
+        figures.extend(storm_figures()?);
     }
     print_table(&figures);
     write_summary(&figures, options.quick)?;
@@ -223,6 +224,49 @@ const TIMED_SCENARIO: &str = "deploy-uuid";
 
 /// Seconds from QEMU's start to the first script request and to the deploy initrd's tag,
 /// median of 3 real iPXE boots, one after another so no other guest competes for a core.
+/// Clients in the simulated boot storm.
+const STORM_CLIENTS: u32 = 500;
+
+/// The simulated boot storm (`server-smoltcp/tests/boot_storm.rs`): every client does
+/// DHCP, fetches its script and a 1 MiB file over a shared 1 Gbit/s segment; the test
+/// fails unless all boot. Times are simulated (the link's, not this machine's).
+fn storm_figures() -> Result<Vec<Figure>, String> {
+    let output = cargo()
+        .args(["test", "--quiet", "--release", "-p", "ipxe-config-server", "--test", "boot_storm", "--", "--nocapture"])
+        .env("STORM_CLIENTS", STORM_CLIENTS.to_string())
+        .output()
+        .map_err(|e| format!("cannot run the boot storm: {e}"))?;
+    let text = String::from_utf8_lossy(&output.stdout);
+    if !output.status.success() {
+        return Err(format!("boot storm failed:\n{text}{}", String::from_utf8_lossy(&output.stderr)));
+    }
+    let line = text.lines().find(|l| l.starts_with("storm clients=")).ok_or("the boot storm printed no summary")?;
+    let field = |key: &str| -> Result<f64, String> {
+        line.split_whitespace()
+            .find_map(|pair| pair.strip_prefix(key).and_then(|v| v.strip_prefix('=')))
+            .and_then(|v| v.parse().ok())
+            .ok_or_else(|| format!("boot storm summary has no {key}: {line}"))
+    };
+    let seconds = |key: &str| field(key).map(|ms| ms / 1000.0);
+    let plain = |name: String, value: f64, unit, budget| Figure { name, value, unit, spread: None, budget };
+    Ok(vec![
+        plain(
+            format!("boot storm, {STORM_CLIENTS} clients: all booted in (simulated)"),
+            seconds("total_ms")?,
+            "s",
+            None,
+        ),
+        plain(format!("boot storm, {STORM_CLIENTS} clients: p50 per client"), seconds("p50_ms")?, "s", None),
+        plain(format!("boot storm, {STORM_CLIENTS} clients: p99 per client"), seconds("p99_ms")?, "s", None),
+        plain(
+            format!("boot storm, {STORM_CLIENTS} clients: failed boots"),
+            field("failed")?,
+            "",
+            Some(Budget::AtMost(0.0)),
+        ),
+    ])
+}
+
 fn boot_figures() -> Result<Vec<Figure>, String> {
     let options = crate::qemu_boot::Options {
         scenario: Some(TIMED_SCENARIO.to_string()),
