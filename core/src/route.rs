@@ -151,11 +151,7 @@ impl Route {
         if target.len() > MAX_TARGET {
             return Err(RouteError::TargetTooLong);
         }
-        let target = strip_scheme_and_authority(target);
-        let (path, query) = match target.iter().position(|&b| b == b'?') {
-            Some(at) => (target.get(..at).unwrap_or_default(), target.get(at + 1..)),
-            None => (target, None),
-        };
+        let (path, query) = split_target(target);
         if path == b"/boot.ipxe" {
             return match query {
                 None | Some(b"") => Ok(Route::ChainScript),
@@ -192,22 +188,34 @@ impl Route {
     }
 }
 
-/// Absolute-form targets (RFC 9112 §3.2.2) carry `http://host`; only the path matters here.
-fn strip_scheme_and_authority(target: &[u8]) -> &[u8] {
-    let lower_starts = |prefix: &[u8]| {
-        target.len() >= prefix.len() && target.iter().zip(prefix).all(|(a, b)| a.to_ascii_lowercase() == *b)
+/// Splits a request target into path and query, dropping the scheme and authority of
+/// the absolute form (`http://host/path?query`, RFC 9112 §3.2.2): only the path matters
+/// here. The HTTP server uses the same split for files, so both agree on every target.
+///
+/// ```
+/// use ipxe_config::route::split_target;
+/// assert_eq!(split_target(b"/a/b?c=d"), (&b"/a/b"[..], Some(&b"c=d"[..])));
+/// assert_eq!(split_target(b"http://10.0.0.1:8080/k"), (&b"/k"[..], None));
+/// assert_eq!(split_target(b"HTTP://host"), (&b"/"[..], None));
+/// ```
+pub fn split_target(target: &[u8]) -> (&[u8], Option<&[u8]>) {
+    let scheme_len = [&b"http://"[..], b"https://"]
+        .iter()
+        .find(|scheme| target.get(..scheme.len()).is_some_and(|start| start.eq_ignore_ascii_case(scheme)))
+        .map(|scheme| scheme.len());
+    let rest = match scheme_len {
+        Some(len) => {
+            let after = target.get(len..).unwrap_or_default();
+            match after.iter().position(|&b| b == b'/' || b == b'?') {
+                Some(at) => after.get(at..).unwrap_or_default(),
+                None => b"/",
+            }
+        }
+        None => target,
     };
-    let rest = if lower_starts(b"http://") {
-        target.get(7..)
-    } else if lower_starts(b"https://") {
-        target.get(8..)
-    } else {
-        return target;
-    };
-    let rest = rest.unwrap_or_default();
-    match rest.iter().position(|&b| b == b'/' || b == b'?') {
-        Some(at) => rest.get(at..).unwrap_or_default(),
-        None => b"/",
+    match rest.iter().position(|&b| b == b'?') {
+        Some(at) => (rest.get(..at).unwrap_or_default(), rest.get(at + 1..)),
+        None => (rest, None),
     }
 }
 

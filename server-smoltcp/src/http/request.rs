@@ -183,35 +183,9 @@ fn parse_decimal(text: &[u8]) -> Option<u64> {
     text.iter().try_fold(0u64, |value, &digit| digit.is_ascii_digit().then(|| value * 10 + u64::from(digit - b'0')))
 }
 
-/// Splits a request target into path and query, dropping the scheme and authority of
-/// the absolute form (`http://host/path?query`).
-///
-/// ```
-/// use ipxe_config_server::http::request::split_target;
-/// assert_eq!(split_target(b"/a/b?c=d"), (&b"/a/b"[..], Some(&b"c=d"[..])));
-/// assert_eq!(split_target(b"http://10.0.0.1:8080/k"), (&b"/k"[..], None));
-/// assert_eq!(split_target(b"HTTP://host"), (&b"/"[..], None));
-/// ```
-pub fn split_target(target: &[u8]) -> (&[u8], Option<&[u8]>) {
-    let scheme_len = [&b"http://"[..], b"https://"]
-        .iter()
-        .find(|scheme| target.get(..scheme.len()).is_some_and(|start| start.eq_ignore_ascii_case(scheme)))
-        .map(|scheme| scheme.len());
-    let rest = match scheme_len {
-        Some(len) => {
-            let after = target.get(len..).unwrap_or_default();
-            match after.iter().position(|&b| b == b'/' || b == b'?') {
-                Some(at) => after.get(at..).unwrap_or_default(),
-                None => b"/",
-            }
-        }
-        None => target,
-    };
-    match rest.iter().position(|&b| b == b'?') {
-        Some(at) => (rest.get(..at).unwrap_or_default(), rest.get(at + 1..)),
-        None => (rest, None),
-    }
-}
+/// Splits a request target into path and query (absolute form included): the core
+/// router's own split, so scripts and files see every target the same way.
+pub use ipxe_config::route::split_target;
 
 #[cfg(test)]
 #[allow(clippy::indexing_slicing)] // reason: test code, where a panic is a failure
