@@ -163,20 +163,7 @@ fn slowloris_heads_cannot_lock_out_a_well_behaved_client() {
     let mut lan = appliance(8);
     let mut attack =
         Trickle::new(&mut lan, 8, b"", b"GET /boot.ipxe HTTP/1.1\r\nHost: 10.99.0.1\r\nX-Slow: aaaaaaaaaaaa");
-    let honest = node(&mut lan);
-    // Let the attackers take every socket first.
-    drive(&mut lan, Duration::from_secs(3), |lan| (false, attack.tick(lan)));
-    let mut fetch = Fetch::new(&lan, honest, 0, SCRIPT_BY_MAC);
-    let mut response = None;
-    let served = drive(&mut lan, LIMITS.idle_timeout + Duration::from_secs(1), |lan| {
-        let next = attack.tick(lan);
-        response = fetch.poll(lan);
-        (response.is_some(), next.min(fetch.wake_at(lan.now)))
-    });
-    let waited = lan.now - fetch.started;
-    assert!(served, "well-behaved client not served in {waited} (tries refused or failed: {})", fetch.failed_attempts);
-    assert_node_script(&response.unwrap());
-    println!("slowloris heads: served after {waited}, {} attacker connections ended", attack.dropped);
+    let honest = served_despite(&mut lan, &mut attack, "slowloris heads");
     let statuses = log_capture::statuses(&log_capture::take());
     assert!(statuses.iter().all(|&status| status == 200 || status == 408), "{statuses:?}");
     assert_recovered_after(&mut lan, honest, &mut attack);
@@ -193,11 +180,18 @@ fn slow_request_bodies_cannot_lock_out_a_well_behaved_client() {
         b"GET /boot.ipxe HTTP/1.1\r\nHost: 10.99.0.1\r\nContent-Length: 1000000000\r\n\r\n",
         b"x",
     );
-    let honest = node(&mut lan);
-    drive(&mut lan, Duration::from_secs(3), |lan| (false, attack.tick(lan)));
-    let mut fetch = Fetch::new(&lan, honest, 0, SCRIPT_BY_MAC);
+    let honest = served_despite(&mut lan, &mut attack, "slow bodies");
+    assert_recovered_after(&mut lan, honest, &mut attack);
+}
+
+/// Lets `attack` take every socket, then checks that a well-behaved client arriving now
+/// gets its script within the idle timeout plus a second; returns that client's station.
+fn served_despite(lan: &mut Lan<'static>, attack: &mut Trickle, what: &str) -> usize {
+    let honest = node(lan);
+    drive(lan, Duration::from_secs(3), |lan| (false, attack.tick(lan)));
+    let mut fetch = Fetch::new(lan, honest, 0, SCRIPT_BY_MAC);
     let mut response = None;
-    let served = drive(&mut lan, LIMITS.idle_timeout + Duration::from_secs(1), |lan| {
+    let served = drive(lan, LIMITS.idle_timeout + Duration::from_secs(1), |lan| {
         let next = attack.tick(lan);
         response = fetch.poll(lan);
         (response.is_some(), next.min(fetch.wake_at(lan.now)))
@@ -205,8 +199,8 @@ fn slow_request_bodies_cannot_lock_out_a_well_behaved_client() {
     let waited = lan.now - fetch.started;
     assert!(served, "well-behaved client not served in {waited} (tries refused or failed: {})", fetch.failed_attempts);
     assert_node_script(&response.unwrap());
-    println!("slow bodies: served after {waited}, {} attacker connections ended", attack.dropped);
-    assert_recovered_after(&mut lan, honest, &mut attack);
+    println!("{what}: served after {waited}, {} attacker connections ended", attack.dropped);
+    honest
 }
 
 /// Stops an attack (its stations vanish) and checks a normal client.
