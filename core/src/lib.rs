@@ -3,6 +3,7 @@
 
 pub mod config;
 pub mod error;
+pub mod hash;
 pub mod inventory;
 pub mod json_string;
 pub mod load;

@@ -5,6 +5,8 @@
 //! little-endian length followed by the bytes. A caller-provided open-addressing table
 //! of entry offsets finds an existing copy in O(1) during load.
 
+use crate::hash::fnv1a;
+
 /// A reference to a string in the pool, or none.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct StrRef(u32);
@@ -155,11 +157,6 @@ impl<'s> PoolBuilder<'s> {
         let bytes: &'s [u8] = self.bytes;
         Pool { bytes: bytes.get(..len).unwrap_or_default() }
     }
-}
-
-/// FNV-1a: tiny, no tables, good enough spread for URL-like strings.
-fn fnv1a(bytes: &[u8]) -> u32 {
-    bytes.iter().fold(0x811c_9dc5_u32, |hash, &byte| (hash ^ u32::from(byte)).wrapping_mul(0x0100_0193))
 }
 
 #[cfg(test)]

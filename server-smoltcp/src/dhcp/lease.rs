@@ -6,6 +6,7 @@
 //!
 //! Panic contract: nothing here panics; every slot access is checked.
 
+use ipxe_config::hash::fnv1a;
 use smoltcp::time::{Duration, Instant};
 use smoltcp::wire::{EthernetAddress, Ipv4Address};
 
@@ -182,11 +183,6 @@ impl Lease {
             LeaseState::Offered | LeaseState::Bound | LeaseState::Declined => self.expires <= now,
         }
     }
-}
-
-/// FNV-1a: a tiny, well-spread hash for picking a MAC's preferred slot.
-fn fnv1a(bytes: &[u8]) -> u32 {
-    bytes.iter().fold(0x811c_9dc5_u32, |hash, &byte| (hash ^ u32::from(byte)).wrapping_mul(0x0100_0193))
 }
 
 #[cfg(test)]
