@@ -7,6 +7,7 @@
 //! checked it: a value that would change the script's commands turns the answer into an
 //! error script instead.
 
+use core::ffi::CStr;
 use core::fmt;
 
 use uuid::Uuid;
@@ -40,15 +41,31 @@ pub enum ScriptKind {
 
 impl ScriptKind {
     /// A short lower-case name.
+    ///
+    /// ```
+    /// use ipxe_config::ScriptKind;
+    /// assert_eq!(ScriptKind::InstanceRamdisk.as_str(), "instance-ramdisk");
+    /// ```
     pub fn as_str(self) -> &'static str {
+        // Every name is ASCII, so the conversion cannot fail.
+        self.as_c_str().to_str().unwrap_or_default()
+    }
+
+    /// [`ScriptKind::as_str`] NUL-terminated, for C callers; the one place the names live.
+    ///
+    /// ```
+    /// use ipxe_config::ScriptKind;
+    /// assert_eq!(ScriptKind::LocalDisk.as_c_str(), c"local-disk");
+    /// ```
+    pub fn as_c_str(self) -> &'static CStr {
         match self {
-            Self::DeployRamdisk => "deploy",
-            Self::RescueRamdisk => "rescue",
-            Self::InstanceKernel => "instance",
-            Self::InstanceRamdisk => "instance-ramdisk",
-            Self::LocalDisk => "local-disk",
-            Self::Error => "error",
-            Self::Chain => "chain",
+            Self::DeployRamdisk => c"deploy",
+            Self::RescueRamdisk => c"rescue",
+            Self::InstanceKernel => c"instance",
+            Self::InstanceRamdisk => c"instance-ramdisk",
+            Self::LocalDisk => c"local-disk",
+            Self::Error => c"error",
+            Self::Chain => c"chain",
         }
     }
 }
@@ -77,6 +94,27 @@ pub enum Refusal<'a> {
     Missing(&'static str),
     /// A value failed the renderer's own safety check.
     UnsafeValue(&'static str),
+}
+
+impl Refusal<'_> {
+    /// What went wrong without the details (no UUID, MAC, driver or field), as a static
+    /// NUL-terminated text: for C callers and for labels that must not grow with input.
+    ///
+    /// ```
+    /// use ipxe_config::Refusal;
+    /// assert_eq!(Refusal::UnbootableState.summary(), c"unbootable provision state");
+    /// assert_eq!(Refusal::Missing("deploy_kernel").summary(), c"a value the script needs is missing");
+    /// ```
+    pub fn summary(&self) -> &'static CStr {
+        match self {
+            Self::UnknownNode(_) => c"unknown node",
+            Self::UnknownAddress(_) => c"unknown port address",
+            Self::DriverMismatch { .. } => c"driver mismatch",
+            Self::UnbootableState => c"unbootable provision state",
+            Self::Missing(_) => c"a value the script needs is missing",
+            Self::UnsafeValue(_) => c"a value would change the script's commands",
+        }
+    }
 }
 
 impl fmt::Display for Refusal<'_> {

@@ -3,6 +3,7 @@
 //! The public contract (DESIGN.md): `GET /v1/drivers/{driver}/vendor_passthru/ipxe_config`
 //! with exactly one of `node_uuid` / `port_address`, and `GET /boot.ipxe`.
 
+use core::ffi::CStr;
 use core::fmt;
 
 use uuid::Uuid;
@@ -109,19 +110,35 @@ impl RouteError {
     }
 
     /// A short reason for the response body.
+    ///
+    /// ```
+    /// use ipxe_config::RouteError;
+    /// assert_eq!(RouteError::NotFound.reason(), "no such resource");
+    /// ```
     pub fn reason(self) -> &'static str {
+        // Every reason is ASCII, so the conversion cannot fail.
+        self.reason_c_str().to_str().unwrap_or_default()
+    }
+
+    /// [`RouteError::reason`] NUL-terminated, for C callers; the one place the texts live.
+    ///
+    /// ```
+    /// use ipxe_config::RouteError;
+    /// assert_eq!(RouteError::TargetTooLong.reason_c_str(), c"request target too long");
+    /// ```
+    pub fn reason_c_str(self) -> &'static CStr {
         match self {
-            Self::TargetTooLong => "request target too long",
-            Self::NotFound => "no such resource",
-            Self::BadEscape => "malformed percent-escape in the request target",
-            Self::InvalidDriver => "invalid driver name in the path",
-            Self::MissingParameter => "give node_uuid or port_address",
-            Self::BothParameters => "give node_uuid or port_address, not both",
-            Self::RepeatedParameter => "a query parameter is repeated",
-            Self::UnknownParameter => "unknown query parameter (only node_uuid or port_address)",
-            Self::EmptyValue => "a query parameter has an empty value",
-            Self::InvalidUuid => "node_uuid is not a UUID",
-            Self::InvalidPortAddress => "port_address is not a MAC address",
+            Self::TargetTooLong => c"request target too long",
+            Self::NotFound => c"no such resource",
+            Self::BadEscape => c"malformed percent-escape in the request target",
+            Self::InvalidDriver => c"invalid driver name in the path",
+            Self::MissingParameter => c"give node_uuid or port_address",
+            Self::BothParameters => c"give node_uuid or port_address, not both",
+            Self::RepeatedParameter => c"a query parameter is repeated",
+            Self::UnknownParameter => c"unknown query parameter (only node_uuid or port_address)",
+            Self::EmptyValue => c"a query parameter has an empty value",
+            Self::InvalidUuid => c"node_uuid is not a UUID",
+            Self::InvalidPortAddress => c"port_address is not a MAC address",
         }
     }
 }

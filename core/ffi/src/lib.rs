@@ -200,7 +200,7 @@ impl IpxeConfigResult {
     }
 
     fn route_error(error: RouteError) -> Self {
-        Self { reason: route_reason(error).as_ptr(), http_status: u32::from(error.status()), ..Self::EMPTY }
+        Self { reason: error.reason_c_str().as_ptr(), http_status: u32::from(error.status()), ..Self::EMPTY }
     }
 }
 
@@ -457,32 +457,16 @@ fn route_error_code(error: RouteError) -> c_int {
     }
 }
 
-/// [`RouteError::reason`] as a C string (a test keeps the two equal).
-fn route_reason(error: RouteError) -> &'static CStr {
-    match error {
-        RouteError::TargetTooLong => c"request target too long",
-        RouteError::NotFound => c"no such resource",
-        RouteError::BadEscape => c"malformed percent-escape in the request target",
-        RouteError::InvalidDriver => c"invalid driver name in the path",
-        RouteError::MissingParameter => c"give node_uuid or port_address",
-        RouteError::BothParameters => c"give node_uuid or port_address, not both",
-        RouteError::RepeatedParameter => c"a query parameter is repeated",
-        RouteError::UnknownParameter => c"unknown query parameter (only node_uuid or port_address)",
-        RouteError::EmptyValue => c"a query parameter has an empty value",
-        RouteError::InvalidUuid => c"node_uuid is not a UUID",
-        RouteError::InvalidPortAddress => c"port_address is not a MAC address",
-    }
-}
-
 fn refusal_code(refusal: Refusal<'_>) -> (i32, &'static CStr) {
-    match refusal {
-        Refusal::UnknownNode(_) => (IPXE_CONFIG_REFUSAL_UNKNOWN_NODE, c"unknown node"),
-        Refusal::UnknownAddress(_) => (IPXE_CONFIG_REFUSAL_UNKNOWN_ADDRESS, c"unknown port address"),
-        Refusal::DriverMismatch { .. } => (IPXE_CONFIG_REFUSAL_DRIVER_MISMATCH, c"driver mismatch"),
-        Refusal::UnbootableState => (IPXE_CONFIG_REFUSAL_UNBOOTABLE_STATE, c"unbootable provision state"),
-        Refusal::Missing(_) => (IPXE_CONFIG_REFUSAL_MISSING_VALUE, c"a value the script needs is missing"),
-        Refusal::UnsafeValue(_) => (IPXE_CONFIG_REFUSAL_UNSAFE_VALUE, c"a value would change the script's commands"),
-    }
+    let code = match refusal {
+        Refusal::UnknownNode(_) => IPXE_CONFIG_REFUSAL_UNKNOWN_NODE,
+        Refusal::UnknownAddress(_) => IPXE_CONFIG_REFUSAL_UNKNOWN_ADDRESS,
+        Refusal::DriverMismatch { .. } => IPXE_CONFIG_REFUSAL_DRIVER_MISMATCH,
+        Refusal::UnbootableState => IPXE_CONFIG_REFUSAL_UNBOOTABLE_STATE,
+        Refusal::Missing(_) => IPXE_CONFIG_REFUSAL_MISSING_VALUE,
+        Refusal::UnsafeValue(_) => IPXE_CONFIG_REFUSAL_UNSAFE_VALUE,
+    };
+    (code, refusal.summary())
 }
 
 fn script_kind_code(kind: ScriptKind) -> i32 {
@@ -497,20 +481,28 @@ fn script_kind_code(kind: ScriptKind) -> i32 {
     }
 }
 
+/// The inverse of [`script_kind_code`] (a test checks every code round-trips).
+fn script_kind(code: c_int) -> Option<ScriptKind> {
+    Some(match code {
+        IPXE_CONFIG_SCRIPT_DEPLOY => ScriptKind::DeployRamdisk,
+        IPXE_CONFIG_SCRIPT_RESCUE => ScriptKind::RescueRamdisk,
+        IPXE_CONFIG_SCRIPT_INSTANCE => ScriptKind::InstanceKernel,
+        IPXE_CONFIG_SCRIPT_INSTANCE_RAMDISK => ScriptKind::InstanceRamdisk,
+        IPXE_CONFIG_SCRIPT_LOCAL_DISK => ScriptKind::LocalDisk,
+        IPXE_CONFIG_SCRIPT_ERROR => ScriptKind::Error,
+        IPXE_CONFIG_SCRIPT_CHAIN => ScriptKind::Chain,
+        _ => return None,
+    })
+}
+
 /// A static name for an `IPXE_CONFIG_SCRIPT_*` value (`"deploy"`, `"error"`, …; the same
 /// words the Rust crate logs), `"none"` for `IPXE_CONFIG_SCRIPT_NONE`, `"unknown"` otherwise.
 #[no_mangle]
 pub extern "C" fn ipxe_config_script_kind_name(kind: c_int) -> *const c_char {
-    let name = match kind {
-        IPXE_CONFIG_SCRIPT_NONE => c"none",
-        IPXE_CONFIG_SCRIPT_DEPLOY => c"deploy",
-        IPXE_CONFIG_SCRIPT_RESCUE => c"rescue",
-        IPXE_CONFIG_SCRIPT_INSTANCE => c"instance",
-        IPXE_CONFIG_SCRIPT_INSTANCE_RAMDISK => c"instance-ramdisk",
-        IPXE_CONFIG_SCRIPT_LOCAL_DISK => c"local-disk",
-        IPXE_CONFIG_SCRIPT_ERROR => c"error",
-        IPXE_CONFIG_SCRIPT_CHAIN => c"chain",
-        _ => c"unknown",
+    let name = match script_kind(kind) {
+        Some(kind) => kind.as_c_str(),
+        None if kind == IPXE_CONFIG_SCRIPT_NONE => c"none",
+        None => c"unknown",
     };
     name.as_ptr()
 }

@@ -427,36 +427,13 @@ fn every_code_has_its_own_text() {
 }
 
 #[test]
-fn static_texts_match_the_core_crate() {
-    let route_errors = [
-        RouteError::TargetTooLong,
-        RouteError::NotFound,
-        RouteError::BadEscape,
-        RouteError::InvalidDriver,
-        RouteError::MissingParameter,
-        RouteError::BothParameters,
-        RouteError::RepeatedParameter,
-        RouteError::UnknownParameter,
-        RouteError::EmptyValue,
-        RouteError::InvalidUuid,
-        RouteError::InvalidPortAddress,
-    ];
-    for error in route_errors {
-        assert_eq!(route_reason(error).to_str().unwrap(), error.reason());
+fn script_kind_codes_round_trip() {
+    for code in IPXE_CONFIG_SCRIPT_DEPLOY..=IPXE_CONFIG_SCRIPT_CHAIN {
+        let kind = script_kind(code).unwrap();
+        assert_eq!(script_kind_code(kind), code);
+        assert_eq!(text(ipxe_config_script_kind_name(code)), kind.as_str());
     }
-    let kinds = [
-        ScriptKind::DeployRamdisk,
-        ScriptKind::RescueRamdisk,
-        ScriptKind::InstanceKernel,
-        ScriptKind::InstanceRamdisk,
-        ScriptKind::LocalDisk,
-        ScriptKind::Error,
-        ScriptKind::Chain,
-    ];
-    for kind in kinds {
-        let name = text(ipxe_config_script_kind_name(script_kind_code(kind)));
-        assert_eq!(name, kind.as_str());
-    }
+    assert_eq!(script_kind(IPXE_CONFIG_SCRIPT_NONE), None);
     assert_eq!(text(ipxe_config_script_kind_name(IPXE_CONFIG_SCRIPT_NONE)), "none");
     assert_eq!(text(ipxe_config_script_kind_name(99)), "unknown");
 }
