@@ -48,9 +48,10 @@ pub const IPXE_CONFIG_OK: c_int = 0;
 pub const IPXE_CONFIG_ERR_BAD_POINTER: c_int = -1;
 /// A length is larger than `PTRDIFF_MAX`, or the capacities overflow the address space.
 pub const IPXE_CONFIG_ERR_BAD_LENGTH: c_int = -2;
-/// The storage block is smaller than the capacities need.
+/// The storage block is smaller than the capacities need (see `ipxe_config_storage_size`).
 pub const IPXE_CONFIG_ERR_STORAGE_TOO_SMALL: c_int = -3;
-/// The inventory was rejected (malformed JSON, unsafe or missing value, duplicate, …).
+/// The inventory was rejected (malformed JSON, unsafe or missing value, duplicate, …);
+/// the error message names the node and the field.
 pub const IPXE_CONFIG_ERR_INVENTORY_INVALID: c_int = -4;
 /// The inventory does not fit the capacities given (the message names the limit).
 pub const IPXE_CONFIG_ERR_INVENTORY_CAPACITY: c_int = -5;
@@ -58,7 +59,8 @@ pub const IPXE_CONFIG_ERR_INVENTORY_CAPACITY: c_int = -5;
 pub const IPXE_CONFIG_ERR_NOT_LOADED: c_int = -6;
 /// A settings string is not UTF-8.
 pub const IPXE_CONFIG_ERR_SETTINGS_NOT_UTF8: c_int = -7;
-/// A settings value is invalid (unsafe for a script, or an enum out of range).
+/// A settings value is invalid (unsafe for a script, or an enum out of range); see
+/// `ipxe_config_settings_check`.
 pub const IPXE_CONFIG_ERR_SETTINGS_INVALID: c_int = -8;
 /// The request target is malformed: answer 400.
 pub const IPXE_CONFIG_ERR_BAD_REQUEST: c_int = -9;
@@ -81,7 +83,7 @@ pub const IPXE_CONFIG_SCRIPT_INSTANCE: i32 = 3;
 pub const IPXE_CONFIG_SCRIPT_INSTANCE_RAMDISK: i32 = 4;
 /// Boot from the local disk.
 pub const IPXE_CONFIG_SCRIPT_LOCAL_DISK: i32 = 5;
-/// An error script (still answered with 200; log a warning).
+/// An error script: still answered with 200, as iPXE runs only 2xx bodies; log a warning.
 pub const IPXE_CONFIG_SCRIPT_ERROR: i32 = 6;
 /// The `/boot.ipxe` chain script.
 pub const IPXE_CONFIG_SCRIPT_CHAIN: i32 = 7;
@@ -110,15 +112,19 @@ const LOADED: usize = 0x6970_7863;
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]
 pub struct IpxeConfigInventory {
-    nodes: *const NodeRecord,
-    ports: *const PortRecord,
-    strings: *const u8,
+    /// Private: the node records.
+    nodes: *const c_void,
+    /// Private: the PXE-enabled port records.
+    ports: *const c_void,
+    /// Private: the string pool.
+    strings: *const c_void,
     /// Nodes loaded.
     pub node_count: usize,
     /// PXE-enabled ports loaded.
     pub port_count: usize,
     /// Bytes of the string pool in use.
     pub string_bytes: usize,
+    /// Private: marks a handle filled by a successful load.
     magic: usize,
 }
 
@@ -147,9 +153,9 @@ impl IpxeConfigInventory {
         // block); the caller keeps them unchanged for `'a`.
         let (nodes, ports, strings) = unsafe {
             (
-                core::slice::from_raw_parts(self.nodes, self.node_count),
-                core::slice::from_raw_parts(self.ports, self.port_count),
-                core::slice::from_raw_parts(self.strings, self.string_bytes),
+                core::slice::from_raw_parts(self.nodes.cast::<NodeRecord>(), self.node_count),
+                core::slice::from_raw_parts(self.ports.cast::<PortRecord>(), self.port_count),
+                core::slice::from_raw_parts(self.strings.cast::<u8>(), self.string_bytes),
             )
         };
         let extent = Extent { nodes: self.node_count, ports: self.port_count, string_bytes: self.string_bytes };
@@ -204,8 +210,9 @@ impl IpxeConfigResult {
     }
 }
 
-/// Bytes of storage [`ipxe_config_load`] needs for these capacities, whatever the
-/// storage's alignment; 0 if they overflow the address space.
+/// Bytes of storage `ipxe_config_load` needs for these capacities, whatever the
+/// storage's alignment (any pointer will do); 0 if they overflow the address space.
+/// `string_bytes` bounds the string pool; the JSON document's length is always enough.
 #[no_mangle]
 pub extern "C" fn ipxe_config_storage_size(max_nodes: usize, max_ports: usize, string_bytes: usize) -> usize {
     storage::required_size(Capacities { nodes: max_nodes, ports: max_ports, string_bytes }).unwrap_or(0)
@@ -213,8 +220,9 @@ pub extern "C" fn ipxe_config_storage_size(max_nodes: usize, max_ports: usize, s
 
 /// Loads an Ironic-shaped JSON inventory into `storage` and fills `*out_handle`.
 ///
-/// On failure `*out_handle` is left unloaded and `error_message` (if not NULL) receives
-/// the reason, NUL-terminated and cut to `error_message_len`.
+/// The JSON is not kept. On failure `*out_handle` is left unloaded and `error_message`
+/// (if not NULL) receives the reason (`node 1be2…: driver_info.deploy_kernel: contains a
+/// line break`), NUL-terminated and cut to `error_message_len`.
 ///
 /// # Safety
 /// `storage` must be writable for `storage_len` bytes and used by nothing else while the
@@ -279,9 +287,9 @@ pub unsafe extern "C" fn ipxe_config_load(
         Err(error) => return fail(load_error_code(&error), &error),
     };
     let handle = IpxeConfigInventory {
-        nodes: carved.nodes,
-        ports: carved.ports,
-        strings: carved.strings,
+        nodes: carved.nodes.cast(),
+        ports: carved.ports.cast(),
+        strings: carved.strings.cast(),
         node_count: extent.nodes,
         port_count: extent.ports,
         string_bytes: extent.string_bytes,
@@ -356,7 +364,7 @@ fn settings_error_code(error: settings::SettingsError) -> c_int {
 /// its code with `info->http_status` 400, 404 or 414 and `info->reason` as the body. A
 /// too-small `out` returns `IPXE_CONFIG_ERR_BUFFER_TOO_SMALL` with `*out_written` the size
 /// needed (`out` may be NULL with `out_len` 0 to ask for it); its contents are then
-/// unspecified. `info` may be NULL.
+/// unspecified. `info` may be NULL. A script's Content-Type is `text/plain`.
 ///
 /// # Safety
 /// `inventory` and `settings` must point to initialised structs (the settings' non-NULL

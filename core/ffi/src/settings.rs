@@ -24,33 +24,35 @@ pub const IPXE_CONFIG_BOOT_MODE_BIOS: i32 = 1;
 ///
 /// Strings are NUL-terminated UTF-8; `NULL` or `""` means "not set" (for `any_driver`,
 /// `NULL` means `"any"`). They are read on every call that takes the struct and never
-/// kept.
+/// kept. Start from `ipxe_config_settings_default`; an all-zero struct is also valid
+/// (0 retries, no pause).
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]
 pub struct IpxeConfigSettings {
-    /// [`Config::base_url`].
+    /// This server, e.g. `"http://10.99.0.1"`, for chain and retry URLs; `NULL`:
+    /// `http://${next-server}` ([`Config::base_url`]).
     pub base_url: *const c_char,
-    /// [`Config::ipa_api_url`].
+    /// `ipa-api-url=` for the deploy ramdisk ([`Config::ipa_api_url`]).
     pub ipa_api_url: *const c_char,
-    /// [`Config::deploy_kernel`].
+    /// Deploy kernel for nodes without `driver_info.deploy_kernel`.
     pub deploy_kernel: *const c_char,
-    /// [`Config::deploy_ramdisk`].
+    /// Deploy ramdisk for nodes without `driver_info.deploy_ramdisk`.
     pub deploy_ramdisk: *const c_char,
-    /// [`Config::rescue_kernel`].
+    /// Rescue kernel for nodes without `driver_info.rescue_kernel`.
     pub rescue_kernel: *const c_char,
-    /// [`Config::rescue_ramdisk`].
+    /// Rescue ramdisk for nodes without `driver_info.rescue_ramdisk`.
     pub rescue_ramdisk: *const c_char,
-    /// [`Config::append_params`].
+    /// Kernel parameters for nodes without `driver_info.kernel_append_params`.
     pub append_params: *const c_char,
-    /// [`Config::any_driver`]; `NULL` means `"any"`.
+    /// Driver name that matches every node ([`Config::any_driver`]); `NULL` means `"any"`.
     pub any_driver: *const c_char,
-    /// [`Config::fetch_timeout_ms`]; 0 leaves iPXE's default.
+    /// `--timeout` for image fetches, in milliseconds; 0 leaves iPXE's default.
     pub fetch_timeout_ms: u32,
-    /// [`Config::retries`].
+    /// Retries of a failed kernel/initrd fetch (Ironic: 10).
     pub retries: u16,
-    /// [`Config::error_pause_seconds`].
+    /// Seconds an error script waits so the console can be read.
     pub error_pause_seconds: u16,
-    /// [`Config::error_ending`]: one of `IPXE_CONFIG_ENDING_*`.
+    /// What an error script does after its pause: one of `IPXE_CONFIG_ENDING_*`.
     pub error_ending: i32,
     /// [`Config::boot_mode`] for nodes whose `boot_mode` is null: `IPXE_CONFIG_BOOT_MODE_*`.
     pub boot_mode: i32,
