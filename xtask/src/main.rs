@@ -36,6 +36,12 @@ enum Task {
         #[arg(long, default_value_t = 1)]
         repeat: usize,
     },
+    /// Regenerates core/ffi/include/ipxe_config.h with cbindgen (CI checks it is up to date).
+    FfiHeader {
+        /// Write nothing; fail if the committed header is not what cbindgen generates.
+        #[arg(long)]
+        check: bool,
+    },
     /// Boots the qemu-boot payloads without iPXE (kernel + initrd, local disk, OVMF, NIC wiring).
     QemuSmoke,
     /// Runs every cargo-fuzz target for a bounded time (nightly toolchain; installs cargo-fuzz if missing).
@@ -59,6 +65,8 @@ fn main() -> ExitCode {
         Task::QemuBoot { scenario, keep, repeat } => {
             qemu_boot::run(&qemu_boot::Options { scenario, keep, repeat, one_at_a_time: false })
         }
+        Task::FfiHeader { check: false } => ffi::write_header(),
+        Task::FfiHeader { check: true } => ffi::check_header(),
         Task::QemuSmoke => qemu_boot::smoke(),
         Task::Bench { quick } => bench::run(&bench::Options { quick }),
         Task::Fuzz { seconds } => fuzz::run(seconds).map(|report| println!("{report}")),
