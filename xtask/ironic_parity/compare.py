@@ -282,9 +282,11 @@ def boots(script, boot_mode):
     """What iPXE does with `script` when every fetch succeeds: a dict naming the boot."""
     if script is None:
         return {"boot": "error"}
-    lines = script.splitlines()
-    if lines and lines[0].startswith("# ipxe-config: error script") or "# ipxe-config: error script" in script:
+    # Our error scripts end in reboot, `exit 1` or a retry chain, as configured; what
+    # matters is that the node boots nothing, which their header comment says.
+    if "\n# ipxe-config: error script" in script:
         return {"boot": "error"}
+    lines = script.splitlines()
     labels = {line[1:].strip(): i for i, line in enumerate(lines) if line.startswith(":")}
     kernel, initrds = None, []
     pc, steps = 0, 0
@@ -296,11 +298,9 @@ def boots(script, boot_mode):
             continue
         # `a || b`: a succeeds, so b never runs; `a && b`: b runs when a succeeds; the
         # tests (iseq, isset) are taken as failing, which keeps retry loops out.
-        words = line.split()
-        command, rest = [], []
-        for i, word in enumerate(words):
+        command = []
+        for word in line.split():
             if word in ("||", "&&", ";"):
-                rest = words[i:]
                 break
             command.append(word)
         name, args = command[0], command[1:]
@@ -330,7 +330,6 @@ def boots(script, boot_mode):
             return {"boot": "local-disk", "boot_mode": "uefi"}
         elif name in ("reboot", "poweroff", "chain", "shell"):
             return {"boot": name}
-        del rest
     return {"boot": "nothing"}
 
 
