@@ -27,6 +27,7 @@ pub fn run_all() -> Result<(), String> {
         ("no_std builds", no_std_builds),
         ("C header drift", crate::ffi::check_header),
         ("C link test", crate::ffi::c_link_test),
+        ("ironic-parity", crate::ironic_parity::run_parity),
         ("qemu-boot", || crate::qemu_boot::run(&crate::qemu_boot::Options::default())),
         ("bench --quick", || crate::bench::run(&crate::bench::Options { quick: true })),
         ("fuzz (short)", || crate::fuzz::run(FUZZ_SECONDS_PER_TARGET).map(|report| println!("{report}"))),

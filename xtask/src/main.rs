@@ -7,6 +7,7 @@ mod ci;
 mod cmd;
 mod ffi;
 mod fuzz;
+mod ironic_parity;
 mod qemu_boot;
 
 use clap::{Parser, Subcommand};
@@ -50,6 +51,9 @@ enum Task {
         #[arg(long, default_value_t = 60)]
         seconds: u64,
     },
+    /// Differential test against Ironic 39.0.0's own iPXE template (fetched from PyPI at
+    /// test time): what iPXE would boot, per fixture node, ours against Ironic's.
+    IronicParity,
     /// Speed and footprint figures against their budgets; writes target/bench/summary.json.
     Bench {
         /// Run each benchmark once as a smoke test; enforce no budget.
@@ -68,6 +72,7 @@ fn main() -> ExitCode {
         Task::FfiHeader { check: false } => ffi::write_header(),
         Task::FfiHeader { check: true } => ffi::check_header(),
         Task::QemuSmoke => qemu_boot::smoke(),
+        Task::IronicParity => ironic_parity::run_parity(),
         Task::Bench { quick } => bench::run(&bench::Options { quick }),
         Task::Fuzz { seconds } => fuzz::run(seconds).map(|report| println!("{report}")),
     };
