@@ -10,45 +10,31 @@ use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use ipxe_config::{
-    load, render, BootMode, Config, Extent, Inventory, InventoryStorage, NodeRecord, PortAddress, PortRecord, Route,
-    Uuid,
+    render, BootMode, Config, Extent, HeapInventoryBuffers, Inventory, InventoryCapacity, PortAddress, Route, Uuid,
 };
 
-/// Heap storage for a generated inventory (allocated once, outside the timed loops).
+/// Heap inventory buffers for a generated inventory (allocated once, outside the timed
+/// loops), and the extent of what was loaded.
 struct Storage {
-    nodes: Vec<NodeRecord>,
-    ports: Vec<PortRecord>,
-    strings: Vec<u8>,
-    index: Vec<u32>,
+    buffers: HeapInventoryBuffers,
     extent: Extent,
 }
 
 impl Storage {
     fn for_nodes(count: usize) -> Self {
-        Self {
-            nodes: vec![NodeRecord::EMPTY; count],
-            ports: vec![PortRecord::EMPTY; count],
-            strings: vec![0; 64 * count + 4096],
-            index: vec![0; 4 * count + 64],
-            extent: Extent::default(),
-        }
+        let capacity = InventoryCapacity::new(count, count, 64 * count + 4096);
+        Self { buffers: HeapInventoryBuffers::new(capacity).expect("capacity fits"), extent: Extent::default() }
     }
 
     fn load(&mut self, json: &[u8]) -> Extent {
-        let storage = InventoryStorage {
-            nodes: &mut self.nodes,
-            ports: &mut self.ports,
-            strings: &mut self.strings,
-            string_index: &mut self.index,
-        };
-        match load(json, storage) {
+        match self.buffers.load(json) {
             Ok(inventory) => inventory.extent(),
             Err(error) => panic!("generated inventory rejected: {error}"),
         }
     }
 
     fn inventory(&self) -> Inventory<'_> {
-        Inventory::view(&self.nodes, &self.ports, &self.strings, self.extent)
+        self.buffers.inventory(self.extent)
     }
 }
 

@@ -7,8 +7,11 @@ use crate::pool::{Pool, StrRef};
 use crate::record::{NodeRecord, PortRecord};
 use crate::state::{BootMode, ImageType, ProvisionState};
 
-/// Caller-provided memory an inventory is loaded into. Nothing is allocated: a firmware
-/// image passes statics, the host binary passes buffers it allocates once at start-up.
+/// The slices an inventory is loaded into, borrowed. Nothing is allocated: usually they
+/// are lent by owned [`InventoryBuffers`](crate::InventoryBuffers) (a firmware `static`)
+/// or [`HeapInventoryBuffers`](crate::buffers) (a host, sized at start-up); the C ABI
+/// carves them from one block of the caller's. Size the string index with
+/// [`InventoryCapacity::string_index_slots`](crate::InventoryCapacity::string_index_slots).
 pub struct InventoryStorage<'s> {
     /// One slot per node; the length is the node capacity.
     pub nodes: &'s mut [NodeRecord],

@@ -1,6 +1,11 @@
 #![doc = include_str!("../README.md")]
 #![no_std]
 
+// Only for `HeapInventoryBuffers`, the host's one allocation at start-up.
+#[cfg(feature = "alloc")]
+extern crate alloc;
+
+pub mod buffers;
 pub mod config;
 pub mod error;
 pub mod hash;
@@ -17,6 +22,9 @@ pub mod safety;
 pub mod state;
 pub mod writer;
 
+#[cfg(feature = "alloc")]
+pub use buffers::HeapInventoryBuffers;
+pub use buffers::{InventoryBuffers, InventoryCapacity};
 pub use config::{Config, ErrorEnding};
 pub use error::{Limit, LoadError, Problem, Subject};
 pub use inventory::{Extent, Inventory, InventoryStorage, Node};

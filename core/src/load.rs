@@ -24,7 +24,9 @@ type JsonError = serde_json_core::de::Error;
 /// Ironic's API shows secrets as this; such a value is treated as absent.
 const MASKED: &str = "******";
 
-/// Loads `json` (`{"nodes": […], "ports": […]}`, Ironic API shapes) into `storage`.
+/// Loads `json` (`{"nodes": […], "ports": […]}`, Ironic API shapes) into `storage`:
+/// owned [`InventoryBuffers`](crate::InventoryBuffers) (or heap ones), or an
+/// [`InventoryStorage`] of slices from elsewhere.
 ///
 /// ```
 /// # use ipxe_config::*;
@@ -32,16 +34,17 @@ const MASKED: &str = "******";
 ///   "driver": "ipmi", "provision_state": "active", "links": [{"href": "x"}]}],
 ///   "ports": [{"address": "52:54:00:12:34:56",
 ///   "node_uuid": "1be26c0b-03f2-4d2e-ae87-c02d7f33c123", "pxe_enabled": true}]}"#;
-/// let (mut nodes, mut ports) = ([NodeRecord::EMPTY; 4], [PortRecord::EMPTY; 4]);
-/// let (mut strings, mut index) = ([0u8; 256], [0u32; 16]);
-/// let inventory = load(json, InventoryStorage {
-///     nodes: &mut nodes, ports: &mut ports, strings: &mut strings,
-///     string_index: &mut index,
-/// }).unwrap();
+/// let mut buffers = InventoryBuffers::<4, 4, 256>::new();
+/// let inventory = load(json, &mut buffers).unwrap();
 /// let node = inventory.node_by_address(&PortAddress::parse(b"525400123456").unwrap()).unwrap();
 /// assert_eq!(node.provision_state(), ProvisionState::Active);
 /// ```
-pub fn load<'s>(json: &[u8], storage: InventoryStorage<'s>) -> Result<Inventory<'s>, LoadError> {
+pub fn load<'s>(json: &[u8], storage: impl Into<InventoryStorage<'s>>) -> Result<Inventory<'s>, LoadError> {
+    // One copy of the loader whatever the caller passes.
+    load_into(json, storage.into())
+}
+
+fn load_into<'s>(json: &[u8], storage: InventoryStorage<'s>) -> Result<Inventory<'s>, LoadError> {
     let InventoryStorage { nodes, ports, strings, string_index } = storage;
     let mut loader = Loader {
         nodes,

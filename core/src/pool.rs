@@ -3,17 +3,24 @@
 //! Records refer to strings by a 4-byte [`StrRef`]; each distinct string is stored once
 //! (10,000 nodes sharing one deploy kernel URL store it once). An entry is a 2-byte
 //! little-endian length followed by the bytes. A caller-provided open-addressing table
-//! of entry offsets finds an existing copy in O(1) during load.
+//! of entry references finds an existing copy in O(1) during load.
 
 use crate::hash::fnv1a;
 
-/// A reference to a string in the pool, or none.
+/// A reference to a string in the pool, or none: one more than the entry's offset, so
+/// that none is zero and an empty record is all zero bytes (a `static` of empty records
+/// then lies in `.bss`, not in the firmware image).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct StrRef(u32);
 
 impl StrRef {
     /// No string (the field was absent, `null` or masked).
-    pub const NONE: StrRef = StrRef(u32::MAX);
+    pub const NONE: StrRef = StrRef(0);
+
+    /// The entry's offset in the pool; `None` for [`StrRef::NONE`].
+    fn offset(self) -> Option<usize> {
+        usize::try_from(self.0.checked_sub(1)?).ok()
+    }
 
     /// Whether this refers to a string.
     pub fn is_some(self) -> bool {
@@ -53,7 +60,7 @@ impl<'s> Pool<'s> {
 
     /// The string behind `reference`, if any.
     pub fn get(self, reference: StrRef) -> Option<&'s str> {
-        let start = usize::try_from(reference.0).ok()?;
+        let start = reference.offset()?;
         let header = self.bytes.get(start..start + 2)?;
         let len = usize::from(u16::from_le_bytes([*header.first()?, *header.get(1)?]));
         let text = self.bytes.get(start + 2..start + 2 + len)?;
@@ -119,18 +126,17 @@ impl<'s> PoolBuilder<'s> {
             let entry = *self.index.get(slot).ok_or(PoolError::IndexFull)?;
             if entry == 0 {
                 let offset = u32::try_from(start).map_err(|_| PoolError::PoolFull)?;
-                if offset >= u32::MAX - 1 {
-                    return Err(PoolError::PoolFull);
-                }
+                let reference = offset.checked_add(1).ok_or(PoolError::PoolFull)?;
                 let header = u16::try_from(len).map_err(|_| PoolError::TooLong)?.to_le_bytes();
                 self.bytes.get_mut(start..start + 2).ok_or(PoolError::PoolFull)?.copy_from_slice(&header);
                 self.len = text_range.end;
                 if let Some(cell) = self.index.get_mut(slot) {
-                    *cell = offset + 1;
+                    *cell = reference;
                 }
-                return Ok(StrRef(offset));
+                return Ok(StrRef(reference));
             }
-            let existing = StrRef(entry - 1);
+            // The table holds references, and zero (none) marks a free slot.
+            let existing = StrRef(entry);
             if self.entry_bytes(existing) == Some(staged) {
                 return Ok(existing);
             }
@@ -141,7 +147,7 @@ impl<'s> PoolBuilder<'s> {
 
     /// The bytes of a committed entry.
     fn entry_bytes(&self, reference: StrRef) -> Option<&[u8]> {
-        let start = usize::try_from(reference.0).ok()?;
+        let start = reference.offset()?;
         let header = self.bytes.get(start..start + 2)?;
         let len = usize::from(u16::from_le_bytes([*header.first()?, *header.get(1)?]));
         self.bytes.get(start + 2..start + 2 + len)
@@ -177,6 +183,19 @@ mod tests {
         assert_eq!(view.get(a), Some("http://x/kernel"));
         assert_eq!(view.get(b), Some("http://x/ramdisk"));
         assert_eq!(view.get(StrRef::NONE), None);
+    }
+
+    /// The string at offset 0 is a reference like any other; none stays zero, which keeps
+    /// empty records all zero bytes.
+    #[test]
+    fn the_first_string_is_not_none() {
+        let mut bytes = [0u8; 16];
+        let mut index = [0u32; 4];
+        let mut pool = PoolBuilder::new(&mut bytes, &mut index);
+        let first = pool.intern("a").unwrap();
+        assert!(first.is_some());
+        assert_eq!(StrRef::NONE.0, 0);
+        assert_eq!(pool.finish().get(first), Some("a"));
     }
 
     #[test]

@@ -7,13 +7,46 @@
 
 mod common;
 
-use ipxe_config::{render, Config, Inventory, Refusal, Route, ScriptKind};
+use ipxe_config::{
+    load, render, Config, Extent, Inventory, InventoryCapacity, InventoryStorage, NodeRecord, PortRecord, Refusal,
+    Route, ScriptKind,
+};
+
+/// Inventory memory the test owns byte for byte, as a C caller owns the block it gives
+/// the C ABI: slices from elsewhere, not core's buffers, whose bytes nobody else can write.
+struct ForeignStorage {
+    nodes: Vec<NodeRecord>,
+    ports: Vec<PortRecord>,
+    strings: Vec<u8>,
+    extent: Extent,
+}
+
+impl ForeignStorage {
+    fn inventory(&self) -> Inventory<'_> {
+        Inventory::view(&self.nodes, &self.ports, &self.strings, self.extent)
+    }
+}
 
 /// Loads the fixture, then overwrites the first occurrence of `from` in the string pool
 /// with `to` (same length), as a careless or hostile owner of the storage could.
-fn corrupted(from: &str, to: &str) -> common::Storage {
+fn corrupted(from: &str, to: &str) -> ForeignStorage {
     assert_eq!(from.len(), to.len());
-    let mut storage = common::load_fixture("inventory.json");
+    let json = std::fs::read(common::fixture("inventory.json")).expect("fixture");
+    let capacity = InventoryCapacity::new(64, 64, 16 * 1024);
+    let mut storage = ForeignStorage {
+        nodes: vec![NodeRecord::EMPTY; capacity.nodes],
+        ports: vec![PortRecord::EMPTY; capacity.ports],
+        strings: vec![0; capacity.string_bytes],
+        extent: Extent::default(),
+    };
+    let mut index = vec![0; capacity.string_index_slots().expect("fits")];
+    let slices = InventoryStorage {
+        nodes: &mut storage.nodes,
+        ports: &mut storage.ports,
+        strings: &mut storage.strings,
+        string_index: &mut index,
+    };
+    storage.extent = load(&json, slices).expect("fixture loads").extent();
     let used = storage.extent.string_bytes;
     let at = storage.strings[..used]
         .windows(from.len())

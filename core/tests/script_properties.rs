@@ -332,15 +332,8 @@ fn option_like_urls_are_refused_naming_node_and_field() {
 }
 
 fn load_str(json: &str) -> Result<(), String> {
-    let (mut nodes, mut ports) = ([ipxe_config::NodeRecord::EMPTY; 2], [ipxe_config::PortRecord::EMPTY; 2]);
-    let (mut strings, mut index) = ([0u8; 256], [0u32; 16]);
-    let storage = ipxe_config::InventoryStorage {
-        nodes: &mut nodes,
-        ports: &mut ports,
-        strings: &mut strings,
-        string_index: &mut index,
-    };
-    ipxe_config::load(json.as_bytes(), storage).map(|_| ()).map_err(|error| error.to_string())
+    let mut buffers = ipxe_config::InventoryBuffers::<2, 2, 256>::new();
+    buffers.load(json.as_bytes()).map(|_| ()).map_err(|error| error.to_string())
 }
 
 /// Python's `json.dumps` (and so Ironic's API) writes characters outside the Basic

@@ -10,7 +10,7 @@ use core::hint::black_box;
 use core::ptr::addr_of_mut;
 use core::sync::atomic::{AtomicBool, Ordering};
 
-use ipxe_config::{Config, Inventory, InventoryStorage, NodeRecord, PortRecord};
+use ipxe_config::{Config, Inventory, InventoryBuffers, InventoryCapacity, InventoryStorage};
 use ipxe_config_server::{
     Appliance, ApplianceStorage, ConnectionSlot, DhcpSettings, FileError, FileHandle, FilePath, FileSource, Lease,
     OpenFile, RawStorage, Settings, StorageSizes, UdpStorage,
@@ -25,17 +25,18 @@ use smoltcp::wire::{EthernetAddress, Ipv4Address, Ipv4Cidr};
 pub const SIZES: StorageSizes = StorageSizes::DEFAULT;
 
 /// Inventory capacity of the probe (the fixture has fewer than 32 nodes).
-pub const NODES: usize = 32;
-const STRING_BYTES: usize = 4096;
-const STRING_INDEX: usize = 256;
+pub const FLEET: InventoryCapacity = InventoryCapacity::new(32, 32, 4096);
+
+/// The probe's inventory buffers: records, string pool and index in one value.
+pub type ProbeInventory = InventoryBuffers<{ FLEET.nodes }, { FLEET.ports }, { FLEET.string_bytes }>;
 /// The rendered-script buffer of the render-only probe.
 pub const SCRIPT_BYTES: usize = 2048;
 
 const FRAME: usize = 1514;
 
-/// Every buffer of the probe, as a firmware image would lay it out: the byte buffers,
-/// all zeros, in `.bss`; the tables of typed slots, whose empty values are not all zero
-/// bytes, in `.data`.
+/// Every buffer of the probe, as a firmware image would lay it out: the byte buffers and
+/// the inventory buffers (empty records are zero bytes too), all zeros, in `.bss`; the
+/// tables of typed slots, whose empty values are not all zero bytes, in `.data`.
 pub struct Memory {
     buffers: &'static mut Buffers,
     tables: &'static mut Tables,
@@ -50,8 +51,7 @@ struct Buffers {
     dhcp_tx: [u8; SIZES.packet_bytes],
     icmpv6_rx: [u8; SIZES.packet_bytes],
     icmpv6_tx: [u8; SIZES.packet_bytes],
-    strings: [u8; STRING_BYTES],
-    string_index: [u32; STRING_INDEX],
+    inventory: ProbeInventory,
     script: [u8; SCRIPT_BYTES],
 }
 
@@ -63,16 +63,11 @@ struct Tables {
     dhcp_tx_meta: [udp::PacketMetadata; SIZES.packet_slots],
     icmpv6_rx_meta: [raw::PacketMetadata; SIZES.packet_slots],
     icmpv6_tx_meta: [raw::PacketMetadata; SIZES.packet_slots],
-    nodes: [NodeRecord; NODES],
-    ports: [PortRecord; NODES],
 }
 
 /// Bytes of inventory storage in the probe (printed by the host build).
 #[cfg(not(target_os = "none"))]
-pub const INVENTORY_BYTES: usize = size_of::<[NodeRecord; NODES]>()
-    + size_of::<[PortRecord; NODES]>()
-    + STRING_BYTES
-    + size_of::<[u32; STRING_INDEX]>();
+pub const INVENTORY_BYTES: usize = size_of::<ProbeInventory>();
 
 /// Bytes of every static buffer of the probe together (printed by the host build).
 #[cfg(not(target_os = "none"))]
@@ -87,8 +82,7 @@ static mut BUFFERS: Buffers = Buffers {
     dhcp_tx: [0; SIZES.packet_bytes],
     icmpv6_rx: [0; SIZES.packet_bytes],
     icmpv6_tx: [0; SIZES.packet_bytes],
-    strings: [0; STRING_BYTES],
-    string_index: [0; STRING_INDEX],
+    inventory: ProbeInventory::new(),
     script: [0; SCRIPT_BYTES],
 };
 
@@ -100,8 +94,6 @@ static mut TABLES: Tables = Tables {
     dhcp_tx_meta: [udp::PacketMetadata::EMPTY; SIZES.packet_slots],
     icmpv6_rx_meta: [raw::PacketMetadata::EMPTY; SIZES.packet_slots],
     icmpv6_tx_meta: [raw::PacketMetadata::EMPTY; SIZES.packet_slots],
-    nodes: [NodeRecord::EMPTY; NODES],
-    ports: [PortRecord::EMPTY; NODES],
 };
 
 static MEMORY_TAKEN: AtomicBool = AtomicBool::new(false);
@@ -227,21 +219,11 @@ pub fn split(memory: Memory) -> (ApplianceStorage<'static>, InventoryStorage<'st
         dhcp_tx,
         icmpv6_rx,
         icmpv6_tx,
-        strings,
-        string_index,
+        inventory,
         script,
     } = memory.buffers;
-    let Tables {
-        sockets,
-        connections,
-        leases,
-        dhcp_rx_meta,
-        dhcp_tx_meta,
-        icmpv6_rx_meta,
-        icmpv6_tx_meta,
-        nodes,
-        ports,
-    } = memory.tables;
+    let Tables { sockets, connections, leases, dhcp_rx_meta, dhcp_tx_meta, icmpv6_rx_meta, icmpv6_tx_meta } =
+        memory.tables;
     let storage = ApplianceStorage {
         sockets,
         connections,
@@ -258,8 +240,7 @@ pub fn split(memory: Memory) -> (ApplianceStorage<'static>, InventoryStorage<'st
             tx_payload: icmpv6_tx,
         },
     };
-    let inventory = InventoryStorage { nodes, ports, strings, string_index };
-    (storage, inventory, script)
+    (storage, inventory.storage(), script)
 }
 
 /// The settings of a firmware appliance: DHCP and router advertisements on.

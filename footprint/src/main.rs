@@ -106,7 +106,7 @@ fn main() {
 mod host {
     use std::fmt::Write as _;
 
-    use ipxe_config::{load, InventoryStorage, NodeRecord, PortRecord};
+    use ipxe_config::{HeapInventoryBuffers, InventoryCapacity, NodeRecord, PortRecord};
 
     /// Loads 10,000 Ironic-shaped nodes (half deploying with shared image URLs, half
     /// active partition images with a unique root UUID each, one port each) and returns
@@ -144,12 +144,10 @@ mod host {
             );
         }
         json.push_str("]}");
-        let mut nodes = vec![NodeRecord::EMPTY; COUNT];
-        let mut ports = vec![PortRecord::EMPTY; COUNT];
-        let (mut strings, mut index) = (vec![0u8; 1 << 20], vec![0u32; 4 * COUNT]);
-        let storage =
-            InventoryStorage { nodes: &mut nodes, ports: &mut ports, strings: &mut strings, string_index: &mut index };
-        match load(json.as_bytes(), storage) {
+        let Some(mut buffers) = HeapInventoryBuffers::new(InventoryCapacity::new(COUNT, COUNT, 1 << 20)) else {
+            return (1, 0);
+        };
+        match buffers.load(json.as_bytes()) {
             Ok(inventory) => {
                 let records = inventory.node_count() * core::mem::size_of::<NodeRecord>()
                     + inventory.port_count() * core::mem::size_of::<PortRecord>();

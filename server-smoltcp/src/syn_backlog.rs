@@ -26,6 +26,9 @@
 
 use smoltcp::phy::{self, Device, DeviceCapabilities};
 use smoltcp::time::{Duration, Instant};
+use smoltcp::wire::{
+    EthernetAddress, EthernetFrame, EthernetProtocol, IpAddress, IpProtocol, Ipv4Packet, Ipv6Packet, TcpPacket,
+};
 
 /// Bytes of the gate's frame buffer: a whole Ethernet frame without FCS.
 pub(crate) const GATE_FRAME: usize = 1514;
@@ -45,9 +48,6 @@ const HELD_SYN: usize = 96;
 /// A SYN held this long after its client's first one is dropped: iPXE gives up on a
 /// connection about 16 s after its first SYN.
 const MAX_AGE: Duration = Duration::from_secs(15);
-
-const TCP_SYN: u8 = 0x02;
-const TCP_ACK: u8 = 0x10;
 
 /// One held SYN.
 #[derive(Clone, Copy)]
@@ -141,29 +141,60 @@ impl SynBacklog {
     }
 }
 
-/// The TCP header's offset in an Ethernet frame carrying TCP over IPv4 or IPv6 (without
-/// extension headers, which no TCP client puts in front of a SYN).
-fn tcp_offset(frame: &[u8]) -> Option<usize> {
-    match frame.get(12..14)? {
-        [0x08, 0x00] => {
-            let header_len = usize::from(frame.get(14)? & 0x0f) * 4;
-            (frame.get(23)? == &6).then_some(14 + header_len)
-        }
-        [0x86, 0xdd] => (frame.get(20)? == &6).then_some(14 + 40),
-        _ => None,
+/// What the gate needs of a TCP segment in an Ethernet frame, read through smoltcp's
+/// checked views: a frame they refuse (truncated, an IPv4 header under 20 bytes, a length
+/// field pointing past the frame) is no SYN to hold and passes to the interface, which
+/// drops it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Segment {
+    to_mac: EthernetAddress,
+    from: IpAddress,
+    to: IpAddress,
+    from_port: u16,
+    to_port: u16,
+    syn: bool,
+    ack: bool,
+}
+
+impl Segment {
+    /// The TCP segment `frame` carries over IPv4 or IPv6. IPv6 extension headers are not
+    /// walked: no TCP client puts one in front of a SYN, and such a frame goes to the
+    /// interface like any other.
+    fn parse(frame: &[u8]) -> Option<Segment> {
+        let ethernet = EthernetFrame::new_checked(frame).ok()?;
+        let (from, to, tcp) = match ethernet.ethertype() {
+            EthernetProtocol::Ipv4 => {
+                let ip = Ipv4Packet::new_checked(ethernet.payload()).ok()?;
+                if ip.next_header() != IpProtocol::Tcp {
+                    return None;
+                }
+                (IpAddress::Ipv4(ip.src_addr()), IpAddress::Ipv4(ip.dst_addr()), ip.payload())
+            }
+            EthernetProtocol::Ipv6 => {
+                let ip = Ipv6Packet::new_checked(ethernet.payload()).ok()?;
+                if ip.next_header() != IpProtocol::Tcp {
+                    return None;
+                }
+                (IpAddress::Ipv6(ip.src_addr()), IpAddress::Ipv6(ip.dst_addr()), ip.payload())
+            }
+            _ => return None,
+        };
+        let tcp = TcpPacket::new_checked(tcp).ok()?;
+        Some(Segment {
+            to_mac: ethernet.dst_addr(),
+            from,
+            to,
+            from_port: tcp.src_port(),
+            to_port: tcp.dst_port(),
+            syn: tcp.syn(),
+            ack: tcp.ack(),
+        })
     }
 }
 
-/// The client's address and port (IPv4 addresses in the first four bytes).
-fn client(frame: &[u8]) -> Option<([u8; 16], [u8; 2])> {
-    let tcp = tcp_offset(frame)?;
-    let mut address = [0u8; 16];
-    match frame.get(12..14)? {
-        [0x08, 0x00] => address.get_mut(..4)?.copy_from_slice(frame.get(26..30)?),
-        _ => address.copy_from_slice(frame.get(22..38)?),
-    }
-    let port = frame.get(tcp..tcp + 2)?;
-    Some((address, [*port.first()?, *port.get(1)?]))
+/// The client's address and port: a retransmission has the same.
+fn client(frame: &[u8]) -> Option<(IpAddress, u16)> {
+    Segment::parse(frame).map(|segment| (segment.from, segment.from_port))
 }
 
 /// The appliance's own addresses: which frames are meant for it.
@@ -177,30 +208,22 @@ pub(crate) struct Destination {
 }
 
 impl Destination {
-    /// Whether the frame is addressed to the appliance's MAC and to one of its addresses.
-    fn addresses(&self, frame: &[u8]) -> bool {
-        if frame.get(..6) != Some(&self.mac[..]) {
+    /// Whether the segment is addressed to the appliance's MAC and to one of its addresses.
+    fn addresses(&self, segment: &Segment) -> bool {
+        if segment.to_mac.0 != self.mac {
             return false;
         }
-        match frame.get(12..14) {
-            Some([0x08, 0x00]) => frame.get(30..34) == Some(&self.ipv4[..]),
-            Some([0x86, 0xdd]) => self.ipv6.is_some_and(|ipv6| frame.get(38..54) == Some(&ipv6[..])),
-            _ => false,
+        match segment.to {
+            IpAddress::Ipv4(to) => to.octets() == self.ipv4,
+            IpAddress::Ipv6(to) => self.ipv6 == Some(to.octets()),
         }
     }
 }
 
 /// Whether `frame` carries a TCP SYN (no ACK) to the appliance's HTTP port.
 fn is_syn_to(frame: &[u8], to: &Destination) -> bool {
-    if !to.addresses(frame) {
-        return false;
-    }
-    let port = to.port;
-    let Some(tcp) = tcp_offset(frame) else { return false };
-    let Some([_, _, port_high, port_low, _, _, _, _, _, _, _, _, _, flags]) = frame.get(tcp..tcp + 14) else {
-        return false;
-    };
-    u16::from_be_bytes([*port_high, *port_low]) == port && flags & TCP_SYN != 0 && flags & TCP_ACK == 0
+    Segment::parse(frame)
+        .is_some_and(|segment| to.addresses(&segment) && segment.to_port == to.port && segment.syn && !segment.ack)
 }
 
 /// A device that holds SYNs to the appliance's HTTP port in a backlog and passes
@@ -336,19 +359,34 @@ mod tests {
         Destination { port, ..US }
     }
 
+    const TCP_SYN: u8 = 0x02;
+    const TCP_ACK: u8 = 0x10;
+
+    /// Writes a 20-byte TCP header from `source_port` to `port` with `flags`.
+    fn tcp_header(bytes: &mut [u8], flags: u8, port: u16, source_port: u16) {
+        let mut tcp = TcpPacket::new_unchecked(bytes);
+        tcp.set_src_port(source_port);
+        tcp.set_dst_port(port);
+        tcp.set_header_len(20);
+        tcp.set_syn(flags & TCP_SYN != 0);
+        tcp.set_ack(flags & TCP_ACK != 0);
+    }
+
     /// Ethernet + IPv4 (20-byte header) + TCP from `source_port` to the appliance's
     /// `port` with `flags`.
     fn ipv4_tcp(flags: u8, port: u16, source_port: u16) -> [u8; 54] {
         let mut frame = [0u8; 54];
-        frame[..6].copy_from_slice(&US.mac);
-        frame[12..14].copy_from_slice(&[0x08, 0x00]);
-        frame[14] = 0x45;
-        frame[23] = 6;
-        frame[26..30].copy_from_slice(&[10, 99, 0, 50]);
-        frame[30..34].copy_from_slice(&US.ipv4);
-        frame[34..36].copy_from_slice(&source_port.to_be_bytes());
-        frame[36..38].copy_from_slice(&port.to_be_bytes());
-        frame[47] = flags;
+        let mut ethernet = EthernetFrame::new_unchecked(&mut frame[..]);
+        ethernet.set_dst_addr(EthernetAddress(US.mac));
+        ethernet.set_ethertype(EthernetProtocol::Ipv4);
+        let mut ip = Ipv4Packet::new_unchecked(ethernet.payload_mut());
+        ip.set_version(4);
+        ip.set_header_len(20);
+        ip.set_total_len(40);
+        ip.set_next_header(IpProtocol::Tcp);
+        ip.set_src_addr([10, 99, 0, 50].into());
+        ip.set_dst_addr(US.ipv4.into());
+        tcp_header(ip.payload_mut(), flags, port, source_port);
         frame
     }
 
@@ -359,25 +397,126 @@ mod tests {
         assert!(!is_syn_to(&ipv4_tcp(TCP_ACK, 80, 1), &to(80)));
         assert!(!is_syn_to(&ipv4_tcp(TCP_SYN, 8080, 1), &to(80)));
         let mut udp = ipv4_tcp(TCP_SYN, 80, 1);
-        udp[23] = 17;
+        Ipv4Packet::new_unchecked(&mut udp[14..]).set_next_header(IpProtocol::Udp);
         assert!(!is_syn_to(&udp, &to(80)));
         assert!(is_syn_to(&ipv6_syn(), &to(80)));
-        // Cut before the flags byte (the 14th of the TCP header), nothing is recognised.
-        for short in 0..48 {
-            assert!(!is_syn_to(&ipv4_tcp(TCP_SYN, 80, 1)[..short], &to(80)), "{short} bytes");
-        }
     }
 
     /// Ethernet + IPv6 + a SYN to the appliance's link-local address, port 80.
     fn ipv6_syn() -> [u8; 74] {
         let mut frame = [0u8; 74];
-        frame[..6].copy_from_slice(&US.mac);
-        frame[12..14].copy_from_slice(&[0x86, 0xdd]);
-        frame[20] = 6;
-        frame[38..54].copy_from_slice(&US.ipv6.unwrap());
-        frame[56..58].copy_from_slice(&80u16.to_be_bytes());
-        frame[67] = TCP_SYN;
+        let mut ethernet = EthernetFrame::new_unchecked(&mut frame[..]);
+        ethernet.set_dst_addr(EthernetAddress(US.mac));
+        ethernet.set_ethertype(EthernetProtocol::Ipv6);
+        let mut ip = Ipv6Packet::new_unchecked(ethernet.payload_mut());
+        ip.set_version(6);
+        ip.set_payload_len(20);
+        ip.set_next_header(IpProtocol::Tcp);
+        ip.set_src_addr([0xfe80, 0, 0, 0, 0, 0, 0, 0x50].into());
+        ip.set_dst_addr(US.ipv6.unwrap().into());
+        tcp_header(ip.payload_mut(), TCP_SYN, 80, 1);
         frame
+    }
+
+    /// A SYN the views refuse is no SYN: it passes the gate, and the interface drops it.
+    #[test]
+    fn a_malformed_syn_is_not_held() {
+        let syn = ipv4_tcp(TCP_SYN, 80, 1);
+        // Cut anywhere (the IPv4 total length says 40 bytes follow the Ethernet header).
+        for short in 0..syn.len() {
+            assert!(!is_syn_to(&syn[..short], &to(80)), "{short} bytes");
+        }
+        let v6 = ipv6_syn();
+        for short in 0..v6.len() {
+            assert!(!is_syn_to(&v6[..short], &to(80)), "IPv6, {short} bytes");
+        }
+
+        // An IPv4 header length under 20 bytes (IHL < 5) used to put the TCP header inside
+        // the IP header; one past the frame's end, or past the total length, is refused too.
+        for header_len in [0, 4, 16, 44, 60] {
+            let mut frame = syn;
+            Ipv4Packet::new_unchecked(&mut frame[14..]).set_header_len(header_len);
+            assert!(!is_syn_to(&frame, &to(80)), "IPv4 header of {header_len} bytes");
+        }
+        for total_len in [0, 19, 39, 41, 1500] {
+            let mut frame = syn;
+            Ipv4Packet::new_unchecked(&mut frame[14..]).set_total_len(total_len);
+            assert!(!is_syn_to(&frame, &to(80)), "IPv4 total length {total_len}");
+        }
+        let mut frame = v6;
+        Ipv6Packet::new_unchecked(&mut frame[14..]).set_payload_len(21);
+        assert!(!is_syn_to(&frame, &to(80)), "IPv6 payload length past the frame");
+
+        // A TCP data offset under 20 bytes, or past the segment.
+        for header_len in [0, 16, 24, 60] {
+            let mut frame = syn;
+            TcpPacket::new_unchecked(&mut frame[34..]).set_header_len(header_len);
+            assert!(!is_syn_to(&frame, &to(80)), "TCP header of {header_len} bytes");
+        }
+
+        // Not IP at all: an ARP frame whose bytes would otherwise read as a SYN.
+        let mut arp = syn;
+        EthernetFrame::new_unchecked(&mut arp[..]).set_ethertype(EthernetProtocol::Arp);
+        assert!(!is_syn_to(&arp, &to(80)));
+    }
+
+    /// Well-formed SYNs in less common shapes are still held.
+    #[test]
+    fn a_syn_with_ip_options_or_ethernet_padding_is_held() {
+        // Padded to Ethernet's 60-byte minimum: the IPv4 total length says where TCP ends.
+        let mut padded = [0u8; 60];
+        padded[..54].copy_from_slice(&ipv4_tcp(TCP_SYN, 80, 1));
+        assert!(is_syn_to(&padded, &to(80)));
+
+        // A 24-byte IPv4 header (one word of options).
+        let mut options = [0u8; 58];
+        let mut ethernet = EthernetFrame::new_unchecked(&mut options[..]);
+        ethernet.set_dst_addr(EthernetAddress(US.mac));
+        ethernet.set_ethertype(EthernetProtocol::Ipv4);
+        let mut ip = Ipv4Packet::new_unchecked(ethernet.payload_mut());
+        ip.set_version(4);
+        ip.set_header_len(24);
+        ip.set_total_len(44);
+        ip.set_next_header(IpProtocol::Tcp);
+        ip.set_dst_addr(US.ipv4.into());
+        tcp_header(&mut ip.into_inner()[24..], TCP_SYN, 80, 1);
+        assert!(is_syn_to(&options, &to(80)));
+    }
+
+    /// Extension headers are not walked (no TCP client sends a SYN behind one): such a
+    /// frame passes to the interface.
+    #[test]
+    fn an_ipv6_syn_behind_an_extension_header_is_not_held() {
+        let mut frame = [0u8; 82];
+        let mut ethernet = EthernetFrame::new_unchecked(&mut frame[..]);
+        ethernet.set_dst_addr(EthernetAddress(US.mac));
+        ethernet.set_ethertype(EthernetProtocol::Ipv6);
+        let mut ip = Ipv6Packet::new_unchecked(ethernet.payload_mut());
+        ip.set_version(6);
+        ip.set_payload_len(28);
+        ip.set_next_header(IpProtocol::HopByHop);
+        ip.set_dst_addr(US.ipv6.unwrap().into());
+        let payload = ip.payload_mut();
+        // An empty hop-by-hop header (8 bytes: next header TCP, length 0, PadN) then TCP.
+        payload[..8].copy_from_slice(&[6, 0, 1, 4, 0, 0, 0, 0]);
+        tcp_header(&mut payload[8..], TCP_SYN, 80, 1);
+        assert!(!is_syn_to(&frame, &to(80)));
+    }
+
+    /// A malformed frame goes through the gate whole and is not counted.
+    #[test]
+    fn the_gate_passes_a_malformed_frame_whole() {
+        let mut malformed = ipv4_tcp(TCP_SYN, 80, 1);
+        Ipv4Packet::new_unchecked(&mut malformed[14..]).set_header_len(16);
+        let mut backlog = SynBacklog::EMPTY;
+        let mut frame = [0u8; GATE_FRAME];
+        let mut device = Frames(&[&malformed]);
+        let now = Instant::from_secs(1);
+        let mut gate = SynGate::new(&mut device, &mut frame, &mut backlog, US, now);
+        let (rx, _) = gate.receive(now).unwrap();
+        assert_eq!(phy::RxToken::consume(rx, <[u8]>::to_vec), malformed.to_vec());
+        assert_eq!((gate.held, gate.dropped), (0, 0));
+        assert!(backlog.is_empty());
     }
 
     /// A raw socket is promiscuous: SYNs between other hosts on the segment pass the gate

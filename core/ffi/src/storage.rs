@@ -19,38 +19,9 @@ use core::slice;
 
 use ipxe_config::{InventoryStorage, NodeRecord, PortRecord};
 
-/// String fields a node can store (driver, provision state, four image URLs, two append
-/// parameter sets, instance kernel and ramdisk, root UUID).
-const STRINGS_PER_NODE: usize = 11;
-
-/// The smallest pool entry: a 2-byte length and at least one byte (empty strings are
-/// not stored).
-const MIN_STRING_ENTRY: usize = 3;
-
-/// What the caller wants the storage to hold.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Capacities {
-    /// Node slots.
-    pub nodes: usize,
-    /// PXE-enabled port slots.
-    pub ports: usize,
-    /// Bytes of the deduplicated string pool.
-    pub string_bytes: usize,
-}
-
-impl Capacities {
-    /// Slots of the string deduplication table: two per string the storage can hold, so
-    /// the open-addressing table stays at most half full and the index is never the limit
-    /// that fails a load. A store holds at most one string per 3 pool bytes and at most
-    /// [`STRINGS_PER_NODE`] per node; the loader interns a node's strings before it finds
-    /// the node over capacity, so one extra node is counted and that load fails on the
-    /// node limit, which is the one worth reporting.
-    pub fn index_slots(self) -> Option<usize> {
-        let by_bytes = self.string_bytes / MIN_STRING_ENTRY;
-        let by_nodes = self.nodes.checked_add(1)?.checked_mul(STRINGS_PER_NODE)?;
-        by_bytes.min(by_nodes).checked_mul(2).map(|slots| slots.max(2))
-    }
-}
+/// What the caller wants the storage to hold: core's one capacity type, which also sizes
+/// the string index ([`ipxe_config::InventoryCapacity::string_index_slots`]).
+pub use ipxe_config::InventoryCapacity as Capacities;
 
 /// Offsets (from the start of the caller's block) of each region.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -86,7 +57,7 @@ fn align_offset(base: usize, cursor: usize, align: usize) -> Option<usize> {
 /// Where each region goes for a block starting at address `base`; `None` if a size
 /// overflows.
 pub fn layout(base: usize, capacities: Capacities) -> Option<Layout> {
-    let index_slots = capacities.index_slots()?;
+    let index_slots = capacities.string_index_slots()?;
     let nodes = align_offset(base, 0, align_of::<NodeRecord>())?;
     let nodes_end = nodes.checked_add(bytes_of::<NodeRecord>(capacities.nodes)?)?;
     let index = align_offset(base, nodes_end, align_of::<u32>())?;
@@ -106,7 +77,7 @@ pub fn required_size(capacities: Capacities) -> Option<usize> {
         .try_fold(0usize, |sum, align| sum.checked_add(align.checked_sub(1)?))?;
     let total = [
         bytes_of::<NodeRecord>(capacities.nodes)?,
-        bytes_of::<u32>(capacities.index_slots()?)?,
+        bytes_of::<u32>(capacities.string_index_slots()?)?,
         bytes_of::<PortRecord>(capacities.ports)?,
         capacities.string_bytes,
         slack,
@@ -223,7 +194,7 @@ mod tests {
             assert_eq!(storage.nodes.len(), 3);
             assert_eq!(storage.ports.len(), 5);
             assert_eq!(storage.strings.len(), 101);
-            assert_eq!(storage.string_index.len(), CAPACITIES.index_slots().unwrap());
+            assert_eq!(storage.string_index.len(), CAPACITIES.string_index_slots().unwrap());
             assert!(storage.nodes.as_ptr().is_aligned());
             assert!(storage.string_index.as_ptr().is_aligned());
             assert!(storage.nodes.iter().all(|n| *n == NodeRecord::EMPTY));
@@ -265,15 +236,5 @@ mod tests {
         assert_eq!(layout(8, huge), None);
         let near_limit = Capacities { nodes: 0, ports: 0, string_bytes: usize::MAX - 10 };
         assert_eq!(required_size(near_limit), None);
-    }
-
-    #[test]
-    fn index_is_sized_for_the_strings_that_fit() {
-        let small_pool = Capacities { nodes: 1000, ports: 0, string_bytes: 30 };
-        assert_eq!(small_pool.index_slots(), Some(20));
-        let few_nodes = Capacities { nodes: 1, ports: 0, string_bytes: 1 << 20 };
-        assert_eq!(few_nodes.index_slots(), Some(44));
-        let empty = Capacities { nodes: 0, ports: 0, string_bytes: 0 };
-        assert_eq!(empty.index_slots(), Some(2));
     }
 }

@@ -1,4 +1,4 @@
-//! Shared by the integration tests: fixture loading with heap-owned storage, and the
+//! Shared by the integration tests: fixture loading into heap inventory buffers, and the
 //! golden cases (one per row of the DESIGN.md state table, plus the error paths).
 
 #![allow(dead_code)] // each test binary uses a different part of this module
@@ -6,49 +6,35 @@
 use std::path::{Path, PathBuf};
 
 use ipxe_config::{
-    load, BootMode, Config, ErrorEnding, Extent, Inventory, InventoryStorage, LoadError, NodeRecord, PortRecord,
+    BootMode, Config, ErrorEnding, Extent, HeapInventoryBuffers, Inventory, InventoryCapacity, LoadError,
 };
 
 pub fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures").join(name)
 }
 
-/// Storage allocated once, like the host binary does at start-up.
+/// Inventory buffers allocated once, like the host binary does at start-up, and the
+/// extent of the last inventory loaded into them.
 pub struct Storage {
-    pub nodes: Vec<NodeRecord>,
-    pub ports: Vec<PortRecord>,
-    pub strings: Vec<u8>,
-    pub index: Vec<u32>,
+    buffers: HeapInventoryBuffers,
     pub extent: Extent,
 }
 
 impl Storage {
-    pub fn new(nodes: usize, ports: usize, strings: usize) -> Self {
-        Self {
-            nodes: vec![NodeRecord::EMPTY; nodes],
-            ports: vec![PortRecord::EMPTY; ports],
-            strings: vec![0; strings],
-            index: vec![0; (nodes * 4).max(64)],
-            extent: Extent::default(),
-        }
+    pub fn new(nodes: usize, ports: usize, string_bytes: usize) -> Self {
+        let capacity = InventoryCapacity::new(nodes, ports, string_bytes);
+        let buffers = HeapInventoryBuffers::new(capacity).unwrap_or_else(|| panic!("{capacity:?} overflows"));
+        Self { buffers, extent: Extent::default() }
     }
 
     pub fn load(&mut self, json: &[u8]) -> Result<Inventory<'_>, LoadError> {
-        let inventory = load(
-            json,
-            InventoryStorage {
-                nodes: &mut self.nodes,
-                ports: &mut self.ports,
-                strings: &mut self.strings,
-                string_index: &mut self.index,
-            },
-        )?;
+        let inventory = self.buffers.load(json)?;
         self.extent = inventory.extent();
         Ok(inventory)
     }
 
     pub fn inventory(&self) -> Inventory<'_> {
-        Inventory::view(&self.nodes, &self.ports, &self.strings, self.extent)
+        self.buffers.inventory(self.extent)
     }
 }
 

@@ -7,7 +7,7 @@
 use std::fmt::Write as _;
 
 use ipxe_config::route::DriverName;
-use ipxe_config::{load, render, Config, InventoryStorage, NodeRecord, PortRecord, ProvisionState, Route, ScriptKind};
+use ipxe_config::{render, Config, HeapInventoryBuffers, InventoryCapacity, ProvisionState, Route, ScriptKind};
 
 use super::ipxe;
 use super::shape::{self, Substitution};
@@ -352,34 +352,17 @@ pub struct Outcome {
     pub kinds: Vec<ScriptKind>,
 }
 
-/// Heap storage sized for `json`: the pool can never be the limit.
-struct Storage {
-    nodes: Vec<NodeRecord>,
-    ports: Vec<PortRecord>,
-    strings: Vec<u8>,
-    index: Vec<u32>,
-}
+/// Heap inventory buffers sized for `json`: the pool can never be the limit.
+struct Storage(HeapInventoryBuffers);
 
 impl Storage {
     fn for_document(json: &str, nodes: usize, ports: usize) -> Self {
-        Self {
-            nodes: vec![NodeRecord::EMPTY; nodes.max(1)],
-            ports: vec![PortRecord::EMPTY; ports.max(1)],
-            strings: vec![0; json.len() + 64],
-            index: vec![0; 16 * nodes + 64],
-        }
+        let capacity = InventoryCapacity::new(nodes.max(1), ports.max(1), json.len() + 64);
+        Self(HeapInventoryBuffers::new(capacity).unwrap_or_else(|| panic!("{capacity:?} overflows")))
     }
 
     fn load(&mut self, json: &str) -> Result<ipxe_config::Inventory<'_>, ipxe_config::LoadError> {
-        load(
-            json.as_bytes(),
-            InventoryStorage {
-                nodes: &mut self.nodes,
-                ports: &mut self.ports,
-                strings: &mut self.strings,
-                string_index: &mut self.index,
-            },
-        )
+        self.0.load(json.as_bytes())
     }
 }
 

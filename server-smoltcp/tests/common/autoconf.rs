@@ -6,8 +6,8 @@ use ipxe_config_server::router_advert::link_local;
 use smoltcp::phy::ChecksumCapabilities;
 use smoltcp::wire::{
     DhcpMessageType, DhcpOption, DhcpPacket, DhcpRepr, EthernetAddress, EthernetFrame, EthernetProtocol, EthernetRepr,
-    Icmpv6Packet, Icmpv6Repr, IpAddress, IpProtocol, Ipv4Address, Ipv4Packet, Ipv4Repr, Ipv6Packet, Ipv6Repr,
-    NdiscRepr, UdpPacket, UdpRepr, IPV6_LINK_LOCAL_ALL_ROUTERS,
+    Icmpv6Message, Icmpv6Packet, Icmpv6Repr, IpAddress, IpProtocol, Ipv4Address, Ipv4Packet, Ipv4Repr, Ipv6Packet,
+    Ipv6Repr, NdiscRepr, UdpPacket, UdpRepr, IPV6_LINK_LOCAL_ALL_ROUTERS,
 };
 
 /// What iPXE 1.0.0 puts in option 55.
@@ -214,6 +214,11 @@ pub fn router_solicitation(mac: EthernetAddress) -> Vec<u8> {
 
 /// Whether `frame` is an ICMPv6 router advertisement.
 pub fn is_router_advertisement(frame: &[u8]) -> bool {
-    // Ethernet (14), IPv6 next header at 14 + 6, ICMPv6 type at 14 + 40.
-    frame.get(12..14) == Some(&[0x86, 0xdd]) && frame.get(20) == Some(&58) && frame.get(54) == Some(&134)
+    let Ok(ethernet) = EthernetFrame::new_checked(frame) else { return false };
+    if ethernet.ethertype() != EthernetProtocol::Ipv6 {
+        return false;
+    }
+    let Ok(ip) = Ipv6Packet::new_checked(ethernet.payload()) else { return false };
+    ip.next_header() == IpProtocol::Icmpv6
+        && Icmpv6Packet::new_checked(ip.payload()).is_ok_and(|icmp| icmp.msg_type() == Icmpv6Message::RouterAdvert)
 }

@@ -26,7 +26,10 @@ use smoltcp::iface::{Config as InterfaceConfig, Interface, SocketHandle, SocketS
 use smoltcp::phy::{self, Device, DeviceCapabilities, Medium};
 use smoltcp::socket::tcp;
 use smoltcp::time::{Duration, Instant};
-use smoltcp::wire::{EthernetAddress, HardwareAddress, IpAddress, IpCidr, Ipv4Address, Ipv4Cidr};
+use smoltcp::wire::{
+    DhcpPacket, EthernetAddress, EthernetFrame, EthernetProtocol, HardwareAddress, IpAddress, IpCidr, IpProtocol,
+    Ipv4Address, Ipv4Cidr, Ipv4Packet, UdpPacket,
+};
 
 use super::autoconf::is_router_advertisement;
 use super::memory_files::MemoryFiles;
@@ -121,20 +124,19 @@ impl phy::TxToken for TxToken<'_> {
 
 /// The `chaddr` of a DHCP server-to-client message (IPv4, UDP 67 → 68), if `frame` is one.
 pub fn dhcp_reply_chaddr(frame: &[u8]) -> Option<EthernetAddress> {
-    // Ethernet (14) + IPv4 header (IHL) + UDP (8) + BOOTP up to chaddr (28 + 6).
-    if frame.get(12..14)? != [0x08, 0x00] {
+    let ethernet = EthernetFrame::new_checked(frame).ok()?;
+    if ethernet.ethertype() != EthernetProtocol::Ipv4 {
         return None;
     }
-    let ihl = usize::from(frame.get(14)? & 0x0f) * 4;
-    if *frame.get(23)? != 17 {
+    let ip = Ipv4Packet::new_checked(ethernet.payload()).ok()?;
+    if ip.next_header() != IpProtocol::Udp {
         return None;
     }
-    let udp = 14 + ihl;
-    if frame.get(udp..udp + 4)? != [0, 67, 0, 68] {
+    let udp = UdpPacket::new_checked(ip.payload()).ok()?;
+    if (udp.src_port(), udp.dst_port()) != (67, 68) {
         return None;
     }
-    let chaddr = frame.get(udp + 8 + 28..udp + 8 + 34)?;
-    Some(EthernetAddress::from_bytes(chaddr))
+    Some(DhcpPacket::new_checked(udp.payload()).ok()?.client_hardware_address())
 }
 
 /// What a station's client code handles itself rather than its interface.
@@ -406,8 +408,9 @@ impl<'a> Lan<'a> {
             let mut free = self.downlink_free;
             let due = self.serialise(&mut free, frame.len());
             self.downlink_free = free;
-            let destination = EthernetAddress::from_bytes(&frame[..6]);
-            if frame[12..14] == [0x08, 0x06] && destination.is_broadcast() {
+            let ethernet = EthernetFrame::new_checked(&frame[..]).expect("the appliance sends whole Ethernet frames");
+            let destination = ethernet.dst_addr();
+            if ethernet.ethertype() == EthernetProtocol::Arp && destination.is_broadcast() {
                 self.stats.appliance_arp_requests += 1;
             }
             let frame: Frame = Rc::from(frame);

@@ -9,10 +9,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
-use ipxe_config::{load, Extent, Inventory, InventoryStorage, LoadError, NodeRecord, PortRecord};
-
-/// Most string fields a node record has (each may be a distinct string).
-const STRINGS_PER_NODE: usize = 11;
+use ipxe_config::{Extent, HeapInventoryBuffers, Inventory, InventoryCapacity, LoadError};
 
 /// How many records the inventory may hold.
 #[derive(Debug, Clone, Copy)]
@@ -30,6 +27,8 @@ pub struct Capacity {
 pub enum ReloadError {
     /// Reading the file failed.
     Read(std::io::Error),
+    /// The capacity asked for overflows the address space.
+    Capacity,
     /// The document was rejected.
     Load(LoadError),
 }
@@ -38,49 +37,31 @@ impl fmt::Display for ReloadError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Read(error) => write!(f, "cannot read: {error}"),
+            Self::Capacity => write!(f, "the inventory capacity overflows the address space"),
             Self::Load(error) => write!(f, "{error}"),
         }
     }
 }
 
-/// A loaded inventory and the storage it lives in.
+/// A loaded inventory and the buffers it lives in.
 struct Loaded {
-    nodes: Vec<NodeRecord>,
-    ports: Vec<PortRecord>,
-    strings: Vec<u8>,
+    buffers: HeapInventoryBuffers,
     extent: Extent,
 }
 
 impl Loaded {
     fn read(path: &Path, capacity: Capacity) -> Result<Self, ReloadError> {
         let json = std::fs::read(path).map_err(ReloadError::Read)?;
-        let mut nodes = vec![NodeRecord::EMPTY; capacity.nodes];
-        let mut ports = vec![PortRecord::EMPTY; capacity.ports];
         // Every pooled string comes from a JSON string of the file with two quotes around
         // it, so the file's length always suffices for the pool (length headers included).
-        let mut strings = vec![0u8; capacity.string_bytes.unwrap_or(json.len()).max(64)];
-        // Twice the most distinct strings there can be, as the pool's table wants.
-        let distinct = (capacity.nodes * STRINGS_PER_NODE).min(json.len() / 3);
-        let mut string_index = vec![0u32; 2 * distinct + 16];
-        let extent = load(
-            &json,
-            InventoryStorage {
-                nodes: &mut nodes,
-                ports: &mut ports,
-                strings: &mut strings,
-                string_index: &mut string_index,
-            },
-        )
-        .map_err(ReloadError::Load)?
-        .extent();
+        let string_bytes = capacity.string_bytes.unwrap_or(json.len()).max(64);
+        let mut buffers =
+            HeapInventoryBuffers::new(InventoryCapacity::new(capacity.nodes, capacity.ports, string_bytes))
+                .ok_or(ReloadError::Capacity)?;
+        let extent = buffers.load(&json).map_err(ReloadError::Load)?.extent();
         // Keep only what the inventory uses.
-        nodes.truncate(extent.nodes);
-        nodes.shrink_to_fit();
-        ports.truncate(extent.ports);
-        ports.shrink_to_fit();
-        strings.truncate(extent.string_bytes);
-        strings.shrink_to_fit();
-        Ok(Loaded { nodes, ports, strings, extent })
+        buffers.shrink_to(extent);
+        Ok(Loaded { buffers, extent })
     }
 }
 
@@ -102,8 +83,7 @@ impl InventoryFile {
 
     /// The current inventory.
     pub fn inventory(&self) -> Inventory<'_> {
-        let loaded = &self.current;
-        Inventory::view(&loaded.nodes, &loaded.ports, &loaded.strings, loaded.extent)
+        self.current.buffers.inventory(self.current.extent)
     }
 
     /// Whether the file's modification time differs from the loaded one's.
