@@ -12,8 +12,8 @@ use core::sync::atomic::{AtomicBool, Ordering};
 
 use ipxe_config::{Config, Inventory, InventoryBuffers, InventoryCapacity, InventoryStorage};
 use ipxe_config_server::{
-    Appliance, ApplianceStorage, ConnectionSlot, DhcpSettings, FileError, FileHandle, FilePath, FileSource, Lease,
-    OpenFile, RawStorage, Settings, StorageSizes, UdpStorage,
+    Appliance, ApplianceStorage, ConnectionSlot, DhcpSettings, FileError, FilePath, FileSource, Lease, OpenFiles,
+    RawStorage, Settings, SliceFile, StorageSizes, UdpStorage,
 };
 use smoltcp::iface::SocketStorage;
 use smoltcp::phy::{self, Device, DeviceCapabilities, Medium};
@@ -58,6 +58,8 @@ struct Buffers {
 struct Tables {
     sockets: [SocketStorage<'static>; SIZES.sockets()],
     connections: [ConnectionSlot; SIZES.connections],
+    /// One open file per connection; a flash file is a slice, so a slot is small.
+    open_files: [Option<SliceFile<'static>>; SIZES.connections],
     leases: [Lease; SIZES.dhcp_leases],
     dhcp_rx_meta: [udp::PacketMetadata; SIZES.packet_slots],
     dhcp_tx_meta: [udp::PacketMetadata; SIZES.packet_slots],
@@ -89,6 +91,7 @@ static mut BUFFERS: Buffers = Buffers {
 static mut TABLES: Tables = Tables {
     sockets: [SocketStorage::EMPTY; SIZES.sockets()],
     connections: [ConnectionSlot::EMPTY; SIZES.connections],
+    open_files: [None; SIZES.connections],
     leases: [Lease::FREE; SIZES.dhcp_leases],
     dhcp_rx_meta: [udp::PacketMetadata::EMPTY; SIZES.packet_slots],
     dhcp_tx_meta: [udp::PacketMetadata::EMPTY; SIZES.packet_slots],
@@ -112,6 +115,9 @@ pub fn take_memory() -> Option<Memory> {
 /// The appliance type the probe builds.
 pub type ProbeAppliance = Appliance<'static, FlashFiles>;
 
+/// The open-file table's slots.
+pub type OpenFileSlots = &'static mut [Option<SliceFile<'static>>; SIZES.connections];
+
 /// Files linked into the image, served by path.
 pub struct FlashFiles {
     files: &'static [(&'static str, &'static [u8])],
@@ -121,22 +127,12 @@ pub struct FlashFiles {
 static FLASH_FILES: &[(&str, &[u8])] = &[("boot.ipxe", include_bytes!("../../ipxe-scripts/boot.ipxe"))];
 
 impl FileSource for FlashFiles {
-    fn open(&mut self, path: &FilePath<'_>) -> Result<OpenFile, FileError> {
-        let index = self.files.iter().position(|(name, _)| *name == path.as_str()).ok_or(FileError::NotFound)?;
-        let len = self.files.get(index).map_or(0, |(_, contents)| contents.len());
-        Ok(OpenFile { handle: FileHandle(u32::try_from(index).map_err(|_| FileError::Busy)?), len: len as u64 })
-    }
+    type File = SliceFile<'static>;
 
-    fn read(&mut self, handle: FileHandle, offset: u64, buf: &mut [u8]) -> Result<usize, FileError> {
-        let (_, contents) =
-            usize::try_from(handle.0).ok().and_then(|index| self.files.get(index)).ok_or(FileError::Io)?;
-        let rest = usize::try_from(offset).ok().and_then(|start| contents.get(start..)).ok_or(FileError::Io)?;
-        let len = rest.len().min(buf.len());
-        buf.get_mut(..len).ok_or(FileError::Io)?.copy_from_slice(rest.get(..len).ok_or(FileError::Io)?);
-        Ok(len)
+    fn open(&mut self, path: &FilePath<'_>) -> Result<SliceFile<'static>, FileError> {
+        let (_, contents) = self.files.iter().find(|(name, _)| *name == path.as_str()).ok_or(FileError::NotFound)?;
+        Ok(SliceFile::new(contents))
     }
-
-    fn close(&mut self, _handle: FileHandle) {}
 }
 
 /// A network device that never has a frame (see the module docs) and drops what is sent.
@@ -209,7 +205,9 @@ impl phy::TxToken for TxToken<'_> {
 }
 
 /// Splits `memory` into the appliance's storage, the inventory storage and the script buffer.
-pub fn split(memory: Memory) -> (ApplianceStorage<'static>, InventoryStorage<'static>, &'static mut [u8]) {
+pub fn split(
+    memory: Memory,
+) -> (ApplianceStorage<'static>, OpenFileSlots, InventoryStorage<'static>, &'static mut [u8]) {
     let Buffers {
         tcp_rx,
         tcp_tx,
@@ -222,8 +220,16 @@ pub fn split(memory: Memory) -> (ApplianceStorage<'static>, InventoryStorage<'st
         inventory,
         script,
     } = memory.buffers;
-    let Tables { sockets, connections, leases, dhcp_rx_meta, dhcp_tx_meta, icmpv6_rx_meta, icmpv6_tx_meta } =
-        memory.tables;
+    let Tables {
+        sockets,
+        connections,
+        open_files,
+        leases,
+        dhcp_rx_meta,
+        dhcp_tx_meta,
+        icmpv6_rx_meta,
+        icmpv6_tx_meta,
+    } = memory.tables;
     let storage = ApplianceStorage {
         sockets,
         connections,
@@ -240,7 +246,7 @@ pub fn split(memory: Memory) -> (ApplianceStorage<'static>, InventoryStorage<'st
             tx_payload: icmpv6_tx,
         },
     };
-    (storage, inventory.storage(), script)
+    (storage, open_files, inventory.storage(), script)
 }
 
 /// The settings of a firmware appliance: DHCP and router advertisements on.
@@ -255,9 +261,14 @@ fn settings() -> Settings {
 
 /// Sets the appliance up in `storage` and polls it once; whether the poll did anything
 /// (`None` if set-up failed).
-pub fn poll_once(storage: ApplianceStorage<'static>, inventory: &Inventory<'_>, now: Instant) -> Option<bool> {
+pub fn poll_once(
+    storage: ApplianceStorage<'static>,
+    open_files: OpenFileSlots,
+    inventory: &Inventory<'_>,
+    now: Instant,
+) -> Option<bool> {
     let mut device = SilentDevice::new();
-    let files = FlashFiles { files: black_box(FLASH_FILES) };
+    let files = OpenFiles::new(FlashFiles { files: black_box(FLASH_FILES) }, open_files);
     let mut appliance: ProbeAppliance = Appliance::new(settings(), storage, files, &mut device, now).ok()?;
     let config = Config { base_url: Some("http://10.99.0.1"), ..Config::DEFAULT };
     let activity = appliance.poll(black_box(now), &mut device, inventory, &config);

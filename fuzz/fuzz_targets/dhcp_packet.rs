@@ -26,7 +26,7 @@ mod common;
 
 use ipxe_config_server::dhcp::message::ClientMessage;
 use ipxe_config_server::{
-    Appliance, ApplianceStorage, ConnectionSlot, DhcpSettings, Lease, NoFiles, RawStorage, Settings, UdpStorage,
+    Appliance, ApplianceStorage, ConnectionSlot, DhcpSettings, Lease, NoFiles, OpenFiles, RawStorage, Settings, UdpStorage,
 };
 use libfuzzer_sys::fuzz_target;
 use smoltcp::iface::SocketStorage;
@@ -89,7 +89,7 @@ fn exchange(payload: &[u8]) {
     settings.dhcp = Some(DhcpSettings { lease_seconds: LEASE_SECONDS, ..DhcpSettings::new(POOL_FIRST, POOL_LAST) });
     let mut now = Instant::from_secs(1);
     let mut wire = Wire::default();
-    let mut appliance = match Appliance::new(settings, storage, NoFiles, &mut wire.appliance_end(), now) {
+    let mut appliance = match Appliance::new(settings, storage, OpenFiles::new(NoFiles, &mut []), &mut wire.appliance_end(), now) {
         Ok(appliance) => appliance,
         Err(error) => panic!("appliance set-up: {error}"),
     };

@@ -33,8 +33,8 @@ use std::sync::OnceLock;
 use ipxe_config::{render, Route};
 use ipxe_config_server::http::response::HEAD_RESERVE;
 use ipxe_config_server::{
-    Appliance, ApplianceStorage, ConnectionSlot, FileError, FileHandle, FilePath, FileSource, OpenFile, RawStorage,
-    Settings, UdpStorage,
+    Appliance, ApplianceStorage, ConnectionSlot, FileError, FilePath, FileSource, OpenFiles, RawStorage, Settings,
+    SliceFile, UdpStorage,
 };
 use libfuzzer_sys::fuzz_target;
 use smoltcp::iface::{Config as InterfaceConfig, Interface, SocketHandle, SocketSet, SocketStorage};
@@ -86,36 +86,16 @@ const fn kernel() -> [u8; 9000] {
     bytes
 }
 
-/// The files in [`FILES`], with handles checked: a handle read after closing, closed
-/// twice or never opened is a server bug and panics.
-struct Files {
-    open: [Option<usize>; CONNECTIONS],
-}
+/// The files in [`FILES`]. The server's open-file table gives each response its own
+/// [`SliceFile`]; that every one is given back is checked at the end.
+struct Files;
 
 impl FileSource for Files {
-    fn open(&mut self, path: &FilePath<'_>) -> Result<OpenFile, FileError> {
-        let file = FILES.iter().position(|(name, _)| *name == path.as_str()).ok_or(FileError::NotFound)?;
-        let slot = self.open.iter().position(Option::is_none).ok_or(FileError::Busy)?;
-        self.open[slot] = Some(file);
-        Ok(OpenFile { handle: FileHandle(u32::try_from(slot).unwrap_or(u32::MAX)), len: FILES[file].1.len() as u64 })
-    }
+    type File = SliceFile<'static>;
 
-    fn read(&mut self, handle: FileHandle, offset: u64, buf: &mut [u8]) -> Result<usize, FileError> {
-        let Some(Some(file)) = self.open.get(handle.0 as usize) else {
-            panic!("read of file handle {} which is not open", handle.0);
-        };
-        let contents = FILES[*file].1;
-        let start = usize::try_from(offset).unwrap_or(usize::MAX).min(contents.len());
-        let len = buf.len().min(contents.len() - start);
-        buf[..len].copy_from_slice(&contents[start..start + len]);
-        Ok(len)
-    }
-
-    fn close(&mut self, handle: FileHandle) {
-        match self.open.get_mut(handle.0 as usize) {
-            Some(slot @ Some(_)) => *slot = None,
-            _ => panic!("close of file handle {} which is not open", handle.0),
-        }
+    fn open(&mut self, path: &FilePath<'_>) -> Result<SliceFile<'static>, FileError> {
+        let (_, contents) = FILES.iter().find(|(name, _)| *name == path.as_str()).ok_or(FileError::NotFound)?;
+        Ok(SliceFile::new(contents))
     }
 }
 
@@ -287,6 +267,7 @@ fn exchange(plan: Plan, stream: &[u8]) {
     let errors_before = errors_logged();
     let mut socket_table: [SocketStorage<'_>; CONNECTIONS] = core::array::from_fn(|_| SocketStorage::EMPTY);
     let mut slots = [ConnectionSlot::EMPTY; CONNECTIONS];
+    let mut open_files = [None; CONNECTIONS];
     let (mut tcp_rx, mut tcp_tx) = (vec![0u8; CONNECTIONS * TCP_RX_BYTES], vec![0u8; CONNECTIONS * TCP_TX_BYTES]);
     let (mut responses, mut scratch) = (vec![0u8; CONNECTIONS * RESPONSE_BYTES], vec![0u8; SCRATCH_BYTES]);
     let storage = ApplianceStorage {
@@ -305,7 +286,7 @@ fn exchange(plan: Plan, stream: &[u8]) {
     settings.random_seed = 0x5eed;
     let now = Instant::from_secs(1);
     let mut wire = Wire::default();
-    let files = Files { open: [None; CONNECTIONS] };
+    let files = OpenFiles::new(Files, &mut open_files);
     let appliance = match Appliance::new(settings, storage, files, &mut wire.appliance_end(), now) {
         Ok(appliance) => appliance,
         Err(error) => panic!("appliance set-up: {error}"),
@@ -381,7 +362,7 @@ fn exchange(plan: Plan, stream: &[u8]) {
     assert_eq!(status, 200, "GET /boot.ipxe on a fresh connection after the fuzzed one");
     assert!(body.starts_with(b"#!ipxe\n"), "GET /boot.ipxe: {}", String::from_utf8_lossy(&body));
 
-    assert_eq!(net.appliance.files_mut().open.iter().flatten().count(), 0, "file handles left open");
+    assert_eq!(net.appliance.files_mut().open_count(), 0, "file handles left open");
     assert_eq!(errors_logged(), errors_before, "the appliance logged an error (printed above)");
 }
 

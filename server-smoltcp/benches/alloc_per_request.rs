@@ -122,7 +122,7 @@ fn main() {
     std::fs::create_dir_all(root.join("images")).expect("file root");
     std::fs::write(root.join("images/ipa.kernel"), vec![0x5a; 200_000]).expect("file");
     let sizes = binary_sizes();
-    let files = DirectoryFiles::open(&root, sizes.connections).expect("file root");
+    let files = DirectoryFiles::open(&root).expect("file root");
     let mut settings = settings();
     settings.clock = Some(clock);
     let mut w = World::new(settings, &sizes, files);

@@ -22,10 +22,11 @@ use smoltcp::wire::{
 };
 
 use crate::dhcp::DhcpServer;
-use crate::files::FileSource;
+use crate::files::{FileSource, OpenFiles};
 use crate::http::response::HEAD_RESERVE;
-use crate::http::{HttpBuffers, HttpPoll, HttpServer};
+use crate::http::{HttpBuffers, HttpServer};
 use crate::router_advert::{link_local, RouterAdvertiser};
+use crate::service::IpxeService;
 use crate::settings::Settings;
 use crate::storage::ApplianceStorage;
 use crate::syn_backlog::{Destination, Replay, SynBacklog, SynGate, GATE_FRAME};
@@ -99,14 +100,24 @@ impl fmt::Display for SetupError {
 
 impl core::error::Error for SetupError {}
 
-/// An HTTP + DHCP + router-advertisement server on one smoltcp interface.
+/// Connection attempts the SYN gate held back or dropped since they were last logged.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct HeldBack {
+    /// Held until a socket was free.
+    held: u32,
+    /// Dropped because the backlog was full (the clients retransmit).
+    dropped: u32,
+}
+
+/// An HTTP + DHCP + router-advertisement server on one smoltcp interface, serving files
+/// from the source `F`.
 pub struct Appliance<'a, F: FileSource> {
     iface: Interface,
     sockets: SocketSet<'a>,
     http: HttpServer<'a>,
     dhcp: Option<DhcpServer<'a>>,
     adverts: Option<RouterAdvertiser>,
-    files: F,
+    files: OpenFiles<'a, F>,
     settings: Settings,
     /// The last poll stopped at its round limit with work left.
     busy: bool,
@@ -115,9 +126,8 @@ pub struct Appliance<'a, F: FileSource> {
     gate_frame: Option<[u8; GATE_FRAME]>,
     /// Connection attempts waiting for a socket.
     syn_backlog: SynBacklog,
-    /// Connection attempts held and dropped since the last log line about them, and
-    /// when that was.
-    held_back: (u32, u32),
+    /// Connection attempts held back since the last log line about them, and when that was.
+    held_back: HeldBack,
     held_back_logged: Option<Instant>,
 }
 
@@ -129,12 +139,13 @@ fn at_least(buffer: &'static str, given: usize, needed: usize) -> Result<(), Set
 }
 
 impl<'a, F: FileSource> Appliance<'a, F> {
-    /// Sets up the interface and sockets in `storage`. `device` is only asked for its
+    /// Sets up the interface and sockets in `storage`, serving boot artifacts from
+    /// `files` (give it a slot per connection). `device` is only asked for its
     /// capabilities; every poll passes it again.
     pub fn new<D: Device + ?Sized>(
         settings: Settings,
         storage: ApplianceStorage<'a>,
-        files: F,
+        files: OpenFiles<'a, F>,
         device: &mut D,
         now: Instant,
     ) -> Result<Self, SetupError> {
@@ -200,7 +211,7 @@ impl<'a, F: FileSource> Appliance<'a, F> {
             busy: false,
             gate_frame,
             syn_backlog: SynBacklog::EMPTY,
-            held_back: (0, 0),
+            held_back: HeldBack::default(),
             held_back_logged: None,
         })
     }
@@ -301,23 +312,26 @@ impl<'a, F: FileSource> Appliance<'a, F> {
 
     /// Logs, at most every [`HELD_BACK_LOG_INTERVAL`], that clients wait for a socket.
     fn note_held_back(&mut self, held: u32, dropped: u32, now: Instant) {
-        self.held_back = (self.held_back.0.saturating_add(held), self.held_back.1.saturating_add(dropped));
-        if self.held_back == (0, 0) || self.held_back_logged.is_some_and(|at| now < at + HELD_BACK_LOG_INTERVAL) {
+        self.held_back.held = self.held_back.held.saturating_add(held);
+        self.held_back.dropped = self.held_back.dropped.saturating_add(dropped);
+        if self.held_back == HeldBack::default()
+            || self.held_back_logged.is_some_and(|at| now < at + HELD_BACK_LOG_INTERVAL)
+        {
             return;
         }
         log_warn!(
             "http every connection busy: {} connection attempts held until a socket is free, {} dropped \
              (backlog full; the clients retransmit); a larger connection pool would serve them sooner",
-            self.held_back.0,
-            self.held_back.1
+            self.held_back.held,
+            self.held_back.dropped
         );
-        self.held_back = (0, 0);
+        self.held_back = HeldBack::default();
         self.held_back_logged = Some(now);
     }
 
     fn serve(&mut self, now: Instant, inventory: &Inventory<'_>, config: &Config<'_>) -> bool {
-        let mut input = HttpPoll { now, clock: self.settings.clock, files: &mut self.files, inventory, config };
-        let mut served = self.http.poll(&mut self.sockets, &mut input);
+        let mut service = IpxeService::new(&mut self.files, inventory, config);
+        let mut served = self.http.poll(&mut self.sockets, now, self.settings.clock, &mut service);
         if let Some(dhcp) = &mut self.dhcp {
             served |= dhcp.poll(&mut self.sockets, now, inventory, config);
         }
@@ -355,19 +369,9 @@ impl<'a, F: FileSource> Appliance<'a, F> {
         &self.settings
     }
 
-    /// Addresses in the DHCP pool (0 without DHCP).
-    pub fn dhcp_pool_size(&self) -> usize {
-        self.dhcp.as_ref().map_or(0, DhcpServer::pool_size)
-    }
-
-    /// The file source.
-    pub fn files_mut(&mut self) -> &mut F {
+    /// The files being served, and their source.
+    pub fn files_mut(&mut self) -> &mut OpenFiles<'a, F> {
         &mut self.files
-    }
-
-    /// The smoltcp interface (addresses, routes), for inspection.
-    pub fn interface(&self) -> &Interface {
-        &self.iface
     }
 }
 

@@ -12,6 +12,7 @@ pub mod dhcp;
 pub mod files;
 pub mod http;
 pub mod router_advert;
+pub mod service;
 pub mod settings;
 pub mod storage;
 mod syn_backlog;
@@ -21,7 +22,7 @@ pub mod host;
 
 pub use appliance::{Appliance, SetupError};
 pub use dhcp::Lease;
-pub use files::{FileError, FileHandle, FilePath, FileSource, NoFiles, OpenFile};
+pub use files::{FileError, FileHandle, FilePath, FileSource, NoFiles, OpenFile, OpenFiles, SliceFile};
 pub use http::{ConnectionSlot, HttpLimits};
 pub use settings::{DhcpSettings, KnownMacUrl, Settings};
 pub use storage::{ApplianceStorage, RawStorage, StorageSizes, UdpStorage};

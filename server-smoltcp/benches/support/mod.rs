@@ -13,9 +13,9 @@ pub mod link;
 use std::path::Path;
 
 use ipxe_config::{load, Config, Inventory, InventoryStorage, NodeRecord, PortRecord};
-use ipxe_config_server::host::leak_storage;
+use ipxe_config_server::host::{leak_file_slots, leak_storage};
 use ipxe_config_server::{
-    Appliance, DhcpSettings, FileError, FileHandle, FilePath, FileSource, OpenFile, Settings, StorageSizes,
+    Appliance, DhcpSettings, FileError, FilePath, FileSource, OpenFiles, Settings, SliceFile, StorageSizes,
 };
 use smoltcp::iface::{Config as InterfaceConfig, Interface, PollResult, SocketHandle, SocketSet, SocketStorage};
 use smoltcp::socket::tcp::{self, State};
@@ -79,37 +79,22 @@ pub fn binary_sizes() -> StorageSizes {
 pub struct MemoryFiles {
     path: &'static str,
     contents: &'static [u8],
-    open: bool,
 }
 
 impl MemoryFiles {
     pub fn new(path: &'static str, contents: &'static [u8]) -> Self {
-        MemoryFiles { path, contents, open: false }
+        MemoryFiles { path, contents }
     }
 }
 
 impl FileSource for MemoryFiles {
-    fn open(&mut self, path: &FilePath<'_>) -> Result<OpenFile, FileError> {
+    type File = SliceFile<'static>;
+
+    fn open(&mut self, path: &FilePath<'_>) -> Result<SliceFile<'static>, FileError> {
         if path.as_str() != self.path {
             return Err(FileError::NotFound);
         }
-        if self.open {
-            return Err(FileError::Busy);
-        }
-        self.open = true;
-        Ok(OpenFile { handle: FileHandle(0), len: self.contents.len() as u64 })
-    }
-
-    fn read(&mut self, _handle: FileHandle, offset: u64, buf: &mut [u8]) -> Result<usize, FileError> {
-        let start = usize::try_from(offset).map_err(|_| FileError::Io)?;
-        let rest = self.contents.get(start..).ok_or(FileError::Io)?;
-        let len = rest.len().min(buf.len());
-        buf[..len].copy_from_slice(&rest[..len]);
-        Ok(len)
-    }
-
-    fn close(&mut self, _handle: FileHandle) {
-        self.open = false;
+        Ok(SliceFile::new(self.contents))
     }
 }
 
@@ -122,7 +107,7 @@ pub struct Response {
 }
 
 /// The appliance, one client TCP socket and the wire between them.
-pub struct World<F: FileSource> {
+pub struct World<F: FileSource<File: 'static>> {
     pub wire: Wire,
     pub appliance: Appliance<'static, F>,
     pub client: Interface,
@@ -141,11 +126,12 @@ pub struct World<F: FileSource> {
     next_port: u16,
 }
 
-impl<F: FileSource> World<F> {
+impl<F: FileSource<File: 'static>> World<F> {
     pub fn new(settings: Settings, sizes: &StorageSizes, files: F) -> Self {
         let mut wire = Wire::new(512);
         let now = Instant::from_secs(1);
         let storage = leak_storage(sizes);
+        let files = OpenFiles::new(files, leak_file_slots(sizes.connections));
         let appliance =
             Appliance::new(settings, storage, files, &mut wire.appliance_end(), now).expect("appliance set-up");
 

@@ -68,11 +68,6 @@ impl<'a> DhcpServer<'a> {
         DhcpServer { handle, leases, settings, server, http_port, unanswered: 0, exhausted_logged: None }
     }
 
-    /// Addresses in the pool.
-    pub(crate) fn pool_size(&self) -> usize {
-        self.leases.len()
-    }
-
     /// Answers every queued client message; `true` if any was taken off the socket.
     ///
     /// A message is only taken off once its reply is queued: when the send buffer is full

@@ -1,8 +1,8 @@
 //! A directory on the host as the file source (`--http-root DIR`).
 //!
-//! Files are opened relative to a descriptor of the root, read with `pread` at the offset
-//! the server asks for, and closed when the response ends. Paths reach here already
-//! validated ([`FilePath`]): relative, no dot-segments.
+//! Files are opened relative to a descriptor of the root; each open file is a
+//! [`HostFile`], read with `read(2)` and measured with `lseek(2)`, closed when the server
+//! drops it. Paths reach here already validated ([`FilePath`]): relative, no dot-segments.
 //!
 //! No file outside the root is ever served. Symbolic links are followed only while they
 //! stay beneath it: on Linux 5.6 and later each open is `openat2(2)` with
@@ -16,15 +16,16 @@
 //! Every open is non-blocking: opening a FIFO for reading otherwise waits for a writer,
 //! and one left under the root froze the whole appliance. Only regular files are served.
 //!
-//! No allocation happens per request: the NUL-terminated path is built on the stack and
-//! the table of open files is allocated once.
+//! No allocation happens per request: the NUL-terminated path is built on the stack, and
+//! an open file is its descriptor.
 
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::path::Path;
-use std::vec::Vec;
 
-use crate::files::{FileError, FileHandle, FilePath, FileSource, OpenFile, MAX_FILE_PATH};
+use embedded_io::{ErrorType, Read, Seek, SeekFrom};
+
+use crate::files::{FileError, FilePath, FileSource, MAX_FILE_PATH};
 
 /// Flags of every open: read-only, and never blocking (a FIFO would wait for a writer).
 const OPEN_FLAGS: libc::c_int = libc::O_RDONLY | libc::O_CLOEXEC | libc::O_NOCTTY | libc::O_NONBLOCK;
@@ -43,14 +44,11 @@ enum Confinement {
 pub struct DirectoryFiles {
     root: OwnedFd,
     confinement: Confinement,
-    /// Open files; a handle is an index here.
-    open: Vec<Option<OwnedFd>>,
 }
 
 impl DirectoryFiles {
-    /// Opens `root`; at most `max_open` files are open at once (one per connection is
-    /// enough: a connection streams one file at a time).
-    pub fn open(root: &Path, max_open: usize) -> io::Result<Self> {
+    /// Opens `root`.
+    pub fn open(root: &Path) -> io::Result<Self> {
         let root = std::fs::File::open(root)?;
         if !root.metadata()?.is_dir() {
             return Err(io::Error::new(io::ErrorKind::InvalidInput, "not a directory"));
@@ -63,23 +61,43 @@ impl DirectoryFiles {
             log_warn!("--http-root: the kernel has no openat2(2); no symbolic link under the root is followed");
             Confinement::NoSymlinks
         };
-        Ok(Self::with_confinement(root, confinement, max_open))
+        Ok(DirectoryFiles { root, confinement })
     }
+}
 
-    fn with_confinement(root: OwnedFd, confinement: Confinement, max_open: usize) -> Self {
-        let mut open = Vec::with_capacity(max_open);
-        open.resize_with(max_open, || None);
-        DirectoryFiles { root, confinement, open }
+/// A regular file opened under the root; closed when dropped.
+#[derive(Debug)]
+pub struct HostFile(OwnedFd);
+
+impl ErrorType for HostFile {
+    type Error = FileError;
+}
+
+impl Read for HostFile {
+    fn read(&mut self, buf: &mut [u8]) -> Result<usize, FileError> {
+        loop {
+            #[allow(unsafe_code)] // reason: read(2) writes at most buf.len() bytes into buf
+            let read = unsafe { libc::read(self.0.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
+            if let Ok(read) = usize::try_from(read) {
+                return Ok(read);
+            }
+            if io::Error::last_os_error().kind() != io::ErrorKind::Interrupted {
+                return Err(FileError::Io);
+            }
+        }
     }
+}
 
-    /// Files currently open (for tests: every response must close its file).
-    pub fn open_count(&self) -> usize {
-        self.open.iter().filter(|slot| slot.is_some()).count()
-    }
-
-    fn fd(&self, handle: FileHandle) -> Option<RawFd> {
-        let index = usize::try_from(handle.0).ok()?;
-        self.open.get(index)?.as_ref().map(AsRawFd::as_raw_fd)
+impl Seek for HostFile {
+    fn seek(&mut self, pos: SeekFrom) -> Result<u64, FileError> {
+        let (offset, whence) = match pos {
+            SeekFrom::Start(offset) => (libc::off_t::try_from(offset).map_err(|_| FileError::Io)?, libc::SEEK_SET),
+            SeekFrom::End(delta) => (libc::off_t::try_from(delta).map_err(|_| FileError::Io)?, libc::SEEK_END),
+            SeekFrom::Current(delta) => (libc::off_t::try_from(delta).map_err(|_| FileError::Io)?, libc::SEEK_CUR),
+        };
+        #[allow(unsafe_code)] // reason: lseek(2) on a descriptor this value owns
+        let position = unsafe { libc::lseek(self.0.as_raw_fd(), offset, whence) };
+        u64::try_from(position).map_err(|_| FileError::Io)
     }
 }
 
@@ -161,8 +179,9 @@ fn open_without_symlinks(root: RawFd, path: &mut [u8]) -> io::Result<OwnedFd> {
 }
 
 impl FileSource for DirectoryFiles {
-    fn open(&mut self, path: &FilePath<'_>) -> Result<OpenFile, FileError> {
-        let index = self.open.iter().position(Option::is_none).ok_or(FileError::Busy)?;
+    type File = HostFile;
+
+    fn open(&mut self, path: &FilePath<'_>) -> Result<HostFile, FileError> {
         let mut c_path = [0u8; MAX_FILE_PATH + 1];
         let bytes = path.as_str().as_bytes();
         c_path.get_mut(..bytes.len()).ok_or(FileError::NotFound)?.copy_from_slice(bytes);
@@ -185,7 +204,6 @@ impl FileSource for DirectoryFiles {
             Some(libc::EMFILE | libc::ENFILE) => FileError::Busy,
             _ => FileError::Io,
         })?;
-        // SAFETY-free zero value: `stat` is plain old data.
         let mut stat = std::mem::MaybeUninit::<libc::stat>::zeroed();
         #[allow(unsafe_code)] // reason: fstat(2) fills the struct it is given
         let status = unsafe { libc::fstat(file.as_raw_fd(), stat.as_mut_ptr()) };
@@ -198,31 +216,7 @@ impl FileSource for DirectoryFiles {
         if stat.st_mode & libc::S_IFMT != libc::S_IFREG {
             return Err(FileError::NotFound);
         }
-        let len = u64::try_from(stat.st_size).map_err(|_| FileError::Io)?;
-        let slot = self.open.get_mut(index).ok_or(FileError::Busy)?;
-        *slot = Some(file);
-        Ok(OpenFile { handle: FileHandle(u32::try_from(index).map_err(|_| FileError::Busy)?), len })
-    }
-
-    fn read(&mut self, handle: FileHandle, offset: u64, buf: &mut [u8]) -> Result<usize, FileError> {
-        let fd = self.fd(handle).ok_or(FileError::Io)?;
-        let offset = libc::off_t::try_from(offset).map_err(|_| FileError::Io)?;
-        loop {
-            #[allow(unsafe_code)] // reason: pread(2) writes at most buf.len() bytes into buf
-            let read = unsafe { libc::pread(fd, buf.as_mut_ptr().cast(), buf.len(), offset) };
-            if let Ok(read) = usize::try_from(read) {
-                return Ok(read);
-            }
-            if io::Error::last_os_error().kind() != io::ErrorKind::Interrupted {
-                return Err(FileError::Io);
-            }
-        }
-    }
-
-    fn close(&mut self, handle: FileHandle) {
-        if let Some(slot) = usize::try_from(handle.0).ok().and_then(|index| self.open.get_mut(index)) {
-            *slot = None;
-        }
+        Ok(HostFile(file))
     }
 }
 
@@ -250,16 +244,17 @@ mod tests {
 
     fn files(root: &Path, confinement: Confinement) -> DirectoryFiles {
         let dir = OwnedFd::from(std::fs::File::open(root).unwrap());
-        DirectoryFiles::with_confinement(dir, confinement, 4)
+        DirectoryFiles { root: dir, confinement }
     }
 
     fn open(files: &mut DirectoryFiles, path: &str) -> Result<Vec<u8>, FileError> {
         let mut buf = [0u8; 256];
         let path = FilePath::parse(format!("/{path}").as_bytes(), &mut buf).unwrap();
-        let opened = files.open(&path)?;
-        let mut contents = vec![0u8; usize::try_from(opened.len).unwrap()];
-        let read = files.read(opened.handle, 0, &mut contents).unwrap();
-        files.close(opened.handle);
+        let mut file = files.open(&path)?;
+        let len = file.seek(SeekFrom::End(0)).unwrap();
+        file.rewind().unwrap();
+        let mut contents = vec![0u8; usize::try_from(len).unwrap()];
+        let read = file.read(&mut contents).unwrap();
         contents.truncate(read);
         Ok(contents)
     }
@@ -281,7 +276,6 @@ mod tests {
             assert_eq!(open(&mut files, "kernels/v2/vmlinuz").unwrap(), b"kernel v2", "{:?}", files.confinement);
             assert_eq!(open(&mut files, "kernels/v3/vmlinuz"), Err(FileError::NotFound));
             assert_eq!(open(&mut files, "kernels"), Err(FileError::NotFound), "a directory");
-            assert_eq!(files.open_count(), 0);
         }
         std::fs::remove_dir_all(base).unwrap();
     }
@@ -305,7 +299,6 @@ mod tests {
                     if mode == Confinement::Beneath { Ok(b"kernel v2".to_vec()) } else { Err(FileError::NotFound) };
                 assert_eq!(open(&mut files, inside), expected, "{inside} ({mode:?})");
             }
-            assert_eq!(files.open_count(), 0);
         }
         std::fs::remove_dir_all(base).unwrap();
     }

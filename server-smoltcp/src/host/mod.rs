@@ -6,6 +6,6 @@ pub mod directory;
 pub mod logger;
 pub mod storage;
 
-pub use directory::DirectoryFiles;
+pub use directory::{DirectoryFiles, HostFile};
 pub use logger::FdLogger;
-pub use storage::leak_storage;
+pub use storage::{leak_file_slots, leak_storage};

@@ -39,3 +39,9 @@ pub fn leak_storage(sizes: &StorageSizes) -> ApplianceStorage<'static> {
         },
     }
 }
+
+/// `count` empty open-file slots for [`OpenFiles`](crate::files::OpenFiles), leaked like
+/// the rest of the storage: one per connection.
+pub fn leak_file_slots<T>(count: usize) -> &'static mut [Option<T>] {
+    Box::leak((0..count).map(|_| None).collect())
+}

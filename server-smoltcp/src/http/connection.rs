@@ -14,10 +14,10 @@ use smoltcp::iface::SocketHandle;
 use smoltcp::socket::tcp::{self, State};
 use smoltcp::time::Instant;
 
-use crate::files::{FileHandle, FileSource};
+use crate::http::handler::{Exchange, Handler, Rejection, StreamId};
 use crate::http::limits::HttpLimits;
-use crate::http::request::{self, Parsed};
-use crate::http::respond::{self, Answer, Exchange, Sources};
+use crate::http::reply::{Reply, ReplyBuffer, Sent};
+use crate::http::request::{self, Method, Parsed};
 
 /// Per-connection state. The caller provides one per concurrent connection (the
 /// connection pool's size), filled with [`ConnectionSlot::EMPTY`].
@@ -73,28 +73,29 @@ pub(crate) struct Outgoing {
     pub next: usize,
     /// End of the response buffer part.
     pub end: usize,
-    /// File bytes still to send after it.
-    pub file: Option<FileBody>,
+    /// Streamed bytes still to send after it.
+    pub stream: Option<StreamBody>,
     /// Close once everything is sent.
     pub close_after: bool,
 }
 
-/// The unsent rest of a file body.
+/// The unsent rest of a streamed body.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct FileBody {
-    pub handle: FileHandle,
-    pub offset: u64,
+pub(crate) struct StreamBody {
+    pub stream: StreamId,
     pub remaining: u64,
 }
 
-/// What a connection needs from the server for one step.
-pub(crate) struct Step<'s, 'r, 'i, F> {
+/// Everything the connections need for one poll.
+pub(crate) struct PollContext<'c, H> {
     pub now: Instant,
+    /// A finer clock than `now`, for the handler's timings.
     pub clock: Option<fn() -> Instant>,
-    pub limits: &'s HttpLimits,
+    pub limits: &'c HttpLimits,
     pub port: u16,
-    pub scratch: &'s mut [u8],
-    pub sources: &'s mut Sources<'r, 'i, F>,
+    /// Where request heads are peeked for parsing; shared by every connection.
+    pub scratch: &'c mut [u8],
+    pub handler: &'c mut H,
 }
 
 impl ConnectionSlot {
@@ -117,9 +118,8 @@ impl ConnectionSlot {
     /// a request still arriving qualify: iPXE completes its handshake in one round trip
     /// and sends each request whole, so when every socket is taken, a client that has
     /// spent [`HttpLimits::reclaim_after`] on either is holding a socket someone else
-    /// needs. Without this, eight SYNs from vanished clients, or eight clients sending one
-    /// byte per second, kept every new client out for up to the idle timeout (or forever,
-    /// for a request body trickled a byte at a time). A response being sent is never taken.
+    /// needs, and vanished or trickling clients can never keep new ones out for longer
+    /// than that. A response being sent is never taken.
     pub(crate) fn reclaimable(&self, state: State) -> Option<(Instant, Reclaimable)> {
         match self.phase {
             Phase::Listening if state == State::SynReceived => Some((self.half_open_since?, Reclaimable::HalfOpen)),
@@ -147,27 +147,35 @@ impl ConnectionSlot {
     }
 
     /// Resets the connection at once (an RST goes out with the next interface poll) and
-    /// releases its file; the socket listens again once the RST is sent, or after
+    /// gives back its stream; the socket listens again once the RST is sent, or after
     /// [`HttpLimits::reclaim_after`] if it cannot be.
-    pub(crate) fn abort<F: FileSource>(&mut self, socket: &mut tcp::Socket<'_>, files: &mut F) {
-        self.release(files);
+    pub(crate) fn abort<H: Handler>(&mut self, socket: &mut tcp::Socket<'_>, handler: &mut H) {
+        self.release(handler);
         socket.abort();
         self.phase = Phase::Closing;
     }
 
-    fn release<F: FileSource>(&mut self, files: &mut F) {
-        if let Phase::Sending(Outgoing { file: Some(body), .. }) = self.phase {
-            files.close(body.handle);
+    /// Closes the connection once what is queued is sent (a FIN, not a reset).
+    fn close(&mut self, socket: &mut tcp::Socket<'_>) {
+        socket.close();
+        self.phase = Phase::Closing;
+    }
+
+    /// Gives back the stream of the response being sent, if any. The phase holds a
+    /// stream until it is closed, so it is closed exactly once.
+    fn release<H: Handler>(&mut self, handler: &mut H) {
+        if let Phase::Sending(Outgoing { stream: Some(body), .. }) = self.phase {
+            handler.close_stream(body.stream);
             self.phase = Phase::Closing;
         }
     }
 
     /// Advances the connection as far as it can go now; `true` if anything changed.
-    pub(crate) fn step<F: FileSource>(
+    pub(crate) fn step<H: Handler>(
         &mut self,
         socket: &mut tcp::Socket<'_>,
         response: &mut [u8],
-        step: &mut Step<'_, '_, '_, F>,
+        ctx: &mut PollContext<'_, H>,
     ) -> bool {
         let reset_pending = socket.state() == State::Closed && socket.remote_endpoint().is_some();
         if !reset_pending {
@@ -175,39 +183,38 @@ impl ConnectionSlot {
         }
         match socket.state() {
             // An aborted (or timed-out) socket keeps its peer until the RST is out, and
-            // listening before that would swallow the RST. But smoltcp sends it only once
-            // the peer's MAC is known: a SYN from a spoofed address, or from a client gone
-            // before it answered ARP, left the socket closed and never listening again,
-            // and a few dozen such SYNs took the whole pool for good. So the RST gets
-            // `reclaim_after` to leave (on a live link it leaves with the next poll), and
-            // the socket listens again without it if it could not.
+            // listening before that would swallow the RST. smoltcp sends it only once the
+            // peer's MAC is known, which a spoofed or vanished peer never answers for; so
+            // the RST gets `reclaim_after` to leave (on a live link it leaves with the
+            // next poll), and then the socket listens again without it, so no socket
+            // stays out of the pool.
             State::Closed if reset_pending => {
-                let since = *self.reset_pending_since.get_or_insert(step.now);
-                if step.now < since + step.limits.reclaim_after {
+                let since = *self.reset_pending_since.get_or_insert(ctx.now);
+                if ctx.now < since + ctx.limits.reclaim_after {
                     return false;
                 }
                 log_debug!(
                     "http client={:?} unreachable for its reset; the socket listens again without sending it",
                     socket.remote_endpoint()
                 );
-                self.release(step.sources.files);
+                self.release(ctx.handler);
                 self.reset_pending_since = None;
-                let _ = socket.listen(step.port);
+                let _ = socket.listen(ctx.port);
                 self.phase = Phase::Listening;
                 return true;
             }
             State::Closed | State::TimeWait => {
-                self.release(step.sources.files);
+                self.release(ctx.handler);
                 // Leaving TIME-WAIT early is safe for a server socket: the peer closed
                 // first or we reset it, and a new connection gets a new initial sequence.
-                let listening = socket.listen(step.port).is_ok();
+                let listening = socket.listen(ctx.port).is_ok();
                 let changed = self.phase != Phase::Listening;
                 self.phase = Phase::Listening;
                 return changed || listening;
             }
             State::Listen | State::SynReceived => {
                 if self.phase != Phase::Listening {
-                    self.release(step.sources.files);
+                    self.release(ctx.handler);
                     self.phase = Phase::Listening;
                     self.half_open_since = None;
                     return true;
@@ -215,7 +222,7 @@ impl ConnectionSlot {
                 if socket.state() == State::Listen {
                     self.half_open_since = None;
                 } else if self.half_open_since.is_none() {
-                    self.half_open_since = Some(step.now);
+                    self.half_open_since = Some(ctx.now);
                 }
                 return false;
             }
@@ -224,17 +231,17 @@ impl ConnectionSlot {
         match self.phase {
             Phase::Listening => {
                 self.phase = Phase::Reading;
-                self.last_activity = step.now;
+                self.last_activity = ctx.now;
                 self.request_started = None;
                 self.discard = 0;
                 self.seen = 0;
                 self.half_open_since = None;
                 true
             }
-            Phase::Reading => self.read(socket, response, step),
-            Phase::Sending(outgoing) => self.send(socket, response, outgoing, step),
+            Phase::Reading => self.read(socket, response, ctx),
+            Phase::Sending(outgoing) => self.send(socket, response, outgoing, ctx),
             Phase::Closing => {
-                if step.now >= self.last_activity + step.limits.idle_timeout {
+                if ctx.now >= self.last_activity + ctx.limits.idle_timeout {
                     // A peer that never finishes the close (FIN-WAIT-2 forever) loses the socket.
                     socket.abort();
                     return true;
@@ -244,13 +251,13 @@ impl ConnectionSlot {
         }
     }
 
-    fn read<F: FileSource>(
+    fn read<H: Handler>(
         &mut self,
         socket: &mut tcp::Socket<'_>,
         response: &mut [u8],
-        step: &mut Step<'_, '_, '_, F>,
+        ctx: &mut PollContext<'_, H>,
     ) -> bool {
-        let now = step.now;
+        let now = ctx.now;
         let mut progress = false;
         if self.discard > 0 {
             let skipped = skip(socket, self.discard);
@@ -264,90 +271,96 @@ impl ConnectionSlot {
             }
         }
         let queued = socket.recv_queue();
-        if self.discard > 0 && self.request_started.is_some_and(|started| now >= started + step.limits.request_deadline)
+        if self.discard > 0 && self.request_started.is_some_and(|started| now >= started + ctx.limits.request_deadline)
         {
-            // Each body byte renews the idle timer, so without this a client trickling an
-            // endless body (a GET with `Content-Length: 1000000000`, a byte a second) held
-            // the socket forever. The response was sent already; only a reset is left.
+            // Each body byte renews the idle timer, so only this deadline bounds a client
+            // trickling an endless body (a GET with `Content-Length: 1000000000`, a byte a
+            // second). The response was sent already; only a reset is left.
             log_info!(
                 "http client={:?} request body not received within the request deadline; resetting the connection",
                 socket.remote_endpoint()
             );
-            self.abort(socket, step.sources.files);
+            self.abort(socket, ctx.handler);
             return true;
         }
         if self.discard > 0 || queued == 0 {
-            if !socket.may_recv() || now >= self.last_activity + step.limits.idle_timeout {
+            if !socket.may_recv() || now >= self.last_activity + ctx.limits.idle_timeout {
                 // The client is done with this connection, or kept it idle too long.
-                socket.close();
-                self.phase = Phase::Closing;
+                self.close(socket);
                 self.last_activity = now;
                 return true;
             }
             return progress;
         }
         let started = *self.request_started.get_or_insert(now);
-        let exchange = Exchange { client: socket.remote_endpoint(), started, now, clock: step.clock };
-        if now >= started + step.limits.request_deadline {
+        let exchange = Exchange { client: socket.remote_endpoint(), started, now, clock: ctx.clock };
+        if now >= started + ctx.limits.request_deadline {
             // Checked before parsing, so a client trickling bytes cannot hold the socket.
-            let answer = respond::answer_timeout(response, &exchange);
-            self.start_sending(answer, now);
+            let reply = Reply::text(408, "request head not received in time").closing();
+            let sent = ReplyBuffer::new(response, false, false).send(&reply);
+            ctx.handler.rejected(Rejection::TooSlow, &exchange, &sent);
+            self.start_sending(sent, now, ctx.handler);
             return true;
         }
         if queued == self.seen {
             if !socket.may_recv() {
                 // The client closed mid-head; nothing can complete it.
-                socket.close();
-                self.phase = Phase::Closing;
+                self.close(socket);
                 return true;
             }
             return progress;
         }
-        let limit = step.limits.max_header_bytes.min(step.scratch.len()).min(socket.recv_capacity());
-        let Some(scratch) = step.scratch.get_mut(..limit) else {
+        let limit = ctx.limits.max_header_bytes.min(ctx.scratch.len()).min(socket.recv_capacity());
+        let Some(scratch) = ctx.scratch.get_mut(..limit) else {
             return progress;
         };
         let peeked = socket.peek_slice(scratch).unwrap_or(0);
         let bytes = scratch.get(..peeked).unwrap_or_default();
-        match request::parse(bytes, limit, step.limits.max_target_bytes) {
+        match request::parse(bytes, limit, ctx.limits.max_target_bytes) {
             Ok(Parsed::Partial) => {
                 self.seen = queued;
                 progress
             }
             Ok(Parsed::Complete(request)) => {
-                let answer = respond::answer(&request, response, step.sources, &exchange);
+                let reply = ReplyBuffer::new(response, request.keep_alive, request.method == Method::Head);
+                let sent = ctx.handler.respond(&request, &exchange, reply);
                 skip(socket, request.head_len as u64);
                 self.discard = request.body_len;
                 // The body is bound by the request deadline as well, counted from the head.
                 self.request_started = (request.body_len > 0).then_some(started);
                 self.seen = 0;
-                self.start_sending(answer, now);
+                self.start_sending(sent, now, ctx.handler);
                 true
             }
             Err(error) => {
-                let answer = respond::answer_error(error, response, &exchange);
-                self.start_sending(answer, now);
+                let reply = Reply::text(error.status(), error.reason()).closing();
+                let sent = ReplyBuffer::new(response, false, false).send(&reply);
+                ctx.handler.rejected(Rejection::Unparsable(error), &exchange, &sent);
+                self.start_sending(sent, now, ctx.handler);
                 true
             }
         }
     }
 
-    fn start_sending(&mut self, answer: Answer, now: Instant) {
+    fn start_sending<H: Handler>(&mut self, sent: Sent, now: Instant, handler: &mut H) {
+        if let Some(unread) = sent.unread {
+            handler.close_stream(unread);
+        }
         self.last_activity = now;
         self.phase = Phase::Sending(Outgoing {
-            next: answer.placed.start,
-            end: answer.placed.end,
-            file: answer.file.map(|file| FileBody { handle: file.handle, offset: 0, remaining: file.len }),
-            close_after: answer.close_after,
+            next: sent.placed.start,
+            end: sent.placed.end,
+            stream: sent.stream.map(|(stream, remaining)| StreamBody { stream, remaining }),
+            close_after: sent.close,
         });
     }
 
-    fn send<F: FileSource>(
+    fn send<H: Handler>(
         &mut self,
         socket: &mut tcp::Socket<'_>,
         response: &[u8],
         mut outgoing: Outgoing,
-        step: &mut Step<'_, '_, '_, F>,
+        ctx: &mut PollContext<'_, H>,
     ) -> bool {
         let mut moved = false;
         while outgoing.next < outgoing.end {
@@ -359,80 +372,75 @@ impl ConnectionSlot {
                     moved = true;
                 }
                 Err(_) => {
-                    self.abort(socket, step.sources.files);
+                    self.abort(socket, ctx.handler);
                     return true;
                 }
             }
         }
         if outgoing.next >= outgoing.end {
-            if let Some(mut body) = outgoing.file {
-                let files = &mut *step.sources.files;
+            if let Some(mut body) = outgoing.stream {
+                // On every failure below, `self.phase` still holds this stream, so
+                // `abort` gives it back.
                 while body.remaining > 0 && socket.can_send() {
+                    let handler = &mut *ctx.handler;
                     let read = socket.send(|free| {
                         let want = usize::try_from(body.remaining).unwrap_or(usize::MAX).min(free.len());
                         let room = free.get_mut(..want).unwrap_or_default();
-                        match files.read(body.handle, body.offset, room) {
+                        match handler.read_stream(body.stream, room) {
                             Ok(read) => (read.min(want), Ok(read.min(want))),
                             Err(error) => (0, Err(error)),
                         }
                     });
                     match read {
                         Ok(Ok(read)) if read > 0 => {
-                            body.offset += read as u64;
                             body.remaining -= read as u64;
                             moved = true;
                         }
                         Ok(Ok(_)) => {
-                            // The file shrank under us: the promised Content-Length cannot
-                            // be kept, and only a reset tells the client the body is short.
+                            // The body shrank under us (a file truncated while sent): the
+                            // promised Content-Length cannot be kept, and only a reset
+                            // tells the client the body is short.
                             log_warn!("file ended {} bytes early; resetting the connection", body.remaining);
-                            files.close(body.handle);
-                            socket.abort();
-                            self.phase = Phase::Closing;
+                            self.abort(socket, ctx.handler);
                             return true;
                         }
                         Ok(Err(error)) => {
                             log_warn!("file read failed ({error}); resetting the connection");
-                            files.close(body.handle);
-                            socket.abort();
-                            self.phase = Phase::Closing;
+                            self.abort(socket, ctx.handler);
                             return true;
                         }
                         Err(_) => {
-                            files.close(body.handle);
-                            socket.abort();
-                            self.phase = Phase::Closing;
+                            self.abort(socket, ctx.handler);
                             return true;
                         }
                     }
                 }
                 if body.remaining == 0 {
-                    files.close(body.handle);
-                    outgoing.file = None;
+                    ctx.handler.close_stream(body.stream);
+                    outgoing.stream = None;
                 } else {
-                    outgoing.file = Some(body);
+                    outgoing.stream = Some(body);
                 }
             }
         }
         if moved {
-            self.last_activity = step.now;
+            self.last_activity = ctx.now;
         }
-        if outgoing.next >= outgoing.end && outgoing.file.is_none() {
+        if outgoing.next >= outgoing.end && outgoing.stream.is_none() {
             if outgoing.close_after {
-                socket.close();
-                self.phase = Phase::Closing;
+                self.close(socket);
             } else {
                 self.phase = Phase::Reading;
             }
             return true;
         }
         self.phase = Phase::Sending(outgoing);
-        if !moved && step.now >= self.last_activity + step.limits.idle_timeout {
+        if !moved && ctx.now >= self.last_activity + ctx.limits.idle_timeout {
             log_warn!(
                 "http client={:?} stopped reading its response; resetting the connection",
                 socket.remote_endpoint()
             );
-            self.abort(socket, step.sources.files);
+            self.abort(socket, ctx.handler);
             return true;
         }
         moved

@@ -1,4 +1,6 @@
-//! The HTTP/1.1 server: a fixed pool of TCP sockets, each carrying one [`ConnectionSlot`].
+//! The HTTP/1.1 transport: a fixed pool of TCP sockets, each carrying one
+//! [`ConnectionSlot`]. It parses request heads, enforces [`HttpLimits`] and sends replies;
+//! what a request means is a [`Handler`]'s business (see [`crate::service`]).
 //!
 //! The pool's size is the number of concurrent connections. A socket that is not
 //! connected listens; when no socket listens, the connection that has been reclaimable
@@ -9,22 +11,22 @@
 //! Panic contract: nothing here panics at run time; sizes are checked once, at set-up.
 
 pub mod connection;
+pub mod handler;
 pub mod limits;
+pub mod reply;
 pub mod request;
-pub mod respond;
 pub mod response;
 
-use ipxe_config::{Config, Inventory};
 use smoltcp::iface::SocketSet;
 use smoltcp::socket::tcp;
 use smoltcp::time::Instant;
 
 pub use connection::ConnectionSlot;
+pub use handler::{Exchange, Handler, Rejection, StreamId};
 pub use limits::HttpLimits;
+pub use reply::{Body, Reply, ReplyBuffer, Sent};
 
-use crate::files::FileSource;
-use connection::{Reclaimable, Step};
-use respond::Sources;
+use connection::{PollContext, Reclaimable};
 
 /// Steps one connection may take in one poll: several pipelined requests can be
 /// answered back to back, but one busy client cannot starve the others.
@@ -47,15 +49,6 @@ pub(crate) struct HttpBuffers<'a> {
     pub tcp_tx: &'a mut [u8],
     pub responses: &'a mut [u8],
     pub scratch: &'a mut [u8],
-}
-
-/// The per-poll inputs of the HTTP server.
-pub(crate) struct HttpPoll<'p, 'i, F> {
-    pub now: Instant,
-    pub clock: Option<fn() -> Instant>,
-    pub files: &'p mut F,
-    pub inventory: &'p Inventory<'i>,
-    pub config: &'p Config<'i>,
 }
 
 impl<'a> HttpServer<'a> {
@@ -85,29 +78,35 @@ impl<'a> HttpServer<'a> {
         HttpServer { slots, responses, response_size, scratch, limits, port }
     }
 
-    /// Advances every connection; `true` if anything changed.
-    pub(crate) fn poll<F: FileSource>(&mut self, sockets: &mut SocketSet<'a>, input: &mut HttpPoll<'_, '_, F>) -> bool {
-        let mut sources = Sources { files: &mut *input.files, inventory: input.inventory, config: input.config };
-        let mut step = Step {
-            now: input.now,
-            clock: input.clock,
+    /// Advances every connection, answering requests with `handler`; `true` if anything
+    /// changed. `clock`, if given, is a finer clock than `now` for the handler's timings.
+    pub(crate) fn poll<H: Handler>(
+        &mut self,
+        sockets: &mut SocketSet<'a>,
+        now: Instant,
+        clock: Option<fn() -> Instant>,
+        handler: &mut H,
+    ) -> bool {
+        let mut ctx = PollContext {
+            now,
+            clock,
             limits: &self.limits,
             port: self.port,
             scratch: &mut *self.scratch,
-            sources: &mut sources,
+            handler: &mut *handler,
         };
         let mut progress = false;
         for (slot, response) in self.slots.iter_mut().zip(self.responses.chunks_exact_mut(self.response_size.max(1))) {
             let Some(handle) = slot.handle else { continue };
             let socket = sockets.get_mut::<tcp::Socket>(handle);
             for _ in 0..MAX_STEPS_PER_POLL {
-                if !slot.step(socket, response, &mut step) {
+                if !slot.step(socket, response, &mut ctx) {
                     break;
                 }
                 progress = true;
             }
         }
-        progress | self.reclaim(sockets, input.now, &mut *input.files)
+        progress | self.reclaim(sockets, now, handler)
     }
 
     /// Whether a new client can connect now: some socket is listening (one that has
@@ -121,7 +120,7 @@ impl<'a> HttpServer<'a> {
 
     /// When no socket listens, resets the connection that has been reclaimable longest
     /// (see [`ConnectionSlot::reclaimable`]).
-    fn reclaim<F: FileSource>(&mut self, sockets: &mut SocketSet<'a>, now: Instant, files: &mut F) -> bool {
+    fn reclaim<H: Handler>(&mut self, sockets: &mut SocketSet<'a>, now: Instant, handler: &mut H) -> bool {
         if self.accepting(sockets) {
             return false;
         }
@@ -149,7 +148,7 @@ impl<'a> HttpServer<'a> {
                 "http client={client:?} still sending its request after {millis} ms; reset to free a socket for a new client"
             ),
         }
-        slot.abort(socket, files);
+        slot.abort(socket, handler);
         true
     }
 

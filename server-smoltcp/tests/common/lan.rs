@@ -21,7 +21,8 @@ use std::collections::{BinaryHeap, HashMap, VecDeque};
 use std::rc::Rc;
 
 use ipxe_config::{Config, Inventory};
-use ipxe_config_server::{Appliance, ApplianceStorage, Settings};
+use ipxe_config_server::host::leak_file_slots;
+use ipxe_config_server::{Appliance, ApplianceStorage, OpenFiles, Settings};
 use smoltcp::iface::{Config as InterfaceConfig, Interface, SocketHandle, SocketSet};
 use smoltcp::phy::{self, Device, DeviceCapabilities, Medium};
 use smoltcp::socket::tcp;
@@ -300,7 +301,9 @@ impl<'a> Lan<'a> {
         let mut inbox = Queue::new();
         let mut outbox = Vec::new();
         let mut port = Port { now, inbox: &mut inbox, outbox: &mut outbox, diverted: None };
-        let appliance = Appliance::new(settings, storage, files, &mut port, now).expect("appliance set-up");
+        let slots = leak_file_slots(files.max_open());
+        let appliance =
+            Appliance::new(settings, storage, OpenFiles::new(files, slots), &mut port, now).expect("appliance set-up");
         Lan {
             now,
             appliance,

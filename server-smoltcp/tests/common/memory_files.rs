@@ -2,19 +2,20 @@
 
 use std::sync::Arc;
 
-use ipxe_config_server::{FileError, FileHandle, FilePath, FileSource, OpenFile};
+use embedded_io::{ErrorType, Read, Seek, SeekFrom};
+use ipxe_config_server::{FileError, FilePath, FileSource};
 
-/// Named byte strings; at most `max_open` open at once, like a real source.
+/// Named byte strings, meant for an `OpenFiles` table of `max_open` slots.
 pub struct MemoryFiles {
     files: Vec<(String, Arc<[u8]>)>,
-    open: Vec<Option<usize>>,
+    max_open: usize,
     /// Files opened over the source's life.
     pub opened: u64,
 }
 
 impl MemoryFiles {
     pub fn new(max_open: usize) -> Self {
-        MemoryFiles { files: Vec::new(), open: vec![None; max_open], opened: 0 }
+        MemoryFiles { files: Vec::new(), max_open, opened: 0 }
     }
 
     /// Adds (or replaces) `path` (relative, as [`FilePath`] gives it).
@@ -23,33 +24,51 @@ impl MemoryFiles {
         self.files.push((path.to_owned(), contents));
     }
 
-    /// Files open right now: 0 once every response is done or abandoned.
-    pub fn open_count(&self) -> usize {
-        self.open.iter().filter(|slot| slot.is_some()).count()
+    /// How many files may be open at once, like a real source.
+    pub fn max_open(&self) -> usize {
+        self.max_open
     }
 }
 
-impl FileSource for MemoryFiles {
-    fn open(&mut self, path: &FilePath<'_>) -> Result<OpenFile, FileError> {
-        let file = self.files.iter().position(|(name, _)| name == path.as_str()).ok_or(FileError::NotFound)?;
-        let slot = self.open.iter().position(Option::is_none).ok_or(FileError::Busy)?;
-        self.open[slot] = Some(file);
-        self.opened += 1;
-        Ok(OpenFile { handle: FileHandle(u32::try_from(slot).unwrap()), len: self.files[file].1.len() as u64 })
-    }
+/// One open file: its bytes (shared, so opening allocates nothing) and a position.
+pub struct MemoryFile {
+    contents: Arc<[u8]>,
+    position: usize,
+}
 
-    fn read(&mut self, handle: FileHandle, offset: u64, buf: &mut [u8]) -> Result<usize, FileError> {
-        let file = self.open.get(handle.0 as usize).copied().flatten().ok_or(FileError::Io)?;
-        let contents = &self.files[file].1;
-        let start = usize::try_from(offset).unwrap().min(contents.len());
-        let len = buf.len().min(contents.len() - start);
-        buf[..len].copy_from_slice(&contents[start..start + len]);
+impl FileSource for MemoryFiles {
+    type File = MemoryFile;
+
+    fn open(&mut self, path: &FilePath<'_>) -> Result<MemoryFile, FileError> {
+        let (_, contents) = self.files.iter().find(|(name, _)| name == path.as_str()).ok_or(FileError::NotFound)?;
+        self.opened += 1;
+        Ok(MemoryFile { contents: Arc::clone(contents), position: 0 })
+    }
+}
+
+impl ErrorType for MemoryFile {
+    type Error = FileError;
+}
+
+impl Read for MemoryFile {
+    fn read(&mut self, buf: &mut [u8]) -> Result<usize, FileError> {
+        let rest = &self.contents[self.position..];
+        let len = buf.len().min(rest.len());
+        buf[..len].copy_from_slice(&rest[..len]);
+        self.position += len;
         Ok(len)
     }
+}
 
-    fn close(&mut self, handle: FileHandle) {
-        let slot = self.open.get_mut(handle.0 as usize).expect("a handle this source gave out");
-        assert!(slot.take().is_some(), "file handle {} closed twice", handle.0);
+impl Seek for MemoryFile {
+    fn seek(&mut self, pos: SeekFrom) -> Result<u64, FileError> {
+        let target = match pos {
+            SeekFrom::Start(offset) => i64::try_from(offset).unwrap(),
+            SeekFrom::End(delta) => i64::try_from(self.contents.len()).unwrap() + delta,
+            SeekFrom::Current(delta) => i64::try_from(self.position).unwrap() + delta,
+        };
+        self.position = usize::try_from(target).map_err(|_| FileError::Io)?.min(self.contents.len());
+        Ok(self.position as u64)
     }
 }
 

@@ -13,8 +13,8 @@ pub mod storm;
 use std::path::{Path, PathBuf};
 
 use ipxe_config::{load, Config, Inventory, InventoryStorage, NodeRecord, PortRecord};
-use ipxe_config_server::host::{leak_storage, DirectoryFiles};
-use ipxe_config_server::{Appliance, DhcpSettings, Settings, StorageSizes};
+use ipxe_config_server::host::{leak_file_slots, leak_storage, DirectoryFiles};
+use ipxe_config_server::{Appliance, DhcpSettings, OpenFiles, Settings, StorageSizes};
 use smoltcp::iface::{Config as InterfaceConfig, Interface, SocketHandle, SocketSet, SocketStorage};
 use smoltcp::socket::tcp;
 use smoltcp::time::{Duration, Instant};
@@ -126,7 +126,8 @@ impl Harness {
         let mut wire = Wire::new(512);
         let now = Instant::from_secs(1);
         let storage = leak_storage(&options.sizes);
-        let files = DirectoryFiles::open(&options.files, options.sizes.connections).expect("file root");
+        let source = DirectoryFiles::open(&options.files).expect("file root");
+        let files = OpenFiles::new(source, leak_file_slots(options.sizes.connections));
         let appliance =
             Appliance::new(options.settings, storage, files, &mut wire.appliance_end(), now).expect("appliance set-up");
 

@@ -16,9 +16,9 @@ use std::sync::OnceLock;
 
 use clap::Parser;
 use ipxe_config::{BootMode, Config, ErrorEnding};
-use ipxe_config_server::host::{leak_storage, DirectoryFiles};
+use ipxe_config_server::host::{leak_file_slots, leak_storage, DirectoryFiles};
 use ipxe_config_server::{
-    Appliance, DhcpSettings, FileSource, HttpLimits, KnownMacUrl, NoFiles, Settings, StorageSizes,
+    Appliance, DhcpSettings, FileSource, HttpLimits, KnownMacUrl, NoFiles, OpenFiles, Settings, StorageSizes,
 };
 use smoltcp::time::{Duration, Instant};
 use smoltcp::wire::{EthernetAddress, Ipv4Cidr};
@@ -191,8 +191,8 @@ fn run(cli: &Cli) -> Result<(), String> {
     let sizes = sizes(cli, &settings)?;
     match &cli.http_root {
         Some(root) => {
-            let files = DirectoryFiles::open(root, sizes.connections)
-                .map_err(|error| format!("--http-root {}: {error}", root.display()))?;
+            let files =
+                DirectoryFiles::open(root).map_err(|error| format!("--http-root {}: {error}", root.display()))?;
             serve(settings, sizes, files, &mut device, backend_name, &config, &mut inventory)
         }
         None => serve(settings, sizes, NoFiles, &mut device, backend_name, &config, &mut inventory),
@@ -200,7 +200,7 @@ fn run(cli: &Cli) -> Result<(), String> {
 }
 
 #[allow(clippy::too_many_arguments)] // reason: the start-up values, each used once; a struct would only rename them
-fn serve<F: FileSource>(
+fn serve<F: FileSource<File: 'static>>(
     settings: Settings,
     sizes: StorageSizes,
     files: F,
@@ -210,6 +210,8 @@ fn serve<F: FileSource>(
     inventory: &mut InventoryFile,
 ) -> Result<(), String> {
     let storage = leak_storage(&sizes);
+    // One open file per connection: a connection streams one file at a time.
+    let files = OpenFiles::new(files, leak_file_slots(sizes.connections));
     let mut appliance =
         Appliance::new(settings, storage, files, device, clock()).map_err(|error| format!("cannot start: {error}"))?;
     let dhcp = match settings.dhcp {

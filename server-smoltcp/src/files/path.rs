@@ -1,86 +1,11 @@
-//! Boot artifacts (kernels, initrds) served from a file source, streamed in chunks.
-//!
-//! Every path other than the script endpoints (`/v1/…`, `/boot.ipxe`) is looked up in a
-//! [`FileSource`]. The path is percent-decoded and checked *before* the source sees it:
-//! a [`FilePath`] never contains `..`, `.`, empty segments, a leading `/`, a backslash or
-//! a control byte, so no source can be walked out of its root by a request.
+//! Request paths a file source may be given: percent-decoded, relative, never climbing
+//! out of the root.
 //!
 //! Panic contract: nothing here panics, whatever bytes a request carries.
 
 use core::fmt;
 
 use ipxe_config::percent;
-
-/// Longest decoded file path, in bytes.
-pub const MAX_FILE_PATH: usize = 1024;
-
-/// An open file, named by the source that opened it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct FileHandle(pub u32);
-
-/// What [`FileSource::open`] found.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct OpenFile {
-    /// Handle for [`FileSource::read`] and [`FileSource::close`].
-    pub handle: FileHandle,
-    /// Length in bytes, sent as `Content-Length`.
-    pub len: u64,
-}
-
-/// Why a file could not be opened or read.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FileError {
-    /// No such file (or it is not a regular file): `404`.
-    NotFound,
-    /// The source cannot open another file right now.
-    Busy,
-    /// An I/O error.
-    Io,
-}
-
-impl fmt::Display for FileError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Self::NotFound => "no such file",
-            Self::Busy => "too many open files",
-            Self::Io => "I/O error",
-        })
-    }
-}
-
-impl core::error::Error for FileError {}
-
-/// Where boot artifacts come from: a directory on the host, flash on firmware.
-///
-/// The server opens a file once per request, reads it front to back in chunks as large
-/// as the TCP send buffer has room for, and closes it when the response is done or the
-/// connection dies; each connection holds at most one open file.
-pub trait FileSource {
-    /// Opens `path` (already validated, relative to the source's root).
-    fn open(&mut self, path: &FilePath<'_>) -> Result<OpenFile, FileError>;
-
-    /// Reads up to `buf.len()` bytes at `offset`; `Ok(0)` only at the end of the file.
-    fn read(&mut self, handle: FileHandle, offset: u64, buf: &mut [u8]) -> Result<usize, FileError>;
-
-    /// Releases `handle`.
-    fn close(&mut self, handle: FileHandle);
-}
-
-/// A source without files: every file request is `404`.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct NoFiles;
-
-impl FileSource for NoFiles {
-    fn open(&mut self, _path: &FilePath<'_>) -> Result<OpenFile, FileError> {
-        Err(FileError::NotFound)
-    }
-
-    fn read(&mut self, _handle: FileHandle, _offset: u64, _buf: &mut [u8]) -> Result<usize, FileError> {
-        Err(FileError::Io)
-    }
-
-    fn close(&mut self, _handle: FileHandle) {}
-}
 
 /// A request path that is safe to hand to a file source: relative, `/`-separated,
 /// every segment a plain name.
@@ -92,7 +17,7 @@ pub struct FilePath<'p>(&'p str);
 pub enum FilePathError {
     /// A `%` not followed by two hex digits.
     BadEscape,
-    /// The decoded path is longer than the buffer it is decoded into ([`MAX_FILE_PATH`]
+    /// The decoded path is longer than the buffer it is decoded into ([`MAX_FILE_PATH`](super::MAX_FILE_PATH)
     /// on the server): `414`.
     TooLong,
     /// A segment starting with `.` (`..` included), a backslash, a control byte or invalid UTF-8.
