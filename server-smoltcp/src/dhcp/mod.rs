@@ -38,6 +38,7 @@ use smoltcp::wire::{
 
 pub use lease::Lease;
 
+use crate::logging::Escaped;
 use crate::settings::DhcpSettings;
 use bootfile::{bootfile, BootTarget, Bootfile};
 use lease::LeaseTable;
@@ -400,8 +401,10 @@ impl<'a> DhcpServer<'a> {
             _ => None,
         };
         match node {
-            Some(uuid) => log_info!("dhcp {verb} mac={shown} ip={your_ip} node={uuid} url={url}"),
-            None => log_info!("dhcp {verb} mac={shown} ip={your_ip} node=- url={url}"),
+            // The URL carries the configured base and the node's driver: checked, but
+            // escaped anyway like every other value a log line takes from outside.
+            Some(uuid) => log_info!("dhcp {verb} mac={shown} ip={your_ip} node={uuid} url={}", Escaped(url.as_bytes())),
+            None => log_info!("dhcp {verb} mac={shown} ip={your_ip} node=- url={}", Escaped(url.as_bytes())),
         }
         Queued::Sent
     }
