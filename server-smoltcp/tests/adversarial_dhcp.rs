@@ -6,6 +6,10 @@
 //! - a MAC keeps its address while its lease runs (renewals and re-DISCOVERs get it again);
 //! - a bound lease is never given to anyone else before it expires, whatever arrives: two
 //!   machines with one address break both;
+//! - unknown MACs share at most half the pool, less one address per PXE port of the
+//!   inventory, and get new addresses at 32 at once then 4 a second; REQUESTs for an
+//!   address never offered are NAKed, and a (forgeable) RELEASE ends no lease early, so
+//!   floods of 1,000 MACs leave every node its address on the first DISCOVER;
 //! - when the pool is exhausted, a node of the inventory takes over the oldest address that
 //!   is only *offered* (not bound) to a MAC the inventory does not know; unknown MACs get
 //!   nothing, and the operator reads one warning per 10 s, not one per DISCOVER.
