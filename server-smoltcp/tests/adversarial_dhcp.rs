@@ -6,6 +6,10 @@
 //! - a MAC keeps its address while its lease runs (renewals and re-DISCOVERs get it again);
 //! - a bound lease is never given to anyone else before it expires, whatever arrives: two
 //!   machines with one address break both;
+//! - unknown MACs share at most half the pool, less one address per PXE port of the
+//!   inventory, and get new addresses at 32 at once then 4 a second; REQUESTs for an
+//!   address never offered are NAKed, and a (forgeable) RELEASE ends no lease early, so
+//!   floods of 1,000 MACs leave every node its address on the first DISCOVER;
 //! - when the pool is exhausted, a node of the inventory takes over the oldest address that
 //!   is only *offered* (not bound) to a MAC the inventory does not know; unknown MACs get
 //!   nothing, and the operator reads one warning per 10 s, not one per DISCOVER.
@@ -17,6 +21,7 @@ mod common;
 
 use common::autoconf::{parse_reply, udp_frame, ClientMessage, ServerReply};
 use common::{log_capture, Harness, Options, CLIENT_MAC, DEPLOYING_NODE, SERVER_IP};
+use ipxe_config::Inventory;
 use smoltcp::time::Duration;
 use smoltcp::wire::{DhcpMessageType, EthernetAddress, IpCidr, Ipv4Address, Ipv4Cidr};
 
@@ -44,6 +49,7 @@ fn appliance(test: &str, pool: u8) -> Harness {
     let mut options = Options::new(test);
     let dhcp = options.settings.dhcp.as_mut().unwrap();
     dhcp.last = Ipv4Address::new(10, 99, 0, 100 + pool - 1);
+    options.sizes.dhcp_leases = options.sizes.dhcp_leases.max(usize::from(pool));
     Harness::new(options)
 }
 
@@ -146,13 +152,15 @@ fn pool_exhaustion_keeps_existing_leases() {
     assert_node_boots(&mut h, known[0]);
 }
 
-/// The pool is full of addresses merely *offered* to strangers (a DISCOVER flood, no
-/// REQUESTs): a node of the inventory asking for the first time still gets one, taken
-/// from the oldest stranger's offer; that stranger's REQUEST is then refused.
+/// The pool is full: half offered to strangers while the inventory was empty (they may
+/// hold half the pool then), half bound to nodes of the inventory loaded since. A node
+/// asking for the first time still gets an address, taken from the oldest stranger's
+/// offer; that stranger's REQUEST is then refused.
 #[test]
 fn inventory_nodes_take_precedence_over_offers_to_strangers() {
     let mut h = appliance("dhcp_precedence", 8);
-    let offers: Vec<(EthernetAddress, Ipv4Address)> = (0..8)
+    let fleet = std::mem::replace(&mut h.inventory, Inventory::EMPTY);
+    let offers: Vec<(EthernetAddress, Ipv4Address)> = (0..4)
         .map(|n| {
             let mac = stranger(n);
             let offer = ask(&mut h, &ClientMessage::discover(mac, 0x4000 + n).frame());
@@ -160,17 +168,26 @@ fn inventory_nodes_take_precedence_over_offers_to_strangers() {
             (mac, offer[0].your_ip)
         })
         .collect();
-    assert!(ask(&mut h, &ClientMessage::discover(stranger(99), 0x4999).frame()).is_empty(), "pool exhausted");
+    assert!(ask(&mut h, &ClientMessage::discover(stranger(99), 0x4999).frame()).is_empty(), "strangers' share");
+    h.inventory = fleet;
+    for (mac, xid) in known_macs().into_iter().skip(1).take(4).zip(0x4100..) {
+        bind(&mut h, mac, xid).expect("a node binds a free address");
+    }
     let address = bind(&mut h, CLIENT_MAC, 0x600d).expect("node 1 gets an address although the pool is exhausted");
     let (displaced, _) = *offers.iter().find(|(_, offered)| *offered == address).expect("a stranger's offer was taken");
     assert_eq!(displaced, offers[0].0, "the oldest offer goes first");
     let nak = ask(&mut h, &ClientMessage::request(displaced, 0x4000, address, SERVER_IP).frame());
     assert_eq!(nak[0].kind, DhcpMessageType::Nak, "the displaced stranger cannot bind the node's address");
-    // Bound leases are never taken over: with every address bound to strangers, a new
-    // node waits for one to expire.
+    // Bound leases are never taken over: with every address bound, a new node waits for
+    // one to expire.
     let mut h = appliance("dhcp_precedence_bound", 8);
-    for n in 0..8 {
+    let fleet = std::mem::replace(&mut h.inventory, Inventory::EMPTY);
+    for n in 0..4 {
         bind(&mut h, stranger(n), 0x5000 + n).expect("a stranger binds");
+    }
+    h.inventory = fleet;
+    for (mac, xid) in known_macs().into_iter().skip(1).take(4).zip(0x5100..) {
+        bind(&mut h, mac, xid).expect("a node binds a free address");
     }
     assert!(ask(&mut h, &ClientMessage::discover(CLIENT_MAC, 0x600d).frame()).is_empty());
     h.now += Duration::from_secs(3601);
@@ -195,8 +212,11 @@ fn requests_naming_another_server_free_offers_only() {
         }
     }
     assert_known_leases_stable(&mut h, &known);
-    // An offer the client turned down is freed for others.
-    let mut h = appliance("dhcp_other_server_offer", 1);
+    // An offer the client turned down is freed for others: with no inventory, strangers
+    // may hold one of these two addresses, so the second is only offered if the first
+    // offer was freed.
+    let mut h = appliance("dhcp_other_server_offer", 2);
+    h.inventory = Inventory::EMPTY;
     let mac = stranger(1);
     let offer = ask(&mut h, &ClientMessage::discover(mac, 1).frame())[0].your_ip;
     assert!(ask(&mut h, &ClientMessage::request(mac, 1, offer, other).frame()).is_empty());
@@ -361,4 +381,134 @@ fn discover_flood_from_random_macs() {
     known[13] = late_address.unwrap();
     assert_known_leases_stable(&mut h, &known);
     assert_node_boots(&mut h, known[0]);
+}
+
+/// The three REQUESTs a client may send without a DISCOVER before it: SELECTING (naming
+/// this server), INIT-REBOOT (no server id) and RENEWING (`ciaddr` set), for `address`.
+fn unsolicited_request(mac: EthernetAddress, xid: u32, address: Ipv4Address, form: u32) -> ClientMessage {
+    match form % 3 {
+        0 => ClientMessage::request(mac, xid, address, SERVER_IP),
+        1 => ClientMessage { server_id: None, ..ClientMessage::request(mac, xid, address, SERVER_IP) },
+        _ => ClientMessage { kind: DhcpMessageType::Request, client_ip: address, ..ClientMessage::discover(mac, xid) },
+    }
+}
+
+/// Every node of the inventory boots as iPXE would right after a flood: DISCOVER, and on
+/// silence one retransmission 1 s later (iPXE's first DHCP timeout), then REQUEST. Panics
+/// unless each node is ACKed within that one retry; returns the nodes' addresses, in
+/// [`known_macs`] order.
+fn assert_inventory_served_within_one_retry(h: &mut Harness, what: &str) -> Vec<Ipv4Address> {
+    let started = h.now;
+    let wall = std::time::Instant::now();
+    let mut retried = 0;
+    let mut addresses = Vec::new();
+    for (mac, xid) in known_macs().into_iter().zip(0xb000..) {
+        let mut address = bind(h, mac, xid);
+        if address.is_none() {
+            retried += 1;
+            h.now += Duration::from_secs(1);
+            address = bind(h, mac, xid);
+        }
+        let address = address.unwrap_or_else(|| panic!("{what}: node {mac} got no address within one retry"));
+        assert!(!addresses.contains(&address), "{what}: {address} given to two nodes");
+        addresses.push(address);
+    }
+    let took = h.now - started;
+    eprintln!(
+        "{what}: {} nodes bound, {retried} retried, virtual {} ms, wall {} ms",
+        addresses.len(),
+        took.total_millis(),
+        wall.elapsed().as_millis()
+    );
+    addresses
+}
+
+/// 1,000 REQUESTs from random MACs that never sent a DISCOVER, each for an address of the
+/// pool in turn, in all three forms: none binds an address it was never offered, so the
+/// inventory's nodes still find theirs.
+#[test]
+fn unsolicited_request_flood_leaves_the_inventory_its_addresses() {
+    let mut h = appliance("dhcp_unsolicited_flood", 100);
+    log_capture::start();
+    let first = u32::from(Ipv4Address::new(10, 99, 0, 100));
+    let mut acked = 0;
+    for burst in 0..20u32 {
+        for n in burst * 50..(burst + 1) * 50 {
+            let address = Ipv4Address::from(first + n % 100);
+            h.wire.to_appliance.push(&unsolicited_request(stranger(n), 0xc000 + n, address, n / 100).frame());
+        }
+        acked += replies(&mut h).iter().filter(|reply| reply.kind == DhcpMessageType::Ack).count();
+        h.now += Duration::from_millis(10);
+    }
+    eprintln!("unsolicited REQUEST flood: {acked} of 1000 ACKed");
+    // SELECTING REQUESTs for addresses never offered are all NAKed; those claiming a lease
+    // (no server id) are new bindings, within the strangers' burst of 32.
+    assert!(acked <= 32, "{acked} unsolicited REQUESTs ACKed");
+    let addresses = assert_inventory_served_within_one_retry(&mut h, "after 1,000 unsolicited REQUESTs");
+    assert_node_boots(&mut h, addresses[0]);
+}
+
+/// 1,000 random MACs each run DISCOVER, OFFER, REQUEST, ACK, 50 at a time: the unknown
+/// MACs get their share of the pool and no more, and every node still gets an address.
+#[test]
+fn dora_flood_leaves_the_inventory_its_addresses() {
+    let mut h = appliance("dhcp_dora_flood", 100);
+    log_capture::start();
+    let mut acked = 0;
+    for burst in 0..20u32 {
+        let macs: Vec<EthernetAddress> = (burst * 50..(burst + 1) * 50).map(stranger).collect();
+        for (&mac, xid) in macs.iter().zip(burst * 50..) {
+            h.wire.to_appliance.push(&ClientMessage::discover(mac, 0xd000 + xid).frame());
+        }
+        for offer in replies(&mut h) {
+            h.wire
+                .to_appliance
+                .push(&ClientMessage::request(offer.chaddr, offer.xid, offer.your_ip, SERVER_IP).frame());
+        }
+        acked += replies(&mut h).iter().filter(|reply| reply.kind == DhcpMessageType::Ack).count();
+        h.now += Duration::from_millis(10);
+    }
+    eprintln!("DORA flood: {acked} of 1000 unknown MACs bound");
+    // The flood lasted 200 ms: the burst of 32 and the share of 50 of the 100 addresses
+    // bound it, whichever came first.
+    assert!((1..=32).contains(&acked), "{acked} strangers bound");
+    let addresses = assert_inventory_served_within_one_retry(&mut h, "after a 1,000-MAC DORA flood");
+    assert_node_boots(&mut h, addresses[0]);
+    // Strangers are slowed, not shut out: a second later the next one is served.
+    h.now += Duration::from_secs(1);
+    assert!(bind(&mut h, stranger(5000), 0xd999).is_some(), "a stranger is served once the rate allows");
+}
+
+/// A RELEASE is unauthenticated: one forged with a node's MAC and address must not let
+/// the address go to another machine while the node still uses it.
+#[test]
+fn forged_release_does_not_hand_the_victims_address_to_another_mac() {
+    let mut h = appliance("dhcp_forged_release", 100);
+    let victim = bind(&mut h, CLIENT_MAC, 0xe000).expect("node 1 binds");
+    let forged = ClientMessage {
+        kind: DhcpMessageType::Release,
+        client_ip: victim,
+        server_id: Some(SERVER_IP),
+        ..ClientMessage::discover(CLIENT_MAC, 0xe001)
+    };
+    assert!(ask(&mut h, &forged.frame()).is_empty());
+    h.now += Duration::from_secs(1);
+    // Another MAC asks for the address outright, in each form a REQUEST can take.
+    for form in 0..3 {
+        let thief = stranger(0xe100 + form);
+        for reply in ask(&mut h, &unsolicited_request(thief, 0xe100 + form, victim, form).frame()) {
+            assert!(
+                !(reply.kind == DhcpMessageType::Ack && reply.your_ip == victim),
+                "{victim} ACKed to {thief} after a forged RELEASE (form {form})"
+            );
+        }
+    }
+    // Or just runs DORA, many of them, until the pool is full.
+    for n in 0..100 {
+        if let Some(address) = bind(&mut h, stranger(0xe200 + n), 0xe200 + n) {
+            assert_ne!(address, victim, "{victim} bound to a second MAC after a forged RELEASE");
+        }
+    }
+    assert_eq!(renew(&mut h, CLIENT_MAC, victim), Some(victim), "the victim keeps its address");
+    assert_node_boots(&mut h, victim);
 }

@@ -2,7 +2,12 @@
 //!
 //! A MAC keeps its address for as long as its slot is not taken by another client, and
 //! a new MAC starts probing at a slot derived from a hash of the MAC, so a client gets
-//! the same address again even after the appliance restarts with an empty table.
+//! the same address again even after the appliance restarts with an empty table. Once no
+//! slot is left that was never used, a new MAC gets the one whose last holder's time ran
+//! out longest ago: the address least likely to be still configured on some machine.
+//!
+//! Each slot also records whether its holder was a MAC the inventory does not know, so
+//! the server can bound the share of the pool such MACs hold ([`LeaseTable::strangers_holding`]).
 //!
 //! Panic contract: nothing here panics; every slot access is checked.
 
@@ -16,6 +21,8 @@ pub struct Lease {
     mac: [u8; 6],
     state: LeaseState,
     expires: Instant,
+    /// Given to a MAC the inventory did not know at the time.
+    stranger: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,13 +40,15 @@ enum LeaseState {
 
 impl Lease {
     /// An unused slot.
-    pub const FREE: Lease = Lease { mac: [0; 6], state: LeaseState::Free, expires: Instant::ZERO };
+    pub const FREE: Lease = Lease { mac: [0; 6], state: LeaseState::Free, expires: Instant::ZERO, stranger: false };
 }
 
 /// Addresses `first ..= first + slots.len() - 1` and who holds them.
 pub(crate) struct LeaseTable<'a> {
     slots: &'a mut [Lease],
     first: u32,
+    /// Slots that are not reserved: the addresses clients can have.
+    usable: usize,
 }
 
 impl<'a> LeaseTable<'a> {
@@ -53,12 +62,13 @@ impl<'a> LeaseTable<'a> {
         for slot in slots.iter_mut() {
             *slot = Lease::FREE;
         }
-        let table = LeaseTable { slots, first: first_bits };
+        let mut table = LeaseTable { slots, first: first_bits, usable: 0 };
         for address in reserved {
             if let Some(slot) = table.index_of(*address).and_then(|index| table.slots.get_mut(index)) {
                 slot.state = LeaseState::Reserved;
             }
         }
+        table.usable = table.slots.iter().filter(|slot| slot.state != LeaseState::Reserved).count();
         table
     }
 
@@ -66,6 +76,11 @@ impl<'a> LeaseTable<'a> {
     #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
         self.slots.len()
+    }
+
+    /// Addresses of the pool clients can have (the appliance's and the router's left out).
+    pub(crate) fn usable(&self) -> usize {
+        self.usable
     }
 
     /// The address of slot `index`.
@@ -87,8 +102,21 @@ impl<'a> LeaseTable<'a> {
             .position(|slot| slot.mac == mac.0 && matches!(slot.state, LeaseState::Offered | LeaseState::Bound))
     }
 
-    /// The slot for `mac`: the one it holds, else a free or expired one, probing from
-    /// the slot its hash names.
+    /// The slot `mac` holds with time left on it (an offer or a lease).
+    pub(crate) fn holding(&self, mac: EthernetAddress, now: Instant) -> Option<usize> {
+        self.find(mac).filter(|&index| self.slots.get(index).is_some_and(|slot| slot.expires > now))
+    }
+
+    /// The slot of `address` if `mac` holds it with time left on it.
+    pub(crate) fn held_by(&self, address: Ipv4Address, mac: EthernetAddress, now: Instant) -> Option<usize> {
+        let index = self.index_of(address)?;
+        let slot = self.slots.get(index)?;
+        let held = slot.mac == mac.0 && matches!(slot.state, LeaseState::Offered | LeaseState::Bound);
+        (held && slot.expires > now).then_some(index)
+    }
+
+    /// The slot for `mac`: the one it holds (or held last), else one never used, probing
+    /// from the slot its hash names, else the one that fell free longest ago.
     pub(crate) fn choose(&self, mac: EthernetAddress, now: Instant) -> Option<usize> {
         if let Some(index) = self.find(mac) {
             return Some(index);
@@ -98,9 +126,17 @@ impl<'a> LeaseTable<'a> {
             return None;
         }
         let start = usize::try_from(fnv1a(&mac.0) % u32::try_from(len).unwrap_or(u32::MAX)).unwrap_or(0);
-        (0..len)
-            .map(|step| (start + step) % len)
-            .find(|&index| self.slots.get(index).is_some_and(|slot| slot.available(now)))
+        let never_used = (0..len).map(|step| (start + step) % len).find(|&index| {
+            self.slots.get(index).is_some_and(|slot| slot.state == LeaseState::Free && slot.mac == [0; 6])
+        });
+        never_used.or_else(|| {
+            self.slots
+                .iter()
+                .enumerate()
+                .filter(|(_, slot)| slot.available(now))
+                .min_by_key(|(_, slot)| slot.expires)
+                .map(|(index, _)| index)
+        })
     }
 
     /// Whether `address` may go to `mac`: in the pool and free, expired or already its.
@@ -111,27 +147,32 @@ impl<'a> LeaseTable<'a> {
         (own || slot.available(now)).then_some(index)
     }
 
+    /// Slots a MAC unknown to the inventory holds with time left on them, counting
+    /// addresses such a MAC declined: each was a new binding it was granted.
+    pub(crate) fn strangers_holding(&self, now: Instant) -> usize {
+        self.slots
+            .iter()
+            .filter(|slot| {
+                slot.stranger
+                    && slot.expires > now
+                    && matches!(slot.state, LeaseState::Offered | LeaseState::Bound | LeaseState::Declined)
+            })
+            .count()
+    }
+
     /// Marks slot `index` offered to `mac` until `now + hold`; a bound lease stays bound.
-    pub(crate) fn offer(&mut self, index: usize, mac: EthernetAddress, now: Instant, hold: Duration) {
+    pub(crate) fn offer(&mut self, index: usize, mac: EthernetAddress, now: Instant, hold: Duration, stranger: bool) {
         if let Some(slot) = self.slots.get_mut(index) {
             if !(slot.state == LeaseState::Bound && slot.mac == mac.0 && slot.expires > now) {
-                *slot = Lease { mac: mac.0, state: LeaseState::Offered, expires: now + hold };
+                *slot = Lease { mac: mac.0, state: LeaseState::Offered, expires: now + hold, stranger };
             }
         }
     }
 
     /// Binds slot `index` to `mac` until `now + lease`.
-    pub(crate) fn bind(&mut self, index: usize, mac: EthernetAddress, now: Instant, lease: Duration) {
+    pub(crate) fn bind(&mut self, index: usize, mac: EthernetAddress, now: Instant, lease: Duration, stranger: bool) {
         if let Some(slot) = self.slots.get_mut(index) {
-            *slot = Lease { mac: mac.0, state: LeaseState::Bound, expires: now + lease };
-        }
-    }
-
-    /// Frees whatever `mac` holds (DHCPRELEASE).
-    pub(crate) fn release(&mut self, mac: EthernetAddress) {
-        if let Some(slot) = self.find(mac).and_then(|index| self.slots.get_mut(index)) {
-            // The MAC stays recorded so the address goes back to it if it returns.
-            slot.state = LeaseState::Free;
+            *slot = Lease { mac: mac.0, state: LeaseState::Bound, expires: now + lease, stranger };
         }
     }
 
@@ -156,7 +197,9 @@ impl<'a> LeaseTable<'a> {
         if slot.mac != mac.0 || !matches!(slot.state, LeaseState::Offered | LeaseState::Bound) {
             return false;
         }
-        *slot = Lease { mac: [0; 6], state: LeaseState::Declined, expires: now + hold };
+        // A stranger's declined address still counts against the strangers' share, or
+        // binding and declining in turn would take the pool out of service.
+        *slot = Lease { mac: [0; 6], state: LeaseState::Declined, expires: now + hold, stranger: slot.stranger };
         true
     }
 
@@ -210,7 +253,7 @@ mod tests {
         let mut first = table(&mut slots);
         assert_eq!(first.len(), 4);
         let index = first.choose(A, now).unwrap();
-        first.bind(index, A, now, Duration::from_secs(60));
+        first.bind(index, A, now, Duration::from_secs(60), false);
         assert_eq!(first.choose(A, now), Some(index));
         assert_ne!(first.choose(B, now), Some(index));
         let mut fresh_slots = [Lease::FREE; 8];
@@ -226,7 +269,7 @@ mod tests {
         let mut table = table(&mut slots);
         for (n, mac) in [A, B].into_iter().enumerate() {
             let index = table.choose(mac, now).unwrap();
-            table.bind(index, mac, now, Duration::from_secs(60));
+            table.bind(index, mac, now, Duration::from_secs(60), false);
             assert_eq!(table.find(mac), Some(index), "{n}");
         }
         let third = EthernetAddress([2, 0, 0, 0, 0, 3]);
@@ -241,9 +284,9 @@ mod tests {
         let mut slots = [Lease::FREE; 3];
         let mut table = table(&mut slots);
         let a = table.choose(A, now).unwrap();
-        table.bind(a, A, now, Duration::from_secs(60));
+        table.bind(a, A, now, Duration::from_secs(60), false);
         let b = table.choose(B, now).unwrap();
-        table.offer(b, B, now, Duration::from_secs(60));
+        table.offer(b, B, now, Duration::from_secs(60), false);
         assert_eq!(table.stranger_offer(now, |_| true), Some(b), "the offer, never the bound lease");
         assert_eq!(table.stranger_offer(now, |mac| mac != B), None, "B is known");
         assert_eq!(table.stranger_offer(now + Duration::from_secs(61), |_| true), None, "expired: free anyway");
@@ -255,7 +298,7 @@ mod tests {
         let mut slots = [Lease::FREE; 3];
         let mut table = table(&mut slots);
         let a = table.choose(A, now).unwrap();
-        table.bind(a, A, now, Duration::from_secs(60));
+        table.bind(a, A, now, Duration::from_secs(60), false);
         let address = table.address(a);
         assert!(!table.decline(address, B, now, Duration::from_secs(60)));
         table.release_offer(A);
@@ -263,5 +306,37 @@ mod tests {
         assert!(table.decline(address, A, now, Duration::from_secs(60)));
         assert_eq!(table.find(A), None);
         assert_eq!(table.grantable(address, B, now), None, "declined address held out of the pool");
+    }
+
+    #[test]
+    fn new_macs_get_never_used_addresses_first_then_the_longest_free() {
+        let now = Instant::from_secs(1);
+        let mut slots = [Lease::FREE; 3];
+        let mut table = table(&mut slots);
+        let a = table.choose(A, now).unwrap();
+        table.bind(a, A, now, Duration::from_secs(60), true);
+        let b = table.choose(B, now).unwrap();
+        table.bind(b, B, now, Duration::from_secs(30), false);
+        assert_eq!(table.strangers_holding(now), 1, "A is the stranger");
+        assert_eq!(table.held_by(table.address(a), A, now), Some(a));
+        assert_eq!(table.held_by(table.address(a), B, now), None);
+        let later = now + Duration::from_secs(61);
+        assert_eq!(table.held_by(table.address(a), A, later), None, "expired");
+        assert_eq!(table.strangers_holding(later), 0);
+        let third = EthernetAddress([2, 0, 0, 0, 0, 3]);
+        assert_eq!(table.choose(third, later), Some(b), "B's lease ran out first");
+        assert_eq!(table.choose(A, later), Some(a), "a MAC gets back what it held");
+    }
+
+    #[test]
+    fn a_strangers_declined_address_counts_against_the_strangers() {
+        let now = Instant::from_secs(1);
+        let mut slots = [Lease::FREE; 3];
+        let mut table = table(&mut slots);
+        let a = table.choose(A, now).unwrap();
+        table.bind(a, A, now, Duration::from_secs(60), true);
+        assert!(table.decline(table.address(a), A, now, Duration::from_secs(60)));
+        assert_eq!(table.strangers_holding(now), 1);
+        assert_eq!(table.usable(), 2, "three slots, the first reserved");
     }
 }

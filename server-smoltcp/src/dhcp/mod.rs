@@ -7,6 +7,21 @@
 //! URL (option 67 and the BOOTP `file` field) and option 175/176 so iPXE does not wait
 //! for ProxyDHCP, and goes to the broadcast address: the client has no address yet.
 //!
+//! The segment is open, and DHCP is unauthenticated, so the pool is shared out so that the
+//! inventory's nodes — what the appliance is for — always find an address:
+//!
+//! - MACs the inventory does not know ("strangers") together hold at most
+//!   [`stranger_share`] of the pool (leaving one address per PXE port of the inventory, and
+//!   never more than half), and are granted new addresses at a bounded rate
+//!   ([`STRANGER_BURST`], then [`STRANGER_PER_SECOND`]); beyond either they get no answer.
+//! - A REQUEST naming this server (SELECTING) is ACKed only for the address this server
+//!   offered that MAC, or the lease it holds; anything else is NAKed. A REQUEST claiming an
+//!   address without a server id (INIT-REBOOT, RENEWING after a restart emptied the table)
+//!   is a new binding like a DISCOVER's, admitted by the same rules.
+//! - A bound lease is never handed to another MAC before it expires, and a RELEASE (which
+//!   anyone can forge with a victim's MAC and address) does not end it early: the address
+//!   stays its holder's until the lease would have run out.
+//!
 //! Panic contract: nothing here panics, whatever arrives on port 67.
 
 pub mod bootfile;
@@ -23,6 +38,7 @@ use smoltcp::wire::{
 
 pub use lease::Lease;
 
+use crate::logging::Escaped;
 use crate::settings::DhcpSettings;
 use bootfile::{bootfile, BootTarget, Bootfile};
 use lease::LeaseTable;
@@ -35,6 +51,28 @@ const OFFER_HOLD: Duration = Duration::from_secs(60);
 /// would otherwise write one line per packet.
 const EXHAUSTED_LOG_INTERVAL: Duration = Duration::from_secs(10);
 
+/// New addresses strangers may be granted at once: a rack of unenrolled machines (or
+/// enrolled ones booting from a NIC the inventory does not list) powering on together.
+pub const STRANGER_BURST: u32 = 32;
+
+/// New addresses strangers may be granted per second once the burst is spent.
+pub const STRANGER_PER_SECOND: u32 = 4;
+
+/// How many addresses strangers may hold at once, out of `usable` addresses, when the
+/// inventory has `pxe_ports` PXE-enabled ports: every port keeps one address to itself,
+/// and strangers never hold more than half the pool, so an inventory that grows (or a
+/// pool smaller than the inventory) still leaves the nodes room.
+///
+/// ```
+/// use ipxe_config_server::dhcp::stranger_share;
+/// assert_eq!(stranger_share(100, 14), 50);
+/// assert_eq!(stranger_share(24, 14), 10);
+/// assert_eq!(stranger_share(8, 14), 0);
+/// ```
+pub fn stranger_share(usable: usize, pxe_ports: usize) -> usize {
+    usable.saturating_sub(pxe_ports).min(usable / 2)
+}
+
 /// The DHCP server's socket, pool and settings.
 pub(crate) struct DhcpServer<'a> {
     handle: SocketHandle,
@@ -46,6 +84,8 @@ pub(crate) struct DhcpServer<'a> {
     /// that warning was written.
     unanswered: u32,
     exhausted_logged: Option<Instant>,
+    /// New bindings strangers may still be granted now.
+    stranger_budget: TokenBucket,
 }
 
 impl<'a> DhcpServer<'a> {
@@ -65,7 +105,16 @@ impl<'a> DhcpServer<'a> {
             reserved[1] = router;
         }
         let leases = LeaseTable::new(leases, settings.first, settings.last, &reserved);
-        DhcpServer { handle, leases, settings, server, http_port, unanswered: 0, exhausted_logged: None }
+        DhcpServer {
+            handle,
+            leases,
+            settings,
+            server,
+            http_port,
+            unanswered: 0,
+            exhausted_logged: None,
+            stranger_budget: TokenBucket::full(),
+        }
     }
 
     /// Answers every queued client message; `true` if any was taken off the socket.
@@ -122,34 +171,25 @@ impl<'a> DhcpServer<'a> {
             return Queued::Done;
         }
         let ours = self.server.address();
+        let stranger = inventory.node_by_address(&shown).is_none();
         match message.kind {
             DhcpMessageType::Discover => {
-                let (index, taken_over) = match self.leases.choose(mac, now) {
-                    Some(index) => (index, false),
-                    // The appliance is there to boot the inventory's nodes: one of them
-                    // may take an address merely offered to a MAC nobody knows (a flood of
-                    // DISCOVERs from random MACs holds every address for a minute).
-                    None if inventory.node_by_address(&shown).is_some() => {
-                        let stranger =
-                            |other: EthernetAddress| inventory.node_by_address(&PortAddress(other.0)).is_none();
-                        let Some(index) = self.leases.stranger_offer(now, stranger) else {
-                            self.note_exhausted(shown, now);
-                            return Queued::Done;
-                        };
-                        (index, true)
-                    }
-                    None => {
-                        self.note_exhausted(shown, now);
-                        return Queued::Done;
-                    }
+                let held = self.leases.holding(mac, now);
+                let chosen = match held {
+                    Some(index) => Some((index, false)),
+                    None => self.address_for_newcomer(mac, stranger, now, inventory),
                 };
+                let Some((index, taken_over)) = chosen else { return Queued::Done };
                 let address = self.leases.address(index);
                 let queued = self.reply(socket, DhcpMessageType::Offer, message, address, inventory, config);
                 if queued == Queued::Sent {
                     if taken_over {
                         log_info!("dhcp pool exhausted: mac={shown} of the inventory takes {address}, offered to an unknown MAC");
                     }
-                    self.leases.offer(index, mac, now, OFFER_HOLD);
+                    if held.is_none() && stranger {
+                        self.stranger_budget.spend();
+                    }
+                    self.leases.offer(index, mac, now, OFFER_HOLD, stranger);
                 }
                 queued
             }
@@ -161,12 +201,26 @@ impl<'a> DhcpServer<'a> {
                 }
                 let requested =
                     message.requested_ip.or((!message.client_ip.is_unspecified()).then_some(message.client_ip));
-                let granted = requested.and_then(|address| self.leases.grantable(address, mac, now));
-                if let (Some(index), Some(address)) = (granted, requested) {
+                let held = requested.and_then(|address| self.leases.held_by(address, mac, now));
+                // SELECTING (our server id) answers our OFFER: nothing else was offered to
+                // this MAC, so nothing else may be bound to it (RFC 2131 4.3.2: NAK an
+                // incorrect address). Without a server id the client claims a lease this
+                // table may have forgotten (a restart): a new binding, admitted like one.
+                let claimed = match (held, message.server_id, requested) {
+                    (None, None, Some(address)) => self
+                        .leases
+                        .grantable(address, mac, now)
+                        .filter(|_| !stranger || self.admit_stranger(now, inventory).is_ok()),
+                    _ => None,
+                };
+                if let (Some(index), Some(address)) = (held.or(claimed), requested) {
                     let queued = self.reply(socket, DhcpMessageType::Ack, message, address, inventory, config);
                     if queued == Queued::Sent {
+                        if claimed.is_some() && stranger {
+                            self.stranger_budget.spend();
+                        }
                         let lease = Duration::from_secs(u64::from(self.settings.lease_seconds));
-                        self.leases.bind(index, mac, now, lease);
+                        self.leases.bind(index, mac, now, lease, stranger);
                     }
                     queued
                 } else {
@@ -182,8 +236,15 @@ impl<'a> DhcpServer<'a> {
                 }
             }
             DhcpMessageType::Release if message.server_id.is_none_or(|id| id == ours) => {
-                self.leases.release(mac);
-                log_info!("dhcp release mac={shown}");
+                // Anyone can send a RELEASE with a victim's MAC and address, and the victim
+                // keeps using its address all the same: so the lease runs on, and only its
+                // holder can have the address until then.
+                let address = message.client_ip;
+                if self.leases.held_by(address, mac, now).is_some() {
+                    log_info!("dhcp release mac={shown} ip={address}: kept for it until its lease ends");
+                } else {
+                    log_info!("dhcp ignoring release mac={shown} ip={address}: not the address's holder");
+                }
                 Queued::Done
             }
             DhcpMessageType::Decline if message.server_id.is_none_or(|id| id == ours) => {
@@ -201,19 +262,76 @@ impl<'a> DhcpServer<'a> {
         }
     }
 
-    /// Counts a DISCOVER left unanswered, and warns at most every
+    /// The slot to offer a MAC that holds none, and whether it was taken from an offer
+    /// to a stranger; `None` (counted and logged) when it gets none.
+    fn address_for_newcomer(
+        &mut self,
+        mac: EthernetAddress,
+        stranger: bool,
+        now: Instant,
+        inventory: &Inventory<'_>,
+    ) -> Option<(usize, bool)> {
+        let shown = PortAddress(mac.0);
+        if stranger {
+            if let Err(refused) = self.admit_stranger(now, inventory) {
+                self.note_unanswered(shown, now, refused);
+                return None;
+            }
+        }
+        if let Some(index) = self.leases.choose(mac, now) {
+            return Some((index, false));
+        }
+        // The appliance is there to boot the inventory's nodes: one of them may take an
+        // address merely offered to a MAC nobody knows (strangers that took their share
+        // before the inventory grew).
+        let is_stranger = |other: EthernetAddress| inventory.node_by_address(&PortAddress(other.0)).is_none();
+        let taken = if stranger { None } else { self.leases.stranger_offer(now, is_stranger) };
+        if taken.is_none() {
+            self.note_unanswered(shown, now, Unanswered::PoolExhausted);
+        }
+        taken.map(|index| (index, true))
+    }
+
+    /// Whether a stranger may be granted a new address now: within the strangers' share
+    /// of the pool and the rate of new bindings.
+    fn admit_stranger(&mut self, now: Instant, inventory: &Inventory<'_>) -> Result<(), Unanswered> {
+        let share = stranger_share(self.leases.usable(), inventory.port_count());
+        let held = self.leases.strangers_holding(now);
+        if held >= share {
+            return Err(Unanswered::StrangersShare { share });
+        }
+        if !self.stranger_budget.available(now) {
+            return Err(Unanswered::RateLimited);
+        }
+        Ok(())
+    }
+
+    /// Counts a client left unanswered, and warns at most every
     /// [`EXHAUSTED_LOG_INTERVAL`].
-    fn note_exhausted(&mut self, mac: PortAddress, now: Instant) {
+    fn note_unanswered(&mut self, mac: PortAddress, now: Instant, why: Unanswered) {
         self.unanswered = self.unanswered.saturating_add(1);
         if self.exhausted_logged.is_some_and(|at| now < at + EXHAUSTED_LOG_INTERVAL) {
             return;
         }
-        log_warn!(
-            "dhcp pool exhausted: no address for mac={mac} ({} DISCOVERs unanswered since the last warning); \
-             every address is bound or offered (offers are held {} s)",
-            self.unanswered,
-            OFFER_HOLD.secs()
-        );
+        let count = self.unanswered;
+        match why {
+            Unanswered::PoolExhausted => log_warn!(
+                "dhcp pool exhausted: no address for mac={mac} ({count} clients unanswered since the last warning); \
+                 every address is bound or offered (offers are held {} s)",
+                OFFER_HOLD.secs()
+            ),
+            Unanswered::StrangersShare { share } => log_warn!(
+                "dhcp pool exhausted for unknown MACs: no address for mac={mac} ({count} clients unanswered since \
+                 the last warning); MACs the inventory does not know hold their share, {share} of {} addresses, \
+                 the rest is kept for the inventory's PXE ports",
+                self.leases.usable()
+            ),
+            Unanswered::RateLimited => log_warn!(
+                "dhcp rate limit: no address for unknown mac={mac} ({count} clients unanswered since the last \
+                 warning); MACs the inventory does not know get {STRANGER_BURST} new addresses at once, then \
+                 {STRANGER_PER_SECOND} a second"
+            ),
+        }
         self.unanswered = 0;
         self.exhausted_logged = Some(now);
     }
@@ -278,8 +396,10 @@ impl<'a> DhcpServer<'a> {
             _ => None,
         };
         match node {
-            Some(uuid) => log_info!("dhcp {verb} mac={shown} ip={your_ip} node={uuid} url={url}"),
-            None => log_info!("dhcp {verb} mac={shown} ip={your_ip} node=- url={url}"),
+            // The URL carries the configured base and the node's driver: checked, but
+            // escaped anyway like every other value a log line takes from outside.
+            Some(uuid) => log_info!("dhcp {verb} mac={shown} ip={your_ip} node={uuid} url={}", Escaped(url.as_bytes())),
+            None => log_info!("dhcp {verb} mac={shown} ip={your_ip} node=- url={}", Escaped(url.as_bytes())),
         }
         Queued::Sent
     }
@@ -296,4 +416,83 @@ enum Queued {
     Dropped,
     /// The reply does not fit the send buffer now; keep the message queued.
     NoRoom,
+}
+
+/// Why a client got no address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Unanswered {
+    /// Every address is bound or offered.
+    PoolExhausted,
+    /// Strangers already hold `share` addresses.
+    StrangersShare { share: usize },
+    /// Strangers were granted new addresses too fast.
+    RateLimited,
+}
+
+/// A token bucket for new bindings: [`STRANGER_BURST`] tokens, refilled at
+/// [`STRANGER_PER_SECOND`], counted in thousandths so refills need no fractions.
+#[derive(Debug, Clone, Copy)]
+struct TokenBucket {
+    milli_tokens: u64,
+    refilled: Option<Instant>,
+}
+
+impl TokenBucket {
+    const CAPACITY: u64 = STRANGER_BURST as u64 * 1000;
+
+    fn full() -> Self {
+        TokenBucket { milli_tokens: Self::CAPACITY, refilled: None }
+    }
+
+    /// Refills for the time since the last call; whether a whole token is left.
+    fn available(&mut self, now: Instant) -> bool {
+        // A clock that steps back earns nothing (smoltcp's `Instant` difference is unsigned).
+        match self.refilled {
+            Some(at) if now < at => {}
+            Some(at) => {
+                let millis = (now - at).total_millis();
+                let earned = millis.saturating_mul(u64::from(STRANGER_PER_SECOND));
+                self.milli_tokens = self.milli_tokens.saturating_add(earned).min(Self::CAPACITY);
+                self.refilled = Some(now);
+            }
+            None => self.refilled = Some(now),
+        }
+        self.milli_tokens >= 1000
+    }
+
+    fn spend(&mut self) {
+        self.milli_tokens = self.milli_tokens.saturating_sub(1000);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_bucket_allows_a_burst_then_its_rate() {
+        let mut bucket = TokenBucket::full();
+        let start = Instant::from_secs(10);
+        for _ in 0..STRANGER_BURST {
+            assert!(bucket.available(start));
+            bucket.spend();
+        }
+        assert!(!bucket.available(start));
+        assert!(!bucket.available(start + Duration::from_millis(249)));
+        assert!(bucket.available(start + Duration::from_millis(250)), "one token per 1/{STRANGER_PER_SECOND} s");
+        assert!(bucket.available(start + Duration::from_secs(3600)));
+        for _ in 0..STRANGER_BURST {
+            bucket.spend();
+        }
+        assert!(!bucket.available(start + Duration::from_secs(3600)), "never more than the burst banked");
+        assert!(!bucket.available(start), "a clock stepping back earns nothing");
+    }
+
+    #[test]
+    fn strangers_leave_one_address_per_port_and_half_the_pool() {
+        assert_eq!(stranger_share(100, 0), 50);
+        assert_eq!(stranger_share(100, 60), 40);
+        assert_eq!(stranger_share(100, 200), 0);
+        assert_eq!(stranger_share(0, 0), 0);
+    }
 }
