@@ -35,13 +35,6 @@ pub(crate) struct Escaped<'b>(pub &'b [u8]);
 
 /// A `Display` value (a refusal naming an inventory field, say) written escaped like
 /// [`Escaped`], piece by piece as it formats itself, without a buffer.
-#[cfg_attr(
-    not(test),
-    expect(
-        dead_code,
-        reason = "for the access log's refusal and state, whose http/ code is being rewritten elsewhere"
-    )
-)]
 pub(crate) struct EscapedDisplay<'v, T: ?Sized>(pub &'v T);
 
 impl<T: core::fmt::Display + ?Sized> core::fmt::Display for EscapedDisplay<'_, T> {

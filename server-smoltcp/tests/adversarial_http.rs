@@ -643,3 +643,33 @@ fn thousand_pipelined_requests_are_answered_in_order() {
     assert_eq!(statuses.len(), targets.len() + 1000);
     assert_recovered(&mut lan, station);
 }
+
+/// Percent-decoded paths reach the file source and its warning; Unicode line separators
+/// (U+2028, U+2029, NEL), C1 controls and bidi overrides in them must not split or forge
+/// a log line. A path component longer than the host allows (ENAMETOOLONG) is an I/O error,
+/// which is logged with the path.
+#[test]
+fn hostile_bytes_in_a_file_path_are_escaped_in_every_log_line() {
+    log_capture::start();
+    let mut harness = common::Harness::new(common::Options::new("hostile-log-path"));
+    harness.write_file("images/present.img", b"x");
+    harness.connect(0);
+    let hostile = ["%E2%80%A8", "%E2%80%A9", "%C2%85", "%C2%9B", "%E2%80%AE"];
+    for (n, piece) in hostile.iter().enumerate() {
+        // Enough two- or three-byte characters for a component over Linux's 255-byte NAME_MAX.
+        let bytes = piece.len() / 3;
+        let target = format!("/images/{n}{}forged status=500", piece.repeat(256 / bytes + 1)).replace(' ', "%20");
+        let response = harness.get(0, &target);
+        assert_eq!(response.status, 404, "{target}: {response:?}");
+    }
+    let lines = log_capture::take();
+    let warnings = lines.iter().filter(|(_, line)| line.starts_with("file ")).count();
+    assert_eq!(warnings, hostile.len(), "one warning per failed open: {lines:?}");
+    for (_, line) in &lines {
+        assert!(
+            line.chars().all(|c| c == ' ' || c.is_ascii_graphic()),
+            "a log line carries a raw non-ASCII or control character: {line:?}"
+        );
+    }
+    log_capture::assert_no_5xx(&lines);
+}

@@ -81,7 +81,7 @@ impl fmt::Display for AccessLine<'_> {
             Escaped(self.target),
             self.lookup,
             OrDash(self.node),
-            OrDash(self.state),
+            OrDash(self.state.map(|state| Escaped(state.as_bytes()))),
             OrDash(self.script),
             self.status,
             self.bytes,

@@ -12,6 +12,7 @@ use crate::files::{FileError, FilePath, FileSource, OpenFiles, MAX_FILE_PATH};
 use crate::http::reply::{Body, Reply, ReplyBuffer, Sent};
 use crate::http::request::{split_target, Method, Request};
 use crate::http::{Exchange, Handler, Rejection, StreamId};
+use crate::logging::{Escaped, EscapedDisplay};
 use crate::service::access_log::{AccessLine, Lookup};
 
 /// Whether a request path names a script (rendered by the core) rather than a file.
@@ -91,7 +92,7 @@ impl<'s, 'f, 'i, S: FileSource> IpxeService<'s, 'f, 'i, S> {
             Ok(opened) => opened,
             Err(error) => {
                 if error != FileError::NotFound {
-                    log_warn!("file {}: {}", path.as_str(), error);
+                    log_warn!("file {}: {}", Escaped(path.as_str().as_bytes()), error);
                 }
                 return Reply::text(404, "no such file");
             }
@@ -132,7 +133,7 @@ impl<S: FileSource> Handler for IpxeService<'_, '_, '_, S> {
             bytes: sent.bytes(),
         };
         match found.refusal {
-            Some(refusal) => log_warn!("{line} refusal=\"{refusal}\""),
+            Some(refusal) => log_warn!("{line} refusal=\"{}\"", EscapedDisplay(&refusal)),
             None => log_info!("{line}"),
         }
         sent
