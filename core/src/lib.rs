@@ -2,6 +2,7 @@
 #![no_std]
 
 pub mod config;
+pub mod endpoint;
 pub mod error;
 pub mod inventory;
 pub mod json_string;
@@ -17,6 +18,7 @@ pub mod state;
 pub mod writer;
 
 pub use config::{Config, ErrorEnding};
+pub use endpoint::{BaseUrl, Endpoint, NodeParam};
 pub use error::{Limit, LoadError, Problem, Subject};
 pub use inventory::{Extent, Inventory, InventoryStorage, Node};
 pub use load::load;

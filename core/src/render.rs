@@ -12,6 +12,7 @@ use core::fmt;
 use uuid::Uuid;
 
 use crate::config::{Config, ErrorEnding};
+use crate::endpoint::{BaseUrl, Endpoint, NodeParam};
 use crate::inventory::{Inventory, Node};
 use crate::mac::PortAddress;
 use crate::route::{NodeKey, Route};
@@ -471,11 +472,15 @@ fn ending(w: &mut ScriptWriter<'_>, config: &Config<'_>, route: &Route) {
 /// `chain` ("Operation not supported", seen under QEMU), so without a configured base the
 /// DHCP server's `next-server` is used, which is where PXE setups usually serve from.
 fn base_url(w: &mut ScriptWriter<'_>, config: &Config<'_>) {
-    match config.base_url.and_then(|b| checked(b, "base_url", ValueKind::Token).ok()) {
-        Some(base) => w.text(base.trim_end_matches('/')),
-        None => w.text("http://${next-server}"),
-    }
+    let base = match config.base_url.and_then(|b| checked(b, "base_url", ValueKind::Token).ok()) {
+        Some(base) => BaseUrl::Given(base),
+        None => BaseUrl::NextServer,
+    };
+    let _ = base.write(w);
 }
+
+/// The setting holding NIC number `${nic}`'s MAC, which iPXE expands when it fetches.
+const NIC_MAC_SETTING: &str = "${net${nic}/mac}";
 
 fn chain_script(w: &mut ScriptWriter<'_>, config: &Config<'_>) {
     w.text("#!ipxe\n# ipxe-config: ask the server about each network interface in turn\n\n");
@@ -485,9 +490,8 @@ fn chain_script(w: &mut ScriptWriter<'_>, config: &Config<'_>) {
     w.text("chain --autofree ");
     base_url(w, config);
     let driver = checked(config.any_driver, "any_driver", ValueKind::Token).unwrap_or("any");
-    w.fmt(format_args!(
-        "/v1/drivers/{driver}/vendor_passthru/ipxe_config?port_address=${{net${{nic}}/mac}} ||\ninc nic\ngoto next_nic\n\n"
-    ));
+    let _ = Endpoint::new(driver, NodeParam::AddressSetting(NIC_MAC_SETTING)).write(w);
+    w.text(" ||\ninc nic\ngoto next_nic\n\n");
     w.fmt(format_args!(":no_known_nic\nclear {CHAIN_SETTING}\necho\n"));
     w.text("echo ipxe-config cannot boot this machine.\n");
     w.text("echo None of its network interfaces is a PXE-enabled port of a known node.\n");

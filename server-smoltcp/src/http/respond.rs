@@ -176,13 +176,11 @@ pub(crate) fn answer<F: FileSource>(
         // Request bodies are not read, so the connection cannot continue after one.
         let answer = text(buffer, 405, "use GET or HEAD", false, true, Some("GET, HEAD"));
         Outcome::plain(answer, 405, Lookup::None)
+    } else if Route::owns(request.target) {
+        script(request, buffer, sources, send_body)
     } else {
         let (path, _query) = split_target(request.target);
-        if path == b"/boot.ipxe" || path.starts_with(b"/v1/") {
-            script(request, buffer, sources, send_body)
-        } else {
-            file(path, request.keep_alive, buffer, sources.files, send_body)
-        }
+        file(path, request.keep_alive, buffer, sources.files, send_body)
     };
     let line = AccessLine {
         exchange,
