@@ -1,4 +1,4 @@
-//! Rendering a node's iPXE script into a caller's buffer.
+//! Rendering a node's iPXE script into a caller's buffer or an `embedded_io::Write`.
 //!
 //! The scripts follow what Ironic's `ipxe_config.template` runs for the same inputs (the
 //! deploy path with its bounded, linearly backing-off retry loop; the partition and
@@ -13,12 +13,14 @@ use core::fmt;
 use uuid::Uuid;
 
 use crate::config::{Config, ErrorEnding};
+use crate::endpoint::{BaseUrl, Endpoint, NodeParam};
 use crate::inventory::{Inventory, Node};
+use crate::io_sink::IoSink;
 use crate::mac::PortAddress;
 use crate::route::{NodeKey, Route};
 use crate::safety::{self, ValueKind};
 use crate::state::{BootMode, BootPath, ImageType};
-use crate::writer::{BufferTooSmall, ScriptWriter};
+use crate::writer::{BufferTooSmall, ScriptWriter, Sink};
 
 /// Which script was rendered (for logs and metrics).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -162,9 +164,58 @@ pub fn render<'a>(
     out: &mut [u8],
 ) -> Result<Rendered<'a>, BufferTooSmall> {
     let mut w = ScriptWriter::new(out);
+    let script = script(&mut w, inventory, config, route);
+    let len = w.finish()?;
+    Ok(script.rendered(len))
+}
+
+/// Renders the script answering `route` into an [`embedded_io::Write`] (a socket, a
+/// UART, a file), as [`render`] does into a slice; [`Rendered::len`] is the bytes
+/// written. `out` is not flushed.
+///
+/// ```
+/// use ipxe_config::{render, render_to, Config, Inventory, Route};
+/// let route = Route::parse(b"/boot.ipxe").unwrap();
+/// let mut buf = [0u8; 2048];
+/// let mut sink: &mut [u8] = &mut [0u8; 2048];
+/// let streamed = render_to(&Inventory::EMPTY, &Config::DEFAULT, &route, &mut sink).unwrap();
+/// let sliced = render(&Inventory::EMPTY, &Config::DEFAULT, &route, &mut buf).unwrap();
+/// assert_eq!(streamed, sliced);
+/// ```
+///
+/// # Errors
+/// The first error of `out`, after which nothing more is written; a sink that is full
+/// reports it as an error (as `&mut [u8]` does), so nothing is truncated silently.
+pub fn render_to<'a, W: embedded_io::Write>(
+    inventory: &Inventory<'a>,
+    config: &Config<'a>,
+    route: &Route,
+    out: &mut W,
+) -> Result<Rendered<'a>, W::Error> {
+    let mut w = IoSink::new(out);
+    let script = script(&mut w, inventory, config, route);
+    let len = w.finish()?;
+    Ok(script.rendered(len))
+}
+
+/// What was written, before its length is known.
+struct Script<'a> {
+    kind: ScriptKind,
+    node: Option<Node<'a>>,
+    refusal: Option<Refusal<'a>>,
+}
+
+impl<'a> Script<'a> {
+    fn rendered(self, len: usize) -> Rendered<'a> {
+        let Script { kind, node, refusal } = self;
+        Rendered { len, kind, node: node.map(|n| n.uuid()), state: node.map(|n| n.provision_state_text()), refusal }
+    }
+}
+
+fn script<'a>(w: &mut impl Sink, inventory: &Inventory<'a>, config: &Config<'a>, route: &Route) -> Script<'a> {
     let (kind, node, refusal) = match route {
         Route::ChainScript => {
-            chain_script(&mut w, config);
+            chain_script(w, config);
             (ScriptKind::Chain, None, None)
         }
         Route::NodeScript { driver, key } => {
@@ -178,7 +229,7 @@ pub fn render<'a>(
                         NodeKey::Uuid(uuid) => Refusal::UnknownNode(*uuid),
                         NodeKey::Address(address) => Refusal::UnknownAddress(*address),
                     };
-                    error_script(&mut w, config, route, None, refusal);
+                    error_script(w, config, route, None, refusal);
                     (ScriptKind::Error, None, Some(refusal))
                 }
                 Some(node) => {
@@ -192,15 +243,15 @@ pub fn render<'a>(
                     });
                     match outcome {
                         Ok(Plan::Kernel(boot)) => {
-                            kernel_script(&mut w, config, &node, &boot);
+                            kernel_script(w, config, &node, &boot);
                             (boot.kind, Some(node), None)
                         }
                         Ok(Plan::LocalDisk(mode)) => {
-                            local_disk_script(&mut w, &node, mode);
+                            local_disk_script(w, &node, mode);
                             (ScriptKind::LocalDisk, Some(node), None)
                         }
                         Err(refusal) => {
-                            error_script(&mut w, config, route, Some(&node), refusal);
+                            error_script(w, config, route, Some(&node), refusal);
                             (ScriptKind::Error, Some(node), Some(refusal))
                         }
                     }
@@ -208,8 +259,7 @@ pub fn render<'a>(
             }
         }
     };
-    let len = w.finish()?;
-    Ok(Rendered { len, kind, node: node.map(|n| n.uuid()), state: node.map(|n| n.provision_state_text()), refusal })
+    Script { kind, node, refusal }
 }
 
 /// What the node should boot, with every value it needs already checked.
@@ -350,7 +400,7 @@ fn plan<'a>(node: &Node<'a>, config: &Config<'a>) -> Result<Plan<'a>, Refusal<'a
     }
 }
 
-fn kernel_script(w: &mut ScriptWriter<'_>, config: &Config<'_>, node: &Node<'_>, boot: &KernelBoot<'_>) {
+fn kernel_script(w: &mut impl Sink, config: &Config<'_>, node: &Node<'_>, boot: &KernelBoot<'_>) {
     // Plain appends rather than `format_args!`: this is the hot path of a boot storm and
     // the formatting machinery costs more than the copying.
     w.text("#!ipxe\n# ipxe-config: ");
@@ -403,7 +453,7 @@ fn kernel_script(w: &mut ScriptWriter<'_>, config: &Config<'_>, node: &Node<'_>,
     w.text("poweroff ||\nreboot\n");
 }
 
-fn fetch_timeout(w: &mut ScriptWriter<'_>, config: &Config<'_>) {
+fn fetch_timeout(w: &mut impl Sink, config: &Config<'_>) {
     if let Some(timeout) = config.fetch_timeout_ms {
         w.text("--timeout ");
         w.number(timeout);
@@ -411,7 +461,7 @@ fn fetch_timeout(w: &mut ScriptWriter<'_>, config: &Config<'_>) {
     }
 }
 
-fn local_disk_script(w: &mut ScriptWriter<'_>, node: &Node<'_>, mode: BootMode) {
+fn local_disk_script(w: &mut impl Sink, node: &Node<'_>, mode: BootMode) {
     let uuid = node.uuid();
     w.fmt(format_args!("#!ipxe\n# ipxe-config: local disk for node {uuid}\n\n"));
     w.fmt(format_args!("echo Booting node {uuid} from its local disk.\n"));
@@ -427,13 +477,7 @@ fn local_disk_script(w: &mut ScriptWriter<'_>, node: &Node<'_>, mode: BootMode) 
 /// unknown MAC returns to it instead of ending the boot.
 const CHAIN_SETTING: &str = "ipxe_config_chain";
 
-fn error_script(
-    w: &mut ScriptWriter<'_>,
-    config: &Config<'_>,
-    route: &Route,
-    node: Option<&Node<'_>>,
-    refusal: Refusal<'_>,
-) {
+fn error_script(w: &mut impl Sink, config: &Config<'_>, route: &Route, node: Option<&Node<'_>>, refusal: Refusal<'_>) {
     w.fmt(format_args!("#!ipxe\n# ipxe-config: error script ({refusal})\n\necho\n"));
     let mut echo = EchoLines::new(w);
     echo.fmt(format_args!("ipxe-config cannot boot this machine."));
@@ -481,7 +525,7 @@ fn error_script(
 }
 
 /// The configured pause and ending of an error script.
-fn ending(w: &mut ScriptWriter<'_>, config: &Config<'_>, route: &Route) {
+fn ending(w: &mut impl Sink, config: &Config<'_>, route: &Route) {
     let pause = config.error_pause_seconds;
     let sentence = match config.error_ending {
         ErrorEnding::Retry => "Asking the server again",
@@ -508,14 +552,18 @@ fn ending(w: &mut ScriptWriter<'_>, config: &Config<'_>, route: &Route) {
 /// This server's base URL. iPXE builds of Debian's age do not resolve relative URLs in
 /// `chain` ("Operation not supported", seen under QEMU), so without a configured base the
 /// DHCP server's `next-server` is used, which is where PXE setups usually serve from.
-fn base_url(w: &mut ScriptWriter<'_>, config: &Config<'_>) {
-    match config.base_url.and_then(|b| checked(b, "base_url", ValueKind::Token).ok()) {
-        Some(base) => w.text(base.trim_end_matches('/')),
-        None => w.text("http://${next-server}"),
-    }
+fn base_url(w: &mut impl Sink, config: &Config<'_>) {
+    let base = match config.base_url.and_then(|b| checked(b, "base_url", ValueKind::Token).ok()) {
+        Some(base) => BaseUrl::Given(base),
+        None => BaseUrl::NextServer,
+    };
+    let _ = base.write(w);
 }
 
-fn chain_script(w: &mut ScriptWriter<'_>, config: &Config<'_>) {
+/// The setting holding NIC number `${nic}`'s MAC, which iPXE expands when it fetches.
+const NIC_MAC_SETTING: &str = "${net${nic}/mac}";
+
+fn chain_script(w: &mut impl Sink, config: &Config<'_>) {
     w.text("#!ipxe\n# ipxe-config: ask the server about each network interface in turn\n\n");
     w.fmt(format_args!("set {CHAIN_SETTING} 1\nset nic:int32 0\n:next_nic\n"));
     w.text("isset ${net${nic}/mac} || goto no_known_nic\n");
@@ -523,9 +571,8 @@ fn chain_script(w: &mut ScriptWriter<'_>, config: &Config<'_>) {
     w.text("chain --autofree ");
     base_url(w, config);
     let driver = checked(config.any_driver, "any_driver", ValueKind::Token).unwrap_or("any");
-    w.fmt(format_args!(
-        "/v1/drivers/{driver}/vendor_passthru/ipxe_config?port_address=${{net${{nic}}/mac}} ||\ninc nic\ngoto next_nic\n\n"
-    ));
+    let _ = Endpoint::new(driver, NodeParam::AddressSetting(NIC_MAC_SETTING)).write(w);
+    w.text(" ||\ninc nic\ngoto next_nic\n\n");
     w.fmt(format_args!(":no_known_nic\nclear {CHAIN_SETTING}\necho\n"));
     w.text("echo ipxe-config cannot boot this machine.\n");
     w.text("echo None of its network interfaces is a PXE-enabled port of a known node.\n");
@@ -537,8 +584,8 @@ fn chain_script(w: &mut ScriptWriter<'_>, config: &Config<'_>) {
 /// ending in `...`, rather than cut into pieces: a piece could become a token of its own
 /// such as `&&`, `||`, `;` or `#…`, which iPXE obeys wherever it stands (a provision state
 /// `xxx…x&& reboot` once rendered `echo && reboot`).
-struct EchoLines<'w, 'b> {
-    w: &'w mut ScriptWriter<'b>,
+struct EchoLines<'w, S> {
+    w: &'w mut S,
     column: usize,
     /// The current word, up to [`ECHO_WIDTH`] characters of up to 4 bytes.
     word: heapless::String<{ 4 * ECHO_WIDTH }>,
@@ -549,8 +596,8 @@ struct EchoLines<'w, 'b> {
 
 const ECHO_WIDTH: usize = 72;
 
-impl<'w, 'b> EchoLines<'w, 'b> {
-    fn new(w: &'w mut ScriptWriter<'b>) -> Self {
+impl<'w, S: Sink> EchoLines<'w, S> {
+    fn new(w: &'w mut S) -> Self {
         Self { w, column: 0, word: heapless::String::new(), word_chars: 0, shortened: false }
     }
 
@@ -599,13 +646,13 @@ impl<'w, 'b> EchoLines<'w, 'b> {
         }
     }
 
-    fn into_inner(mut self) -> &'w mut ScriptWriter<'b> {
+    fn into_inner(mut self) -> &'w mut S {
         self.line();
         self.w
     }
 }
 
-impl fmt::Write for EchoLines<'_, '_> {
+impl<S: Sink> fmt::Write for EchoLines<'_, S> {
     fn write_str(&mut self, text: &str) -> fmt::Result {
         for character in text.chars() {
             if character == ' ' {

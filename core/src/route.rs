@@ -1,21 +1,19 @@
 //! Request targets (path + query) parsed into typed routes, and written back out.
 //!
-//! The public contract (DESIGN.md): `GET /v1/drivers/{driver}/vendor_passthru/ipxe_config`
-//! with exactly one of `node_uuid` / `port_address`, and `GET /boot.ipxe`.
+//! The public contract (DESIGN.md): the script [`Endpoint`] with exactly one of
+//! `node_uuid` / `port_address`, and `GET /boot.ipxe`.
 
 use core::ffi::CStr;
 use core::fmt;
 
 use uuid::Uuid;
 
+use crate::endpoint::{self, Endpoint, CHAIN_SCRIPT_PATH};
 use crate::mac::PortAddress;
 use crate::percent;
 
 /// Longest request target accepted, in bytes; longer ones are `414 URI Too Long`.
 pub const MAX_TARGET: usize = 1024;
-
-const ENDPOINT_PREFIX: &[u8] = b"/v1/drivers/";
-const ENDPOINT_SUFFIX: &[u8] = b"/vendor_passthru/ipxe_config";
 
 /// Longest driver name, in bytes.
 pub const MAX_DRIVER: usize = 64;
@@ -169,17 +167,13 @@ impl Route {
             return Err(RouteError::TargetTooLong);
         }
         let (path, query) = split_target(target);
-        if path == b"/boot.ipxe" {
+        if path == CHAIN_SCRIPT_PATH.as_bytes() {
             return match query {
                 None | Some(b"") => Ok(Route::ChainScript),
                 Some(_) => Err(RouteError::UnknownParameter),
             };
         }
-        let driver = path
-            .strip_prefix(ENDPOINT_PREFIX)
-            .and_then(|rest| rest.strip_suffix(ENDPOINT_SUFFIX))
-            .filter(|driver| !driver.contains(&b'/'))
-            .ok_or(RouteError::NotFound)?;
+        let driver = endpoint::driver_segment(path).ok_or(RouteError::NotFound)?;
         let mut decoded = [0u8; MAX_DRIVER];
         let driver = percent::decode(driver, &mut decoded).map_err(|_| RouteError::InvalidDriver)?;
         let driver = core::str::from_utf8(driver).ok().and_then(DriverName::new).ok_or(RouteError::InvalidDriver)?;
@@ -193,15 +187,26 @@ impl Route {
     /// Only those of `out`.
     pub fn write_target(&self, out: &mut impl fmt::Write) -> fmt::Result {
         match self {
-            Route::ChainScript => out.write_str("/boot.ipxe"),
-            Route::NodeScript { driver, key } => {
-                write!(out, "/v1/drivers/{}/vendor_passthru/ipxe_config?", driver.as_str())?;
-                match key {
-                    NodeKey::Uuid(uuid) => write!(out, "node_uuid={uuid}"),
-                    NodeKey::Address(address) => write!(out, "port_address={address}"),
-                }
-            }
+            Route::ChainScript => out.write_str(CHAIN_SCRIPT_PATH),
+            Route::NodeScript { driver, key } => Endpoint::new(driver.as_str(), *key).write(out),
         }
+    }
+
+    /// Whether `target` is this router's to answer, with a route or a [`RouteError`]:
+    /// `/boot.ipxe`, and every path under `/v1/` (the Ironic API's namespace, so a
+    /// mistyped endpoint gets the router's 404 rather than a file lookup). A server
+    /// answers other targets itself, e.g. from files.
+    ///
+    /// ```
+    /// use ipxe_config::Route;
+    /// assert!(Route::owns(b"/boot.ipxe"));
+    /// assert!(Route::owns(b"http://10.99.0.1/v1/nodes"));
+    /// assert!(!Route::owns(b"/ipxe.efi"));
+    /// assert!(!Route::owns(b"/v1"));
+    /// ```
+    pub fn owns(target: &[u8]) -> bool {
+        let (path, _query) = split_target(target);
+        path == CHAIN_SCRIPT_PATH.as_bytes() || path.starts_with(endpoint::API_PREFIX.as_bytes())
     }
 }
 
@@ -246,10 +251,12 @@ fn parse_query(query: &[u8]) -> Result<NodeKey, RouteError> {
         };
         let mut name_buf = [0u8; 16];
         let name = percent::decode(name, &mut name_buf).map_err(|_| RouteError::UnknownParameter)?;
-        let slot = match name {
-            b"node_uuid" => &mut uuid,
-            b"port_address" => &mut address,
-            _ => return Err(RouteError::UnknownParameter),
+        let slot = if name == endpoint::NODE_UUID.as_bytes() {
+            &mut uuid
+        } else if name == endpoint::PORT_ADDRESS.as_bytes() {
+            &mut address
+        } else {
+            return Err(RouteError::UnknownParameter);
         };
         if slot.is_some() {
             return Err(RouteError::RepeatedParameter);

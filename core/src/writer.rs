@@ -1,4 +1,6 @@
-//! `ScriptWriter`: text into a caller's buffer that never truncates silently.
+//! `ScriptWriter`: text into a caller's buffer that never truncates silently; and the
+//! `Sink` seam the renderer writes through, so the same code fills a slice or an
+//! [`embedded_io::Write`] (`io_sink.rs`).
 
 use core::fmt;
 
@@ -46,33 +48,17 @@ impl<'b> ScriptWriter<'b> {
 
     /// Appends a decimal number.
     pub fn number(&mut self, value: u32) {
-        let mut digits = [0u8; 10];
-        let mut start = digits.len();
-        let mut rest = value;
-        loop {
-            start -= 1;
-            if let Some(digit) = digits.get_mut(start) {
-                // `rest % 10` is below 10, so the cast cannot truncate.
-                *digit = b'0' + (rest % 10) as u8;
-            }
-            rest /= 10;
-            if rest == 0 {
-                break;
-            }
-        }
-        self.bytes(digits.get(start..).unwrap_or_default());
+        Sink::number(self, value);
     }
 
     /// Appends a UUID in its hyphenated lower-case form.
     pub fn uuid(&mut self, uuid: &uuid::Uuid) {
-        let mut buffer = uuid::Uuid::encode_buffer();
-        self.text(uuid.hyphenated().encode_lower(&mut buffer));
+        Sink::uuid(self, uuid);
     }
 
     /// Appends formatted text.
     pub fn fmt(&mut self, args: fmt::Arguments<'_>) {
-        // `write_str` never fails, so neither does this.
-        let _ = fmt::Write::write_fmt(self, args);
+        Sink::fmt(self, args);
     }
 
     /// Bytes written (or needed, if past the end).
@@ -99,6 +85,56 @@ impl fmt::Write for ScriptWriter<'_> {
     fn write_str(&mut self, text: &str) -> fmt::Result {
         self.text(text);
         Ok(())
+    }
+}
+
+/// Where the renderer's text goes. Appending cannot fail here: a sink keeps the first
+/// failure (a full buffer, an I/O error) and reports it when the script is done, so the
+/// script code reads as straight-line text.
+pub(crate) trait Sink: fmt::Write {
+    /// Appends bytes.
+    fn bytes(&mut self, bytes: &[u8]);
+
+    /// Appends text.
+    fn text(&mut self, text: &str) {
+        self.bytes(text.as_bytes());
+    }
+
+    /// Appends a decimal number.
+    fn number(&mut self, value: u32) {
+        let mut digits = [0u8; 10];
+        let mut start = digits.len();
+        let mut rest = value;
+        loop {
+            start -= 1;
+            if let Some(digit) = digits.get_mut(start) {
+                // `rest % 10` is below 10, so the cast cannot truncate.
+                *digit = b'0' + (rest % 10) as u8;
+            }
+            rest /= 10;
+            if rest == 0 {
+                break;
+            }
+        }
+        self.bytes(digits.get(start..).unwrap_or_default());
+    }
+
+    /// Appends a UUID in its hyphenated lower-case form.
+    fn uuid(&mut self, uuid: &uuid::Uuid) {
+        let mut buffer = uuid::Uuid::encode_buffer();
+        self.text(uuid.hyphenated().encode_lower(&mut buffer));
+    }
+
+    /// Appends formatted text.
+    fn fmt(&mut self, args: fmt::Arguments<'_>) {
+        // A sink's `write_str` never fails (it keeps the failure), so neither does this.
+        let _ = fmt::Write::write_fmt(self, args);
+    }
+}
+
+impl Sink for ScriptWriter<'_> {
+    fn bytes(&mut self, bytes: &[u8]) {
+        ScriptWriter::bytes(self, bytes);
     }
 }
 

@@ -4,7 +4,7 @@
 
 mod common;
 
-use ipxe_config::{render, Route};
+use ipxe_config::{render, render_to, Route};
 
 #[test]
 fn rendered_scripts_match_golden_files() {
@@ -54,6 +54,52 @@ fn a_short_buffer_gets_the_needed_size_not_a_truncated_script() {
         let mut exact = vec![0u8; len];
         assert_eq!(render(&inventory, &case.config, &route, &mut exact).expect("fits exactly").len, len);
         assert_eq!(exact, full[..len]);
+    }
+}
+
+/// An `embedded_io::Write` that takes a few bytes per call, as a socket may, and fails
+/// with `WriteZero` once `capacity` bytes are in.
+struct Trickle {
+    bytes: Vec<u8>,
+    capacity: usize,
+}
+
+impl embedded_io::ErrorType for Trickle {
+    type Error = embedded_io::ErrorKind;
+}
+
+impl embedded_io::Write for Trickle {
+    fn write(&mut self, buf: &[u8]) -> Result<usize, Self::Error> {
+        let room = self.capacity - self.bytes.len();
+        if room == 0 && !buf.is_empty() {
+            return Err(embedded_io::ErrorKind::WriteZero);
+        }
+        let taken = buf.len().min(room).min(7);
+        self.bytes.extend_from_slice(&buf[..taken]);
+        Ok(taken)
+    }
+
+    fn flush(&mut self) -> Result<(), Self::Error> {
+        Ok(())
+    }
+}
+
+#[test]
+fn an_embedded_io_sink_gets_the_same_script_and_its_errors_propagate() {
+    let storage = common::load_fixture("inventory.json");
+    let inventory = storage.inventory();
+    for case in common::golden_cases() {
+        let route = Route::parse(case.target.as_bytes()).expect("valid target");
+        let mut out = [0u8; 4096];
+        let sliced = render(&inventory, &case.config, &route, &mut out).expect("fits");
+        let mut sink = Trickle { bytes: Vec::new(), capacity: usize::MAX };
+        let streamed = render_to(&inventory, &case.config, &route, &mut sink).expect("an unbounded sink");
+        assert_eq!(streamed, sliced, "{}", case.name);
+        assert_eq!(sink.bytes, out[..sliced.len], "{}", case.name);
+        let mut full = Trickle { bytes: Vec::new(), capacity: sliced.len - 1 };
+        let error = render_to(&inventory, &case.config, &route, &mut full).expect_err("must not fit");
+        assert_eq!(error, embedded_io::ErrorKind::WriteZero, "{}", case.name);
+        assert_eq!(full.bytes, out[..sliced.len - 1], "{}", case.name);
     }
 }
 

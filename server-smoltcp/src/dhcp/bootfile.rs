@@ -6,10 +6,9 @@
 //!
 //! Panic contract: nothing here panics; a URL too long is an error.
 
-use core::fmt::Write;
-
+use ipxe_config::endpoint::{NodeParam, CHAIN_SCRIPT_PATH, MAC_SETTING};
 use ipxe_config::route::DriverName;
-use ipxe_config::{Config, Inventory, PortAddress, Uuid};
+use ipxe_config::{BaseUrl, Config, Endpoint, Inventory, PortAddress, Uuid};
 use smoltcp::wire::{EthernetAddress, Ipv4Address};
 
 use crate::settings::{DhcpSettings, KnownMacUrl};
@@ -54,30 +53,30 @@ pub fn bootfile(
     out: &mut Bootfile,
 ) -> Option<BootTarget> {
     out.clear();
-    match config.base_url {
-        Some(base) => out.push_str(base.trim_end_matches('/')).ok()?,
-        None if http_port == 80 => write!(out, "http://{server}").ok()?,
-        None => write!(out, "http://{server}:{http_port}").ok()?,
-    }
+    let base = match config.base_url {
+        Some(base) => BaseUrl::Given(base),
+        None => BaseUrl::Server { address: server, port: http_port },
+    };
+    base.write(out).ok()?;
     let node = inventory.node_by_address(&PortAddress(mac.0));
     let target = match node {
         Some(node) => {
             // A driver name the router would refuse cannot go into the path; the
             // configured wildcard driver serves the node whatever its driver.
             let driver = DriverName::new(node.driver()).map_or(config.any_driver, |_| node.driver());
-            write!(out, "/v1/drivers/{driver}/vendor_passthru/ipxe_config?").ok()?;
-            match settings.known_mac_url {
-                KnownMacUrl::NodeUuid => write!(out, "node_uuid={}", node.uuid()).ok()?,
-                KnownMacUrl::PortAddress => out.push_str("port_address=${mac}").ok()?,
-            }
+            let param = match settings.known_mac_url {
+                KnownMacUrl::NodeUuid => NodeParam::Uuid(node.uuid()),
+                KnownMacUrl::PortAddress => NodeParam::AddressSetting(MAC_SETTING),
+            };
+            Endpoint::new(driver, param).write(out).ok()?;
             BootTarget::Node(node.uuid())
         }
         None if settings.unknown_mac_chain => {
-            out.push_str("/boot.ipxe").ok()?;
+            out.push_str(CHAIN_SCRIPT_PATH).ok()?;
             BootTarget::Chain
         }
         None => {
-            write!(out, "/v1/drivers/{}/vendor_passthru/ipxe_config?port_address=${{mac}}", config.any_driver).ok()?;
+            Endpoint::new(config.any_driver, NodeParam::AddressSetting(MAC_SETTING)).write(out).ok()?;
             BootTarget::UnknownMac
         }
     };

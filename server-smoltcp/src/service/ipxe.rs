@@ -1,7 +1,7 @@
 //! The iPXE service: a rendered script, a boot artifact, or a short error per request.
 //!
 //! Requests for `/v1/…` and `/boot.ipxe` go to the core router and renderer; every other
-//! path goes to the file source (see [`names_a_script`]). Each request produces one
+//! path goes to the file source (core's [`Route::owns`] decides which). Each request produces one
 //! access-log line.
 //!
 //! Panic contract: nothing here panics, whatever the request.
@@ -14,11 +14,6 @@ use crate::http::request::{split_target, Method, Request};
 use crate::http::{Exchange, Handler, Rejection, StreamId};
 use crate::logging::{Escaped, EscapedDisplay};
 use crate::service::access_log::{AccessLine, Lookup};
-
-/// Whether a request path names a script (rendered by the core) rather than a file.
-fn names_a_script(path: &[u8]) -> bool {
-    path == b"/boot.ipxe" || path.starts_with(b"/v1/")
-}
 
 /// Scripts from the inventory, files from the file source; one poll's worth.
 pub struct IpxeService<'s, 'f, 'i, S: FileSource> {
@@ -113,10 +108,10 @@ impl<S: FileSource> Handler for IpxeService<'_, '_, '_, S> {
             // Request bodies are not read, so the connection cannot continue after one.
             (Reply::text(405, "use GET or HEAD").allowing("GET, HEAD").closing(), Found::only(Lookup::None))
         } else {
-            let (path, _query) = split_target(request.target);
-            if names_a_script(path) {
+            if Route::owns(request.target) {
                 self.script(request.target, reply.body_mut())
             } else {
+                let (path, _query) = split_target(request.target);
                 (self.file(path), Found::only(Lookup::File))
             }
         };

@@ -15,7 +15,7 @@ use std::process::ExitCode;
 use std::sync::OnceLock;
 
 use clap::Parser;
-use ipxe_config::{BootMode, Config, ErrorEnding};
+use ipxe_config::{BaseUrl, BootMode, Config, ErrorEnding};
 use ipxe_config_server::host::{leak_file_slots, leak_storage, DirectoryFiles};
 use ipxe_config_server::{
     Appliance, DhcpSettings, FileSource, HttpLimits, KnownMacUrl, NoFiles, OpenFiles, Settings, StorageSizes,
@@ -180,11 +180,7 @@ fn run(cli: &Cli) -> Result<(), String> {
         );
     }
     let settings = settings(cli)?;
-    let base_url = if cli.http_port == 80 {
-        format!("http://{}", cli.ip.0)
-    } else {
-        format!("http://{}:{}", cli.ip.0, cli.http_port)
-    };
+    let base_url = BaseUrl::Server { address: cli.ip.0, port: cli.http_port }.to_string();
     let config = config(cli, &base_url)?;
     let (mut device, backend_name) =
         backend::open(&cli.backend).map_err(|error| format!("cannot open the network backend: {error}"))?;
