@@ -107,13 +107,11 @@ impl<S: FileSource> Handler for IpxeService<'_, '_, '_, S> {
         let (answer, found) = if request.method == Method::Other {
             // Request bodies are not read, so the connection cannot continue after one.
             (Reply::text(405, "use GET or HEAD").allowing("GET, HEAD").closing(), Found::only(Lookup::None))
+        } else if Route::owns(request.target) {
+            self.script(request.target, reply.body_mut())
         } else {
-            if Route::owns(request.target) {
-                self.script(request.target, reply.body_mut())
-            } else {
-                let (path, _query) = split_target(request.target);
-                (self.file(path), Found::only(Lookup::File))
-            }
+            let (path, _query) = split_target(request.target);
+            (self.file(path), Found::only(Lookup::File))
         };
         let sent = reply.send(&answer);
         let line = AccessLine {
