@@ -25,15 +25,15 @@ fn document(bad_driver_info: &str) -> String {
 }
 
 fn script(inventory: &ipxe_config::Inventory<'_>, target: &str) -> (Option<Refusal<'static>>, ScriptKind, String) {
-    let route = Route::parse(target.as_bytes()).unwrap();
+    let route = Route::parse(target.as_bytes()).unwrap_or_else(|e| panic!("{target}: {e}"));
     let mut out = vec![0u8; 16 * 1024];
-    let rendered = render(inventory, &Config::DEFAULT, &route, &mut out).unwrap();
+    let rendered = render(inventory, &Config::DEFAULT, &route, &mut out).unwrap_or_else(|e| panic!("{e}"));
     let refusal = match rendered.refusal {
         Some(Refusal::Quarantined(cause)) => Some(Refusal::Quarantined(cause)),
         Some(_) => Some(Refusal::UnbootableState),
         None => None,
     };
-    (refusal, rendered.kind, String::from_utf8(out[..rendered.len].to_vec()).unwrap())
+    (refusal, rendered.kind, String::from_utf8_lossy(&out[..rendered.len]).into_owned())
 }
 
 #[test]
@@ -83,7 +83,7 @@ fn each_unsafe_kind_quarantines_one_node_while_its_neighbour_boots() {
 fn syntax_errors_duplicates_and_capacity_still_reject_the_file() {
     let good = document(r#"{"kernel_append_params": "a || b"}"#);
     let cases = [
-        (good.replacen("]", "", 1), "invalid JSON"),
+        (good.replacen(']', "", 1), "invalid JSON"),
         (good.replace(GOOD, BAD), "a second node has this uuid"),
         (good.replace("52:54:00:00:00:10", "52:54:00:00:00:0f"), "address already listed"),
     ];
