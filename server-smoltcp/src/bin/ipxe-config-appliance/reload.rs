@@ -146,3 +146,30 @@ pub fn quarantine_report(inventory: &Inventory<'_>) -> String {
 fn modified(path: &Path) -> Option<SystemTime> {
     std::fs::metadata(path).and_then(|meta| meta.modified()).ok()
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)] // reason: test code, where a panic is a failure
+mod tests {
+    use super::*;
+
+    #[test]
+    fn report_counts_quarantined_nodes_and_names_the_first_ten() {
+        let nodes: Vec<String> = (0..12)
+            .map(|n| {
+                format!(
+                    r#"{{"uuid": "{n:08x}-0000-4000-8000-000000000000", "driver": "ipmi",
+                    "provision_state": "deploying", "driver_info": {{"kernel_append_params": "a || b"}}}}"#
+                )
+            })
+            .collect();
+        let json = format!(r#"{{"nodes": [{}]}}"#, nodes.join(","));
+        let mut buffers = HeapInventoryBuffers::new(InventoryCapacity::new(16, 1, 4096)).unwrap();
+        let inventory = buffers.load(json.as_bytes()).unwrap();
+        let report = quarantine_report(&inventory);
+        assert!(report.starts_with(", 12 quarantined: 00000000-0000-4000-8000-000000000000 (driver_info.kernel_append_params: contains a command separator"), "{report}");
+        assert!(report.ends_with(", and 2 more"), "{report}");
+        assert_eq!(report.matches("-4000-8000-").count(), 10);
+        let empty = HeapInventoryBuffers::new(InventoryCapacity::new(1, 1, 64)).unwrap();
+        assert_eq!(quarantine_report(&empty.inventory(Extent::default())), "");
+    }
+}
