@@ -165,6 +165,12 @@ impl<const NODES: usize, const PORTS: usize, const STRING_BYTES: usize> Inventor
         crate::load(json, self)
     }
 
+    /// Loads `json` and quarantines nodes whose scripts do not fit (see
+    /// [`load_fitted`](crate::load_fitted)).
+    pub fn load_fitted(&mut self, json: &[u8], fit: crate::ScriptFit<'_, '_>) -> Result<Inventory<'_>, LoadError> {
+        crate::load_fitted(json, self, fit)
+    }
+
     /// The inventory an earlier load put here, from its [`Extent`].
     pub fn inventory(&self, extent: Extent) -> Inventory<'_> {
         Inventory::view(&self.nodes, &self.ports, &self.strings, extent)
@@ -251,6 +257,12 @@ mod heap {
         /// Loads `json` into these buffers (see [`load`](crate::load())).
         pub fn load(&mut self, json: &[u8]) -> Result<Inventory<'_>, LoadError> {
             crate::load(json, self)
+        }
+
+        /// Loads `json` and quarantines nodes whose scripts do not fit (see
+        /// [`load_fitted`](crate::load_fitted)).
+        pub fn load_fitted(&mut self, json: &[u8], fit: crate::ScriptFit<'_, '_>) -> Result<Inventory<'_>, LoadError> {
+            crate::load_fitted(json, self, fit)
         }
 
         /// The inventory an earlier load put here, from its [`Extent`].

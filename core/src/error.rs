@@ -66,6 +66,40 @@ pub enum Problem {
     UnknownNode(Uuid),
     /// A capacity of the caller's storage is exceeded.
     Capacity(Limit),
+    /// An object has this key twice (standard parsers would silently keep one).
+    RepeatedKey,
+    /// Arrays and objects nest deeper than `limit` levels, inside the member `within`.
+    TooDeep {
+        /// The deepest nesting read ([`MAX_DEPTH`](crate::load::MAX_DEPTH)).
+        limit: usize,
+        /// The key of the skipped member the nesting is in, if known.
+        within: Option<KeyText>,
+    },
+}
+
+/// An object key as read from the document (decoded, at most [`KeyText::CAPACITY`] bytes;
+/// longer keys read as empty).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct KeyText(heapless::String<{ KeyText::CAPACITY }>);
+
+impl KeyText {
+    /// Longest key kept, in bytes: longer than any key this crate reads.
+    pub const CAPACITY: usize = 32;
+
+    pub(crate) fn new(text: &str) -> Self {
+        Self(heapless::String::try_from(text).unwrap_or_default())
+    }
+
+    /// The key.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for KeyText {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
 }
 
 /// The capacity an inventory does not fit in.
@@ -120,6 +154,11 @@ impl fmt::Display for Problem {
             }
             Self::UnknownNode(uuid) => write!(f, "no node {uuid} in the inventory"),
             Self::Capacity(limit) => write!(f, "{limit}"),
+            Self::RepeatedKey => f.write_str("key given twice in one object"),
+            Self::TooDeep { limit, within: Some(key) } => {
+                write!(f, "`{key}` nests arrays or objects deeper than {limit} levels")
+            }
+            Self::TooDeep { limit, within: None } => write!(f, "arrays or objects nest deeper than {limit} levels"),
         }
     }
 }

@@ -4,6 +4,7 @@ use uuid::Uuid;
 
 use crate::mac::PortAddress;
 use crate::pool::{Pool, StrRef};
+use crate::quarantine::Quarantine;
 use crate::record::{NodeRecord, PortRecord};
 use crate::state::{BootMode, ImageType, ProvisionState};
 
@@ -103,6 +104,17 @@ impl<'s> Inventory<'s> {
         self.nodes.iter().map(move |record| Node { record, pool })
     }
 
+    /// The quarantined nodes, in UUID order: each one's UUID and why it is quarantined.
+    /// Their requests get an error script naming the field; the rest of the fleet boots.
+    pub fn quarantined(&self) -> impl Iterator<Item = (Uuid, Quarantine)> + '_ {
+        self.nodes.iter().filter_map(|record| Some((record.uuid(), record.quarantine?)))
+    }
+
+    /// Number of quarantined nodes.
+    pub fn quarantined_count(&self) -> usize {
+        self.nodes.iter().filter(|record| record.quarantine.is_some()).count()
+    }
+
     /// All PXE-enabled ports, in MAC order.
     pub fn ports(&self) -> &'s [PortRecord] {
         self.ports
@@ -124,6 +136,10 @@ impl<'s> Node<'s> {
     /// The node's UUID.
     pub fn uuid(&self) -> Uuid {
         self.record.uuid()
+    }
+    /// Why the node is quarantined, if it is; it then has no other values.
+    pub fn quarantine(&self) -> Option<Quarantine> {
+        self.record.quarantine
     }
     /// `driver`.
     pub fn driver(&self) -> &'s str {

@@ -5,16 +5,19 @@
 //! every field this crate does not use (`properties`, `extra`, `links`, …) is skipped.
 //! Nothing is kept from a document that fails.
 
+use core::cell::Cell;
 use core::fmt;
 
-use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use uuid::Uuid;
 
-use crate::error::{Limit, LoadError, Problem, Subject};
-use crate::inventory::{Inventory, InventoryStorage};
+use crate::config::Config;
+use crate::error::{KeyText, Limit, LoadError, Problem, Subject};
+use crate::inventory::{Inventory, InventoryStorage, Node};
 use crate::json_string::{self, UnescapeError};
 use crate::mac::PortAddress;
 use crate::pool::{PoolBuilder, PoolError, StrRef, MAX_STRING};
+use crate::quarantine::{NodeField, Quarantine, QuarantineProblem, MAX_KERNEL_CMDLINE, MAX_KERNEL_WORDS};
 use crate::record::{NodeRecord, PortRecord};
 use crate::safety::{self, ValueKind};
 use crate::state::{BootMode, ImageType};
@@ -23,6 +26,17 @@ type JsonError = serde_json_core::de::Error;
 
 /// Ironic's API shows secrets as this; such a value is treated as absent.
 const MASKED: &str = "******";
+
+/// Deepest nesting of arrays and objects anywhere in the document, the top-level object
+/// counting as 1. serde-json-core's own skipping (`IgnoredAny`) recurses once per level
+/// with no bound, so a `[[[[…` of 100,000 levels in a node's `extra` overflowed the
+/// stack; every nested value is read or skipped through [`Skip`], which counts. Ironic's
+/// own documents nest 5 or 6 levels (`properties.capabilities`, `links`).
+pub const MAX_DEPTH: usize = 32;
+
+/// A string value the loader failed to decode: malformed JSON, which rejects the file.
+const BAD_ESCAPES: Problem = Problem::InvalidValue("valid JSON string escapes");
+const BAD_UTF8: Problem = Problem::InvalidValue("UTF-8 text");
 
 /// Loads `json` (`{"nodes": […], "ports": […]}`, Ironic API shapes) into `storage`:
 /// owned [`InventoryBuffers`](crate::InventoryBuffers) (or heap ones), or an
@@ -41,10 +55,50 @@ const MASKED: &str = "******";
 /// ```
 pub fn load<'s>(json: &[u8], storage: impl Into<InventoryStorage<'s>>) -> Result<Inventory<'s>, LoadError> {
     // One copy of the loader whatever the caller passes.
-    load_into(json, storage.into())
+    load_into(json, storage.into(), None)
 }
 
-fn load_into<'s>(json: &[u8], storage: InventoryStorage<'s>) -> Result<Inventory<'s>, LoadError> {
+/// What [`load_fitted`] checks every node's scripts against: the settings they are
+/// rendered with, and a scratch buffer as large as the largest script the server can
+/// send (its response buffer's body area).
+pub struct ScriptFit<'f, 'c> {
+    /// The settings requests will be answered with.
+    pub config: &'f Config<'c>,
+    /// Scratch for rendering; its length is the largest script that may be sent.
+    pub scratch: &'f mut [u8],
+}
+
+/// [`load`], then every node's scripts are rendered for each path its provision state
+/// could take (deploy, rescue, instance) into `fit.scratch`: a node with a script that
+/// does not fit, or a kernel line past [`MAX_KERNEL_WORDS`] words or
+/// [`MAX_KERNEL_CMDLINE`] bytes with these settings, is quarantined. A server calls this
+/// on every load, so no request can meet a script larger than its buffer.
+///
+/// ```
+/// # use ipxe_config::*;
+/// # use ipxe_config::load::{load_fitted, ScriptFit};
+/// let json = br#"{"nodes": [{"uuid": "1be26c0b-03f2-4d2e-ae87-c02d7f33c123",
+///   "driver": "ipmi", "provision_state": "deploying",
+///   "driver_info": {"deploy_kernel": "http://x/k", "deploy_ramdisk": "http://x/r"}}]}"#;
+/// let mut buffers = InventoryBuffers::<4, 4, 256>::new();
+/// let mut scratch = [0u8; 256];
+/// let fit = ScriptFit { config: &Config::DEFAULT, scratch: &mut scratch };
+/// let inventory = load_fitted(json, &mut buffers, fit).unwrap();
+/// assert_eq!(inventory.quarantined_count(), 1, "a deploy script needs more than 256 bytes");
+/// ```
+pub fn load_fitted<'s>(
+    json: &[u8],
+    storage: impl Into<InventoryStorage<'s>>,
+    fit: ScriptFit<'_, '_>,
+) -> Result<Inventory<'s>, LoadError> {
+    load_into(json, storage.into(), Some(fit))
+}
+
+fn load_into<'s>(
+    json: &[u8],
+    storage: InventoryStorage<'s>,
+    fit: Option<ScriptFit<'_, '_>>,
+) -> Result<Inventory<'s>, LoadError> {
     let InventoryStorage { nodes, ports, strings, string_index } = storage;
     let mut loader = Loader {
         nodes,
@@ -53,6 +107,7 @@ fn load_into<'s>(json: &[u8], storage: InventoryStorage<'s>) -> Result<Inventory
         port_count: 0,
         pool: PoolBuilder::new(strings, string_index),
         position: Position::default(),
+        too_deep: Cell::new(false),
         error: None,
     };
     // No unescape buffer: strings arrive raw and are decoded by `json_string`, which
@@ -62,14 +117,16 @@ fn load_into<'s>(json: &[u8], storage: InventoryStorage<'s>) -> Result<Inventory
     if let Err(json_error) = parsed {
         return Err(loader.error.take().unwrap_or_else(|| loader.json_error(json_error)));
     }
-    loader.finish()
+    loader.finish(fit)
 }
 
 /// Where the parser is, so a JSON error can name the node and field.
-#[derive(Default, Clone, Copy)]
+#[derive(Default, Clone)]
 struct Position {
     subject: Option<Subject>,
     field: Option<&'static str>,
+    /// The key of the value being skipped, if one is: a nesting error names it.
+    skipped: Option<KeyText>,
 }
 
 struct Loader<'s> {
@@ -79,16 +136,19 @@ struct Loader<'s> {
     port_count: usize,
     pool: PoolBuilder<'s>,
     position: Position,
+    /// Set by [`Skip`] when it stopped the parser at [`MAX_DEPTH`].
+    too_deep: Cell<bool>,
     error: Option<LoadError>,
 }
 
 impl<'s> Loader<'s> {
     fn json_error(&self, error: JsonError) -> LoadError {
-        LoadError {
-            subject: self.position.subject.unwrap_or(Subject::Document),
-            field: self.position.field,
-            problem: Problem::Json(error),
-        }
+        let problem = if self.too_deep.get() {
+            Problem::TooDeep { limit: MAX_DEPTH, within: self.position.skipped.clone() }
+        } else {
+            Problem::Json(error)
+        };
+        LoadError { subject: self.position.subject.unwrap_or(Subject::Document), field: self.position.field, problem }
     }
 
     /// Records the first semantic error; the parser is then stopped with a generic error.
@@ -99,7 +159,7 @@ impl<'s> Loader<'s> {
         E::custom("inventory rejected")
     }
 
-    fn finish(self) -> Result<Inventory<'s>, LoadError> {
+    fn finish(self, fit: Option<ScriptFit<'_, '_>>) -> Result<Inventory<'s>, LoadError> {
         let Loader { nodes, node_count, ports, port_count, pool, .. } = self;
         let nodes: &'s mut [NodeRecord] = nodes.get_mut(..node_count).unwrap_or_default();
         let ports: &'s mut [PortRecord] = ports.get_mut(..port_count).unwrap_or_default();
@@ -134,13 +194,32 @@ impl<'s> Loader<'s> {
                 }
             };
         }
-        Ok(Inventory { nodes, ports, pool: pool.finish() })
+        let pool = pool.finish();
+        if let Some(fit) = fit {
+            for record in nodes.iter_mut() {
+                if record.quarantine.is_none() {
+                    let copy = *record;
+                    let node = Node { record: &copy, pool };
+                    if let Some(cause) = crate::render::unfit(&node, fit.config, fit.scratch) {
+                        *record = NodeRecord::quarantined(record.uuid, cause);
+                    }
+                }
+            }
+        }
+        Ok(Inventory { nodes, ports, pool })
     }
 }
 
-/// A JSON object key, copied because keys with escapes are not borrowed. Keys longer than
-/// any this crate knows are read as the empty key, which matches nothing.
-struct Key(heapless::String<32>);
+/// A JSON object key, copied because keys with escapes are not borrowed, and decoded, so
+/// `"pxe\u005fenabled"` matches `pxe_enabled` as a standard parser reads it. Keys longer
+/// than any this crate knows are read as the empty key, which matches nothing.
+struct Key(KeyText);
+
+impl Key {
+    fn as_str(&self) -> &str {
+        self.0.as_str()
+    }
+}
 
 impl<'de> DeserializeSeed<'de> for Key {
     type Value = Key;
@@ -154,13 +233,114 @@ impl Visitor<'_> for Key {
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("an object key")
     }
-    fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<Key, E> {
-        Ok(Key(heapless::String::try_from(text).unwrap_or_default()))
+    fn visit_str<E: serde::de::Error>(self, raw: &str) -> Result<Key, E> {
+        let mut decoded = [0u8; KeyText::CAPACITY];
+        let text = match json_string::unescape(raw, &mut decoded) {
+            Ok(len) => core::str::from_utf8(decoded.get(..len).unwrap_or_default()).unwrap_or_default(),
+            Err(UnescapeError::TooLong) => "",
+            Err(UnescapeError::InvalidEscape) => return Err(E::custom("invalid escape in an object key")),
+        };
+        Ok(Key(KeyText::new(text)))
     }
 }
 
 fn next_key<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Option<Key>, A::Error> {
-    map.next_key_seed(Key(heapless::String::new()))
+    map.next_key_seed(Key(KeyText::default()))
+}
+
+/// Skips one value of any shape, counting its nesting: serde's `IgnoredAny` recurses
+/// without a bound. Past [`MAX_DEPTH`] it sets the loader's flag and stops the parser
+/// before going a level deeper, so the stack used is bounded whatever the input.
+#[derive(Clone, Copy)]
+struct Skip<'l> {
+    /// Nesting of the value being skipped, the document's top-level object being 1.
+    depth: usize,
+    too_deep: &'l Cell<bool>,
+}
+
+impl<'l> Skip<'l> {
+    fn deeper<E: serde::de::Error>(self) -> Result<Skip<'l>, E> {
+        if self.depth >= MAX_DEPTH {
+            self.too_deep.set(true);
+            return Err(E::custom("nested too deeply"));
+        }
+        Ok(Skip { depth: self.depth + 1, too_deep: self.too_deep })
+    }
+}
+
+impl<'de> DeserializeSeed<'de> for Skip<'_> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_ignored_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Skip<'_> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any value")
+    }
+    fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_i64<E: serde::de::Error>(self, _: i64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_u64<E: serde::de::Error>(self, _: u64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_str<E: serde::de::Error>(self, _: &str) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_unit<E: serde::de::Error>(self) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_none<E: serde::de::Error>(self) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_ignored_any(self)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        let inner = self.deeper()?;
+        while seq.next_element_seed(inner)?.is_some() {}
+        Ok(())
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let inner = self.deeper()?;
+        while map.next_key_seed(inner)?.is_some() {
+            map.next_value_seed(inner)?;
+        }
+        Ok(())
+    }
+}
+
+/// Skips the value of an object member this crate does not read. A JSON error in it
+/// must not be blamed on the field before it, so the position names no field, only the
+/// key (for a nesting error). `depth` is the nesting of the object holding the member.
+fn skip_value<'de, A: MapAccess<'de>>(
+    map: &mut A,
+    position: &mut Position,
+    too_deep: &Cell<bool>,
+    key: Key,
+    depth: usize,
+) -> Result<(), A::Error> {
+    position.field = None;
+    position.skipped = Some(key.0);
+    map.next_value_seed(Skip { depth, too_deep })?;
+    position.skipped = None;
+    Ok(())
+}
+
+/// Marks `bit` as seen in an object; a key read twice rejects the document, as the
+/// standard parsers Ironic's clients use would otherwise keep one of the two silently.
+fn first_time(seen: &mut u32, bit: u32) -> bool {
+    let first = *seen & bit == 0;
+    *seen |= bit;
+    first
 }
 
 struct DocumentSeed<'l, 's>(&'l mut Loader<'s>);
@@ -178,12 +358,25 @@ impl<'de> Visitor<'de> for DocumentSeed<'_, '_> {
         f.write_str("an object with `nodes` and `ports`")
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let mut seen = 0;
         while let Some(key) = next_key(&mut map)? {
-            match key.0.as_str() {
-                "nodes" => map.next_value_seed(ListSeed { loader: &mut *self.0, kind: ListKind::Nodes })?,
-                "ports" => map.next_value_seed(ListSeed { loader: &mut *self.0, kind: ListKind::Ports })?,
-                _ => {
-                    map.next_value::<IgnoredAny>()?;
+            let (kind, name, bit) = match key.as_str() {
+                "nodes" => (Some(ListKind::Nodes), "nodes", 1),
+                "ports" => (Some(ListKind::Ports), "ports", 2),
+                _ => (None, "", 0),
+            };
+            match kind {
+                Some(kind) if first_time(&mut seen, bit) => {
+                    map.next_value_seed(ListSeed { loader: &mut *self.0, kind })?;
+                }
+                Some(_) => {
+                    let error =
+                        LoadError { subject: Subject::Document, field: Some(name), problem: Problem::RepeatedKey };
+                    return Err(self.0.fail(error));
+                }
+                None => {
+                    let loader = &mut *self.0;
+                    skip_value(&mut map, &mut loader.position, &loader.too_deep, key, 1)?;
                 }
             }
             self.0.position = Position::default();
@@ -222,7 +415,7 @@ impl<'de> Visitor<'de> for ListSeed<'_, '_> {
                 ListKind::Nodes => Subject::Node { index, uuid: None },
                 ListKind::Ports => Subject::Port { index, address: None },
             };
-            self.loader.position = Position { subject: Some(subject), field: None };
+            self.loader.position = Position { subject: Some(subject), ..Position::default() };
             let more = match self.kind {
                 ListKind::Nodes => seq.next_element_seed(NodeSeed { loader: &mut *self.loader, index })?,
                 ListKind::Ports => seq.next_element_seed(PortSeed { loader: &mut *self.loader, index })?,
@@ -238,6 +431,10 @@ impl<'de> Visitor<'de> for ListSeed<'_, '_> {
 /// A field's value problem, kept until the whole object is read so the error can name
 /// the node by its UUID even when `uuid` comes after the bad field.
 type FieldProblem = (&'static str, Problem);
+
+/// Nesting of a node object (document, `nodes`, node) and of its sections.
+const NODE_DEPTH: usize = 3;
+const SECTION_DEPTH: usize = NODE_DEPTH + 1;
 
 struct NodeSeed<'l, 's> {
     loader: &'l mut Loader<'s>,
@@ -258,29 +455,35 @@ impl<'de> Visitor<'de> for NodeSeed<'_, '_> {
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
         let loader = self.loader;
-        let mut node = NodeBuilder { record: NodeRecord::EMPTY, uuid: None, problem: None };
+        let mut node = NodeBuilder { record: NodeRecord::EMPTY, uuid: None, reject: None, quarantine: None, seen: 0 };
         while let Some(key) = next_key(&mut map)? {
-            let fields = Fields { pool: &mut loader.pool, position: &mut loader.position };
-            node.read_field(key.0.as_str(), fields, &mut map)?;
+            let fields = Fields { pool: &mut loader.pool, position: &mut loader.position, too_deep: &loader.too_deep };
+            node.read_field(key, fields, &mut map)?;
         }
         let subject = Subject::Node { index: self.index, uuid: node.uuid };
-        loader.position = Position { subject: Some(subject), field: None };
-        let missing = [
-            ("uuid", node.uuid.is_none()),
-            ("driver", !node.record.driver.is_some()),
-            ("provision_state", !node.record.provision_state.is_some()),
-        ];
-        let problem = node
-            .problem
-            .or_else(|| missing.iter().find(|(_, absent)| *absent).map(|(field, _)| (*field, Problem::Missing)));
-        if let Some((field, problem)) = problem {
+        loader.position = Position { subject: Some(subject), ..Position::default() };
+        // A node that cannot be named by its UUID cannot be quarantined: nothing could
+        // look it up, and its ports would point nowhere.
+        let unnamed = node.uuid.is_none().then_some(("uuid", Problem::Missing));
+        if let Some((field, problem)) = node.reject.or(unnamed) {
             return Err(loader.fail(LoadError { subject, field: Some(field), problem }));
+        }
+        for (field, reference) in
+            [(NodeField::Driver, node.record.driver), (NodeField::ProvisionState, node.record.provision_state)]
+        {
+            if !reference.is_some() {
+                node.quarantine.get_or_insert(Quarantine { field, problem: QuarantineProblem::Missing });
+            }
         }
         let capacity = loader.nodes.len();
         let Some(slot) = loader.nodes.get_mut(loader.node_count) else {
             return Err(loader.fail(LoadError::document(Problem::Capacity(Limit::Nodes(capacity)))));
         };
-        *slot = node.record;
+        *slot = match node.quarantine {
+            // Nothing else of the node is kept, so no other value can reach a script.
+            Some(cause) => NodeRecord::quarantined(node.record.uuid, cause),
+            None => node.record,
+        };
         loader.node_count += 1;
         Ok(())
     }
@@ -290,31 +493,71 @@ impl<'de> Visitor<'de> for NodeSeed<'_, '_> {
 struct Fields<'l, 's> {
     pool: &'l mut PoolBuilder<'s>,
     position: &'l mut Position,
+    too_deep: &'l Cell<bool>,
 }
 
 struct NodeBuilder {
     record: NodeRecord,
     uuid: Option<Uuid>,
-    problem: Option<FieldProblem>,
+    /// The first problem that rejects the whole document.
+    reject: Option<FieldProblem>,
+    /// The first problem that quarantines this node.
+    quarantine: Option<Quarantine>,
+    /// Fields and sections already read ([`NodeField::bit`], [`Section::bit`]).
+    seen: u32,
+}
+
+/// How a value problem found while reading a node is handled: `None` rejects the
+/// document (malformed JSON, a capacity of the storage), else the node is quarantined.
+fn quarantine_problem(problem: &Problem) -> Option<QuarantineProblem> {
+    match problem {
+        Problem::Unsafe(reason) => Some(QuarantineProblem::Unsafe(*reason)),
+        Problem::Missing => Some(QuarantineProblem::Missing),
+        Problem::Capacity(Limit::StringLength) => Some(QuarantineProblem::TooLong),
+        _ if *problem == BAD_ESCAPES || *problem == BAD_UTF8 => None,
+        Problem::InvalidValue(_) => Some(QuarantineProblem::InvalidValue),
+        _ => None,
+    }
 }
 
 impl NodeBuilder {
-    fn note(&mut self, field: &'static str, problem: Problem) {
-        if self.problem.is_none() {
-            self.problem = Some((field, problem));
+    fn note(&mut self, field: NodeField, problem: Problem) {
+        match quarantine_problem(&problem) {
+            Some(cause) => {
+                self.quarantine.get_or_insert(Quarantine { field, problem: cause });
+            }
+            None => {
+                self.reject.get_or_insert((field.path(), problem));
+            }
         }
     }
 
+    /// Whether `field` is read for the first time; a repeat rejects the document.
+    fn first_time(&mut self, field: NodeField) -> bool {
+        let first = first_time(&mut self.seen, field.bit());
+        if !first {
+            self.note(field, Problem::RepeatedKey);
+        }
+        first
+    }
+
+    /// Reads a string field into the pool, checked for script safety and for the
+    /// bounds iPXE puts on a kernel line (a field alone past them can never render).
     fn text<'de, A: MapAccess<'de>>(
         &mut self,
         fields: &mut Fields<'_, '_>,
         map: &mut A,
-        field: &'static str,
+        field: NodeField,
         kind: ValueKind,
     ) -> Result<StrRef, A::Error> {
-        fields.position.field = Some(field);
+        fields.position.field = Some(field.path());
         match map.next_value_seed(TextSeed { pool: &mut *fields.pool, kind })? {
-            Ok(reference) => Ok(reference),
+            Ok(reference) => {
+                if let Some(problem) = fields.pool.peek(reference).and_then(|text| kernel_bounds(text, field)) {
+                    self.quarantine.get_or_insert(Quarantine { field, problem });
+                }
+                Ok(reference)
+            }
             Err(problem) => {
                 self.note(field, problem);
                 Ok(StrRef::NONE)
@@ -324,12 +567,36 @@ impl NodeBuilder {
 
     fn read_field<'de, A: MapAccess<'de>>(
         &mut self,
-        key: &str,
+        key: Key,
         mut fields: Fields<'_, '_>,
         map: &mut A,
     ) -> Result<(), A::Error> {
-        match key {
-            "uuid" => {
+        let field = match key.as_str() {
+            "uuid" => Some(NodeField::Uuid),
+            "driver" => Some(NodeField::Driver),
+            "provision_state" => Some(NodeField::ProvisionState),
+            "deploy_interface" => Some(NodeField::DeployInterface),
+            "boot_mode" => Some(NodeField::BootMode),
+            _ => None,
+        };
+        let section = Section::from_key(key.as_str());
+        let first = match (field, section) {
+            (Some(field), _) => self.first_time(field),
+            (None, Some(section)) => {
+                let first = first_time(&mut self.seen, section.bit());
+                if !first {
+                    self.reject.get_or_insert((section.name(), Problem::RepeatedKey));
+                }
+                first
+            }
+            (None, None) => true,
+        };
+        if !first {
+            // Read past the repeat; the document is rejected when the node ends.
+            return skip_value(map, fields.position, fields.too_deep, key, NODE_DEPTH);
+        }
+        match (field, section) {
+            (Some(NodeField::Uuid), _) => {
                 fields.position.field = Some("uuid");
                 match map.next_value_seed(WordSeed::<40>)? {
                     Some(text) => match Uuid::try_parse(&text) {
@@ -337,47 +604,54 @@ impl NodeBuilder {
                             self.uuid = Some(uuid);
                             self.record.uuid = *uuid.as_bytes();
                         }
-                        Err(_) => self.note("uuid", Problem::InvalidUuid),
+                        Err(_) => self.note(NodeField::Uuid, Problem::InvalidUuid),
                     },
-                    None => self.note("uuid", Problem::InvalidUuid),
+                    None => self.note(NodeField::Uuid, Problem::InvalidUuid),
                 }
             }
-            "driver" => {
-                self.record.driver = self.text(&mut fields, map, "driver", ValueKind::Token)?;
+            (Some(NodeField::Driver), _) => {
+                self.record.driver = self.text(&mut fields, map, NodeField::Driver, ValueKind::Token)?;
             }
-            "provision_state" => {
-                self.record.provision_state = self.text(&mut fields, map, "provision_state", ValueKind::Words)?;
+            (Some(NodeField::ProvisionState), _) => {
+                self.record.provision_state =
+                    self.text(&mut fields, map, NodeField::ProvisionState, ValueKind::Words)?;
             }
-            "deploy_interface" => {
+            (Some(NodeField::DeployInterface), _) => {
                 fields.position.field = Some("deploy_interface");
                 self.record.ramdisk_deploy = map.next_value_seed(WordSeed::<32>)?.is_some_and(|w| w == "ramdisk");
             }
-            "boot_mode" => {
+            (Some(NodeField::BootMode), _) => {
                 fields.position.field = Some("boot_mode");
                 if let Some(word) = map.next_value_seed(WordSeed::<16>)? {
                     match BootMode::from_ironic(&word) {
                         Some(mode) => self.record.boot_mode = mode,
                         None => {
-                            self.note("boot_mode", Problem::InvalidValue("`bios`, `uefi` or null"));
+                            self.note(NodeField::BootMode, Problem::InvalidValue("`bios`, `uefi` or null"));
                         }
                     }
                 }
             }
-            "driver_info" | "instance_info" | "driver_internal_info" => {
-                let section = match key {
-                    "driver_info" => Section::DriverInfo,
-                    "instance_info" => Section::InstanceInfo,
-                    _ => Section::DriverInternalInfo,
-                };
+            (None, Some(section)) => {
                 map.next_value_seed(SectionSeed { node: self, fields, section })?;
             }
-            _ => {
-                // A JSON error in a skipped field must not be blamed on the field before it.
-                fields.position.field = None;
-                map.next_value::<IgnoredAny>()?;
-            }
+            _ => skip_value(map, fields.position, fields.too_deep, key, NODE_DEPTH)?,
         }
         Ok(())
+    }
+}
+
+/// What iPXE cannot take of a value that goes on a kernel line, whatever else is on the
+/// line: see [`crate::quarantine`] for the bounds. The rendered line as a whole is
+/// checked by [`load_fitted`], which knows the configured parameters.
+fn kernel_bounds(text: &str, field: NodeField) -> Option<QuarantineProblem> {
+    if !matches!(field, NodeField::DeployAppend | NodeField::InstanceAppend | NodeField::RootUuid) {
+        None
+    } else if text.split(' ').filter(|word| !word.is_empty()).count() > MAX_KERNEL_WORDS {
+        Some(QuarantineProblem::TooManyWords)
+    } else if text.len() > MAX_KERNEL_CMDLINE {
+        Some(QuarantineProblem::LineTooLong)
+    } else {
+        None
     }
 }
 
@@ -388,6 +662,70 @@ enum Section {
     DriverInfo,
     InstanceInfo,
     DriverInternalInfo,
+}
+
+impl Section {
+    fn from_key(key: &str) -> Option<Self> {
+        match key {
+            "driver_info" => Some(Self::DriverInfo),
+            "instance_info" => Some(Self::InstanceInfo),
+            "driver_internal_info" => Some(Self::DriverInternalInfo),
+            _ => None,
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Self::DriverInfo => "driver_info",
+            Self::InstanceInfo => "instance_info",
+            Self::DriverInternalInfo => "driver_internal_info",
+        }
+    }
+
+    /// Above every [`NodeField::bit`] in a node's "already seen" set.
+    fn bit(self) -> u32 {
+        1 << (24 + self as u32)
+    }
+
+    /// The field a key of this section stands for, and how its value is written.
+    fn field(self, key: &str) -> Option<(NodeField, ValueKind)> {
+        let words = ValueKind::Words;
+        let token = ValueKind::Token;
+        Some(match (self, key) {
+            (Self::DriverInfo, "deploy_kernel") => (NodeField::DeployKernel, token),
+            (Self::DriverInfo, "deploy_ramdisk") => (NodeField::DeployRamdisk, token),
+            (Self::DriverInfo, "rescue_kernel") => (NodeField::RescueKernel, token),
+            (Self::DriverInfo, "rescue_ramdisk") => (NodeField::RescueRamdisk, token),
+            (Self::DriverInfo, "kernel_append_params") => (NodeField::DeployAppend, words),
+            (Self::InstanceInfo, "kernel") => (NodeField::InstanceKernel, token),
+            (Self::InstanceInfo, "ramdisk") => (NodeField::InstanceRamdisk, token),
+            (Self::InstanceInfo, "kernel_append_params") => (NodeField::InstanceAppend, words),
+            (Self::InstanceInfo, "image_type") => (NodeField::ImageType, words),
+            (Self::DriverInternalInfo, "root_uuid_or_disk_id") => (NodeField::RootUuid, token),
+            (Self::DriverInternalInfo, "is_whole_disk_image") => (NodeField::WholeDiskImage, words),
+            _ => return None,
+        })
+    }
+}
+
+impl NodeRecord {
+    /// The pooled string a field is stored in, for the fields that are strings.
+    fn text_slot(&mut self, field: NodeField) -> Option<&mut StrRef> {
+        Some(match field {
+            NodeField::Driver => &mut self.driver,
+            NodeField::ProvisionState => &mut self.provision_state,
+            NodeField::DeployKernel => &mut self.deploy_kernel,
+            NodeField::DeployRamdisk => &mut self.deploy_ramdisk,
+            NodeField::RescueKernel => &mut self.rescue_kernel,
+            NodeField::RescueRamdisk => &mut self.rescue_ramdisk,
+            NodeField::DeployAppend => &mut self.deploy_append,
+            NodeField::InstanceKernel => &mut self.instance_kernel,
+            NodeField::InstanceRamdisk => &mut self.instance_ramdisk,
+            NodeField::InstanceAppend => &mut self.instance_append,
+            NodeField::RootUuid => &mut self.root_uuid,
+            _ => return None,
+        })
+    }
 }
 
 struct SectionSeed<'n, 'l, 's> {
@@ -415,71 +753,40 @@ impl<'de> Visitor<'de> for SectionSeed<'_, '_, '_> {
         deserializer.deserialize_map(self)
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        let SectionSeed { node, fields, section } = self;
+        let SectionSeed { node, mut fields, section } = self;
         while let Some(key) = next_key(&mut map)? {
-            let words = ValueKind::Words;
-            let token = ValueKind::Token;
-            let record = &mut node.record;
-            let target: Option<(&mut StrRef, &'static str, ValueKind)> = match (section, key.0.as_str()) {
-                (Section::DriverInfo, "deploy_kernel") => {
-                    Some((&mut record.deploy_kernel, "driver_info.deploy_kernel", token))
-                }
-                (Section::DriverInfo, "deploy_ramdisk") => {
-                    Some((&mut record.deploy_ramdisk, "driver_info.deploy_ramdisk", token))
-                }
-                (Section::DriverInfo, "rescue_kernel") => {
-                    Some((&mut record.rescue_kernel, "driver_info.rescue_kernel", token))
-                }
-                (Section::DriverInfo, "rescue_ramdisk") => {
-                    Some((&mut record.rescue_ramdisk, "driver_info.rescue_ramdisk", token))
-                }
-                (Section::DriverInfo, "kernel_append_params") => {
-                    Some((&mut record.deploy_append, "driver_info.kernel_append_params", words))
-                }
-                (Section::InstanceInfo, "kernel") => Some((&mut record.instance_kernel, "instance_info.kernel", token)),
-                (Section::InstanceInfo, "ramdisk") => {
-                    Some((&mut record.instance_ramdisk, "instance_info.ramdisk", token))
-                }
-                (Section::InstanceInfo, "kernel_append_params") => {
-                    Some((&mut record.instance_append, "instance_info.kernel_append_params", words))
-                }
-                (Section::DriverInternalInfo, "root_uuid_or_disk_id") => {
-                    Some((&mut record.root_uuid, "driver_internal_info.root_uuid_or_disk_id", token))
-                }
-                _ => None,
+            let Some((field, kind)) = section.field(key.as_str()) else {
+                skip_value(&mut map, fields.position, fields.too_deep, key, SECTION_DEPTH)?;
+                continue;
             };
-            if let Some((slot, field, kind)) = target {
-                fields.position.field = Some(field);
-                match map.next_value_seed(TextSeed { pool: &mut *fields.pool, kind })? {
-                    Ok(reference) => *slot = reference,
-                    Err(problem) => node.note(field, problem),
+            if !node.first_time(field) {
+                skip_value(&mut map, fields.position, fields.too_deep, key, SECTION_DEPTH)?;
+                continue;
+            }
+            if node.record.text_slot(field).is_some() {
+                let reference = node.text(&mut fields, &mut map, field, kind)?;
+                if let Some(slot) = node.record.text_slot(field) {
+                    *slot = reference;
                 }
                 continue;
             }
-            match (section, key.0.as_str()) {
-                (Section::InstanceInfo, "image_type") => {
-                    fields.position.field = Some("instance_info.image_type");
+            fields.position.field = Some(field.path());
+            match field {
+                NodeField::ImageType => {
                     if let Some(word) = map.next_value_seed(WordSeed::<16>)? {
                         match ImageType::from_ironic(&word) {
                             Some(kind) => node.record.image_type = kind,
-                            None => node.note(
-                                "instance_info.image_type",
-                                Problem::InvalidValue("`partition`, `whole-disk` or null"),
-                            ),
+                            None => {
+                                node.note(field, Problem::InvalidValue("`partition`, `whole-disk` or null"));
+                            }
                         }
                     }
                 }
-                (Section::DriverInternalInfo, "is_whole_disk_image") => {
-                    fields.position.field = Some("driver_internal_info.is_whole_disk_image");
-                    // An explicit image_type wins over this older flag.
+                // An explicit image_type wins over this older flag.
+                _ => {
                     if map.next_value::<Option<bool>>()? == Some(true) && node.record.image_type == ImageType::Unset {
                         node.record.image_type = ImageType::WholeDisk;
                     }
-                }
-                _ => {
-                    // A JSON error in a skipped field must not be blamed on the field before it.
-                    fields.position.field = None;
-                    map.next_value::<IgnoredAny>()?;
                 }
             }
         }
@@ -525,11 +832,11 @@ impl<'de> Visitor<'de> for TextSeed<'_, '_> {
         let room = staging.len();
         let len = match json_string::unescape(raw, staging) {
             Ok(len) => len,
-            Err(UnescapeError::InvalidEscape) => return Ok(Err(Problem::InvalidValue("valid JSON string escapes"))),
+            Err(UnescapeError::InvalidEscape) => return Ok(Err(BAD_ESCAPES)),
             Err(UnescapeError::TooLong) if room < MAX_STRING => return Ok(Err(capacity(PoolError::PoolFull))),
             Err(UnescapeError::TooLong) => return Ok(Err(capacity(PoolError::TooLong))),
         };
-        let Some(text) = self.pool.staged(len) else { return Ok(Err(Problem::InvalidValue("UTF-8 text"))) };
+        let Some(text) = self.pool.staged(len) else { return Ok(Err(BAD_UTF8)) };
         if text.is_empty() || text == MASKED {
             return Ok(Ok(StrRef::NONE));
         }
@@ -596,8 +903,20 @@ impl<'de> Visitor<'de> for PortSeed<'_, '_> {
         // Ironic's own default: a port without the field takes part in PXE.
         let mut pxe_enabled = true;
         let mut problem: Option<FieldProblem> = None;
+        let mut seen = 0;
         while let Some(key) = next_key(&mut map)? {
-            match key.0.as_str() {
+            let (name, bit) = match key.as_str() {
+                "address" => ("address", 1),
+                "node_uuid" => ("node_uuid", 2),
+                "pxe_enabled" => ("pxe_enabled", 4),
+                _ => ("", 0),
+            };
+            if bit != 0 && !first_time(&mut seen, bit) {
+                problem.get_or_insert((name, Problem::RepeatedKey));
+                skip_value(&mut map, &mut loader.position, &loader.too_deep, key, NODE_DEPTH)?;
+                continue;
+            }
+            match key.as_str() {
                 "address" => {
                     loader.position.field = Some("address");
                     match map.next_value_seed(WordSeed::<40>)?.map(|w| PortAddress::parse(w.as_bytes())) {
@@ -620,15 +939,11 @@ impl<'de> Visitor<'de> for PortSeed<'_, '_> {
                     loader.position.field = Some("pxe_enabled");
                     pxe_enabled = map.next_value::<Option<bool>>()?.unwrap_or(true);
                 }
-                _ => {
-                    // A JSON error in a skipped field must not be blamed on the field before it.
-                    loader.position.field = None;
-                    map.next_value::<IgnoredAny>()?;
-                }
+                _ => skip_value(&mut map, &mut loader.position, &loader.too_deep, key, NODE_DEPTH)?,
             }
         }
         let subject = Subject::Port { index: self.index, address };
-        loader.position = Position { subject: Some(subject), field: None };
+        loader.position = Position { subject: Some(subject), ..Position::default() };
         let problem = problem
             .or_else(|| address.is_none().then_some(("address", Problem::Missing)))
             .or_else(|| node.is_none().then_some(("node_uuid", Problem::Missing)));

@@ -154,6 +154,12 @@ impl<'s> PoolBuilder<'s> {
     }
 
     /// Bytes and deduplication slots available, for error messages.
+    /// A string already committed, while loading.
+    pub(crate) fn peek(&self, reference: StrRef) -> Option<&str> {
+        let start = reference.offset()?;
+        Pool { bytes: self.bytes.get(..self.len)? }.get(reference).filter(|_| start < self.len)
+    }
+
     pub(crate) fn capacity(&self) -> (usize, usize) {
         (self.bytes.len(), self.index.len())
     }

@@ -4,10 +4,12 @@ use uuid::Uuid;
 
 use crate::mac::PortAddress;
 use crate::pool::StrRef;
+use crate::quarantine::Quarantine;
 use crate::state::{BootMode, ImageType};
 
 /// One node, as stored: 16 bytes of UUID, 4-byte string references and one-byte enums.
-/// The budget is 64 bytes a node, excluding its strings (a test asserts it).
+/// The budget is 68 bytes a node, excluding its strings (a test asserts it): 64 before
+/// quarantine added its two-byte cause (padded to 4).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct NodeRecord {
     pub(crate) uuid: [u8; 16],
@@ -26,6 +28,8 @@ pub struct NodeRecord {
     pub(crate) image_type: ImageType,
     /// `deploy_interface: ramdisk`: the active instance is itself a ramdisk.
     pub(crate) ramdisk_deploy: bool,
+    /// Set for a quarantined node, whose other values are then all empty.
+    pub(crate) quarantine: Option<Quarantine>,
 }
 
 impl NodeRecord {
@@ -46,7 +50,14 @@ impl NodeRecord {
         boot_mode: BootMode::Unset,
         image_type: ImageType::Unset,
         ramdisk_deploy: false,
+        quarantine: None,
     };
+
+    /// A quarantined node: its UUID and the cause, nothing else, so no value of it can
+    /// reach a script.
+    pub(crate) fn quarantined(uuid: [u8; 16], cause: Quarantine) -> Self {
+        NodeRecord { uuid, quarantine: Some(cause), ..Self::EMPTY }
+    }
 
     /// The node's UUID.
     pub fn uuid(&self) -> Uuid {
@@ -91,8 +102,8 @@ mod tests {
 
     #[test]
     fn records_stay_within_budget() {
-        assert!(core::mem::size_of::<NodeRecord>() <= 64, "{}", core::mem::size_of::<NodeRecord>());
-        assert_eq!(core::mem::size_of::<NodeRecord>(), 64);
+        assert!(core::mem::size_of::<NodeRecord>() <= 68, "{}", core::mem::size_of::<NodeRecord>());
+        assert_eq!(core::mem::size_of::<NodeRecord>(), 68);
         assert_eq!(core::mem::size_of::<PortRecord>(), 28);
     }
 }

@@ -17,7 +17,8 @@ use crate::endpoint::{BaseUrl, Endpoint, NodeParam};
 use crate::inventory::{Inventory, Node};
 use crate::io_sink::IoSink;
 use crate::mac::PortAddress;
-use crate::route::{NodeKey, Route};
+use crate::quarantine::{NodeField, Quarantine, QuarantineProblem, MAX_KERNEL_CMDLINE, MAX_KERNEL_WORDS};
+use crate::route::{DriverName, NodeKey, Route};
 use crate::safety::{self, ValueKind};
 use crate::state::{BootMode, BootPath, ImageType};
 use crate::writer::{BufferTooSmall, ScriptWriter, Sink};
@@ -96,6 +97,8 @@ pub enum Refusal<'a> {
     Missing(&'static str),
     /// A value failed the renderer's own safety check.
     UnsafeValue(&'static str),
+    /// The node was quarantined at load (see [`crate::quarantine`]).
+    Quarantined(Quarantine),
 }
 
 impl Refusal<'_> {
@@ -115,6 +118,7 @@ impl Refusal<'_> {
             Self::UnbootableState => c"unbootable provision state",
             Self::Missing(_) => c"a value the script needs is missing",
             Self::UnsafeValue(_) => c"a value would change the script's commands",
+            Self::Quarantined(_) => c"node quarantined at load",
         }
     }
 }
@@ -130,6 +134,7 @@ impl fmt::Display for Refusal<'_> {
             Self::UnbootableState => f.write_str("unbootable provision state"),
             Self::Missing(field) => write!(f, "missing {field}"),
             Self::UnsafeValue(field) => write!(f, "unsafe value in {field}"),
+            Self::Quarantined(cause) => write!(f, "quarantined: {cause}"),
         }
     }
 }
@@ -232,13 +237,19 @@ fn script<'a>(w: &mut impl Sink, inventory: &Inventory<'a>, config: &Config<'a>,
                     error_script(w, config, route, None, refusal);
                     (ScriptKind::Error, None, Some(refusal))
                 }
+                Some(node) if node.quarantine().is_some() => {
+                    // Whatever the state or driver: nothing of the node but its UUID is kept.
+                    let refusal = node.quarantine().map_or(Refusal::UnbootableState, Refusal::Quarantined);
+                    error_script(w, config, route, Some(&node), refusal);
+                    (ScriptKind::Error, Some(node), Some(refusal))
+                }
                 Some(node) => {
                     let requested = driver.as_str();
                     let outcome = identity_checked(&node).and_then(|()| {
                         if requested != config.any_driver && requested != node.driver() {
                             Err(Refusal::DriverMismatch { node_driver: node.driver() })
                         } else {
-                            plan(&node, config)
+                            plan(&node, config, node.provision_state().boot_path())
                         }
                     });
                     match outcome {
@@ -334,7 +345,7 @@ fn optional<'a>(
 
 // One match over the state table reads better than helpers split across the file.
 #[allow(clippy::too_many_lines)]
-fn plan<'a>(node: &Node<'a>, config: &Config<'a>) -> Result<Plan<'a>, Refusal<'a>> {
+fn plan<'a>(node: &Node<'a>, config: &Config<'a>, path: BootPath) -> Result<Plan<'a>, Refusal<'a>> {
     let deploy_append =
         optional(node.deploy_append().or(config.append_params), "driver_info.kernel_append_params", ValueKind::Words)?;
     let agent = |kind, what, kernel, ramdisk, initrd_name| -> Result<Plan<'a>, Refusal<'a>> {
@@ -354,7 +365,7 @@ fn plan<'a>(node: &Node<'a>, config: &Config<'a>) -> Result<Plan<'a>, Refusal<'a
             ipa_api_url,
         }))
     };
-    match node.provision_state().boot_path() {
+    match path {
         BootPath::DeployRamdisk => agent(
             ScriptKind::DeployRamdisk,
             "deploy ramdisk",
@@ -398,6 +409,73 @@ fn plan<'a>(node: &Node<'a>, config: &Config<'a>) -> Result<Plan<'a>, Refusal<'a
         }
         BootPath::Unbootable => Err(Refusal::UnbootableState),
     }
+}
+
+/// Why `node` cannot be served within `scratch.len()` bytes or within iPXE's bounds on a
+/// kernel line, checked for every path its provision state could take (the state can
+/// change between loads when it comes from Ironic): `None` if it can. Loading calls this
+/// for [`load_fitted`](crate::load_fitted); error scripts are sized for too, with the
+/// longest request target a route can have.
+pub(crate) fn unfit(node: &Node<'_>, config: &Config<'_>, scratch: &mut [u8]) -> Option<Quarantine> {
+    let too_large = Quarantine { field: NodeField::Script, problem: QuarantineProblem::ScriptTooLarge };
+    for path in [BootPath::DeployRamdisk, BootPath::RescueRamdisk, BootPath::Instance] {
+        let mut w = ScriptWriter::new(scratch);
+        match plan(node, config, path) {
+            Ok(Plan::Kernel(boot)) => kernel_script(&mut w, config, node, &boot),
+            Ok(Plan::LocalDisk(mode)) => local_disk_script(&mut w, node, mode),
+            Err(refusal) => {
+                let route = longest_route(node);
+                error_script(&mut w, config, &route, Some(node), refusal);
+            }
+        }
+        let Ok(len) = w.finish() else { return Some(too_large) };
+        let script = scratch.get(..len).unwrap_or_default();
+        if let Some(problem) = kernel_line_problem(script) {
+            let field = match path {
+                BootPath::Instance if node.instance_append().is_some() => NodeField::InstanceAppend,
+                _ => NodeField::DeployAppend,
+            };
+            return Some(Quarantine { field, problem });
+        }
+    }
+    None
+}
+
+/// A request for `node` with the longest driver name a route takes, so an error script
+/// that retries the request URL is sized for the worst case.
+fn longest_route(node: &Node<'_>) -> Route {
+    const LONGEST: [u8; crate::route::MAX_DRIVER] = [b'd'; crate::route::MAX_DRIVER];
+    match core::str::from_utf8(&LONGEST).ok().and_then(DriverName::new) {
+        Some(driver) => Route::NodeScript { driver, key: NodeKey::Uuid(node.uuid()) },
+        None => Route::ChainScript,
+    }
+}
+
+/// Whether a rendered script's `kernel` line goes past iPXE's bounds: the words after
+/// the kernel URI (up to the `||` that ends the command) and their joined length.
+fn kernel_line_problem(script: &[u8]) -> Option<QuarantineProblem> {
+    for line in script.split(|&b| b == b'\n') {
+        let Some(rest) = line.strip_prefix(b"kernel ") else { continue };
+        let mut words = rest.split(|&b| b == b' ').filter(|w| !w.is_empty());
+        // Options, then the URI.
+        for word in words.by_ref() {
+            if !word.starts_with(b"-") && !word.iter().all(u8::is_ascii_digit) {
+                break;
+            }
+        }
+        let (mut count, mut bytes) = (0usize, 0usize);
+        for word in words.take_while(|w| !matches!(*w, b"||" | b"&&" | b";")) {
+            bytes += word.len() + usize::from(count > 0);
+            count += 1;
+        }
+        if count > MAX_KERNEL_WORDS {
+            return Some(QuarantineProblem::TooManyWords);
+        }
+        if bytes > MAX_KERNEL_CMDLINE {
+            return Some(QuarantineProblem::LineTooLong);
+        }
+    }
+    None
 }
 
 fn kernel_script(w: &mut impl Sink, config: &Config<'_>, node: &Node<'_>, boot: &KernelBoot<'_>) {
@@ -508,14 +586,22 @@ fn error_script(w: &mut impl Sink, config: &Config<'_>, route: &Route, node: Opt
         (Refusal::UnsafeValue(field), _) => {
             echo.fmt(format_args!("The node's {field} would change this script's commands; refused."));
         }
+        (Refusal::Quarantined(cause), _) => {
+            echo.fmt(format_args!("The node is quarantined: its {} {}.", cause.field.path(), cause.problem));
+            echo.line();
+            echo.fmt(format_args!("Fix the value in the inventory; the rest of the fleet boots."));
+        }
         (Refusal::UnbootableState, None) => echo.fmt(format_args!("The node cannot be booted.")),
     }
     echo.line();
     if let Some(node) = node {
         echo.fmt(format_args!("node: {}", node.uuid()));
         echo.line();
-        echo.fmt(format_args!("provision state: {}", printable(node.provision_state_text(), ValueKind::Words)));
-        echo.line();
+        // A quarantined node has no provision state stored.
+        if !matches!(refusal, Refusal::Quarantined(_)) {
+            echo.fmt(format_args!("provision state: {}", printable(node.provision_state_text(), ValueKind::Words)));
+            echo.line();
+        }
     }
     let w = echo.into_inner();
     if matches!(refusal, Refusal::UnknownAddress(_)) {

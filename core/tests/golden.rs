@@ -40,6 +40,29 @@ fn rendered_scripts_match_golden_files() {
     assert!(failures.is_empty(), "golden mismatches:\n{}", failures.join("\n"));
 }
 
+/// A quarantined node's error script (`fixtures/quarantine.json`: one node with an unsafe
+/// `kernel_append_params` beside a healthy one), looked up by MAC.
+#[test]
+fn quarantined_node_error_script_matches_golden_file() {
+    let storage = common::load_fixture("quarantine.json");
+    let inventory = storage.inventory();
+    assert_eq!(inventory.quarantined_count(), 1);
+    let route = Route::parse(b"/v1/drivers/ipmi/vendor_passthru/ipxe_config?port_address=52:54:00:00:00:0f").unwrap();
+    let mut out = [0u8; 4096];
+    let rendered = render(&inventory, &common::GOLDEN_CONFIG, &route, &mut out).expect("fits in 4 KiB");
+    let actual = std::str::from_utf8(&out[..rendered.len]).expect("scripts are UTF-8");
+    for line in actual.lines().filter(|l| l.starts_with("echo ")) {
+        assert!(line.len() - "echo ".len() < 80, "console line too wide: {line}");
+    }
+    let path = common::fixture("golden/error-quarantined.ipxe");
+    if std::env::var_os("UPDATE_GOLDEN").is_some() {
+        std::fs::write(&path, actual).expect("golden file writable");
+        return;
+    }
+    let expected = std::fs::read_to_string(&path).unwrap_or_default();
+    assert_eq!(expected, actual, "{}", path.display());
+}
+
 #[test]
 fn a_short_buffer_gets_the_needed_size_not_a_truncated_script() {
     let storage = common::load_fixture("inventory.json");

@@ -66,8 +66,20 @@ fn load_error(json: &str) -> String {
     }
 }
 
+/// The one node of `json` loads quarantined; its cause, as the load report prints it.
+fn quarantine_of(json: &str) -> String {
+    let mut storage = Storage::new(4, 4, 1024);
+    let inventory = storage.load(json.as_bytes()).unwrap_or_else(|e| panic!("rejected: {e}\n{json}"));
+    let quarantined: Vec<_> = inventory.quarantined().collect();
+    assert_eq!(inventory.quarantined_count(), quarantined.len());
+    match quarantined.as_slice() {
+        [(uuid, cause)] => format!("node {uuid}: {cause}"),
+        other => panic!("expected one quarantined node, got {other:?}\n{json}"),
+    }
+}
+
 #[test]
-fn unsafe_values_are_rejected_naming_node_and_field() {
+fn unsafe_values_quarantine_the_node_naming_node_and_field() {
     let cases = [
         (r#"{"deploy_kernel": "http://x/k\nshell"}"#, "driver_info.deploy_kernel: contains a line break"),
         (r#"{"deploy_kernel": "http://x/k\r"}"#, "driver_info.deploy_kernel: contains a line break"),
@@ -88,7 +100,7 @@ fn unsafe_values_are_rejected_naming_node_and_field() {
         (r#"{"rescue_kernel": "\u001b[2J"}"#, "driver_info.rescue_kernel: contains a control character"),
     ];
     for (driver_info, expected) in cases {
-        assert_eq!(load_error(&node_json(driver_info)), format!("node {UUID}: {expected}"), "{driver_info}");
+        assert_eq!(quarantine_of(&node_json(driver_info)), format!("node {UUID}: {expected}"), "{driver_info}");
     }
 }
 
@@ -125,16 +137,6 @@ fn structural_problems_are_named() {
             "node #0 (no uuid read): uuid: missing".to_string(),
         ),
         (
-            format!(r#"{{"nodes": [{{"uuid": "{UUID}", "provision_state": "active"}}]}}"#),
-            format!("node {UUID}: driver: missing"),
-        ),
-        (
-            format!(
-                r#"{{"nodes": [{{"uuid": "{UUID}", "driver": "ipmi", "provision_state": "active", "boot_mode": "legacy"}}]}}"#
-            ),
-            format!("node {UUID}: boot_mode: expected `bios`, `uefi` or null"),
-        ),
-        (
             format!(r#"{{"nodes": [{{"uuid": "{UUID}", "driver": 7}}]}}"#),
             "node #0 (no uuid read): driver: invalid JSON: ".to_string(),
         ),
@@ -154,6 +156,17 @@ fn structural_problems_are_named() {
         let message = load_error(&json);
         assert!(message.starts_with(&expected), "{json}\n  got:      {message}\n  expected: {expected}…");
     }
+    // Values the node cannot boot with quarantine it rather than the file.
+    assert_eq!(
+        quarantine_of(&format!(r#"{{"nodes": [{{"uuid": "{UUID}", "provision_state": "active"}}]}}"#)),
+        format!("node {UUID}: driver: missing")
+    );
+    assert_eq!(
+        quarantine_of(&format!(
+            r#"{{"nodes": [{{"uuid": "{UUID}", "driver": "ipmi", "provision_state": "active", "boot_mode": "legacy"}}]}}"#
+        )),
+        format!("node {UUID}: boot_mode: not a value the field takes")
+    );
 }
 
 #[test]

@@ -167,6 +167,12 @@
 #define IPXE_CONFIG_REFUSAL_UNSAFE_VALUE 6
 
 /**
+ * The node was quarantined at load (an unsafe or unrenderable value); a new code, so
+ * callers built against older headers see an unknown refusal, never a wrong one.
+ */
+#define IPXE_CONFIG_REFUSAL_QUARANTINED 7
+
+/**
  * `error_ending`: reboot (the default; zero so a zero-filled struct gets it).
  */
 #define IPXE_CONFIG_ENDING_REBOOT 0
@@ -356,6 +362,17 @@ int ipxe_config_load(void *storage,
                      struct ipxe_config_inventory *out_handle,
                      char *error_message,
                      size_t error_message_len);
+
+/**
+ * Number of nodes the inventory holds quarantined: loaded with their UUID only, because
+ * a value was unsafe or unrenderable; every request for one gets an error script naming
+ * the field. 0 for a NULL or unloaded handle. For a load report beside `node_count`.
+ *
+ * # Safety
+ * `inventory`, if not NULL, must be a handle as for `ipxe_config_render`, its storage
+ * unchanged since it was loaded.
+ */
+size_t ipxe_config_quarantined_count(const struct ipxe_config_inventory *inventory);
 
 /**
  * Fills `*settings` with the defaults (Ironic's 10 retries, UEFI, a 10-second error

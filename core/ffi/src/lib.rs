@@ -102,6 +102,9 @@ pub const IPXE_CONFIG_REFUSAL_UNBOOTABLE_STATE: i32 = 4;
 pub const IPXE_CONFIG_REFUSAL_MISSING_VALUE: i32 = 5;
 /// A value failed the renderer's own safety check.
 pub const IPXE_CONFIG_REFUSAL_UNSAFE_VALUE: i32 = 6;
+/// The node was quarantined at load (an unsafe or unrenderable value); a new code, so
+/// callers built against older headers see an unknown refusal, never a wrong one.
+pub const IPXE_CONFIG_REFUSAL_QUARANTINED: i32 = 7;
 
 /// Marks a handle filled by a successful load ("ipxc").
 const LOADED: usize = 0x6970_7863;
@@ -309,6 +312,21 @@ fn load_error_code(error: &LoadError) -> c_int {
     }
 }
 
+/// Number of nodes the inventory holds quarantined: loaded with their UUID only, because
+/// a value was unsafe or unrenderable; every request for one gets an error script naming
+/// the field. 0 for a NULL or unloaded handle. For a load report beside `node_count`.
+///
+/// # Safety
+/// `inventory`, if not NULL, must be a handle as for `ipxe_config_render`, its storage
+/// unchanged since it was loaded.
+#[no_mangle]
+pub unsafe extern "C" fn ipxe_config_quarantined_count(inventory: *const IpxeConfigInventory) -> usize {
+    // SAFETY: the caller's contract for `inventory`.
+    let Ok(handle) = (unsafe { raw::borrow(inventory) }) else { return 0 };
+    // SAFETY: the caller's contract for the inventory's storage.
+    unsafe { handle.view() }.map_or(0, |inventory| inventory.quarantined_count())
+}
+
 /// Fills `*settings` with the defaults (Ironic's 10 retries, UEFI, a 10-second error
 /// pause then reboot, `any_driver` "any"). Does nothing if `settings` is NULL.
 ///
@@ -473,6 +491,7 @@ fn refusal_code(refusal: Refusal<'_>) -> (i32, &'static CStr) {
         Refusal::UnbootableState => IPXE_CONFIG_REFUSAL_UNBOOTABLE_STATE,
         Refusal::Missing(_) => IPXE_CONFIG_REFUSAL_MISSING_VALUE,
         Refusal::UnsafeValue(_) => IPXE_CONFIG_REFUSAL_UNSAFE_VALUE,
+        Refusal::Quarantined(_) => IPXE_CONFIG_REFUSAL_QUARANTINED,
     };
     (code, refusal.summary())
 }

@@ -242,16 +242,21 @@ fn too_small_storage_is_an_error_code_with_a_message() {
 
 #[test]
 fn rejected_inventories_name_node_and_field() {
+    // An unsafe value quarantines its node; the load succeeds and counts it.
     let json = br#"{"nodes": [{"uuid": "1be26c0b-03f2-4d2e-ae87-c02d7f33c123",
         "driver": "ipmi", "provision_state": "deploying",
         "driver_info": {"deploy_kernel": "http://x/k\nshell"}}], "ports": []}"#;
     let mut memory = Memory::new(0, ipxe_config_storage_size(4, 4, 1024));
-    let refused = load_into(&mut memory, CAPACITIES, json);
+    let quarantined = load_into(&mut memory, CAPACITIES, json);
+    assert_eq!(quarantined.code, IPXE_CONFIG_OK, "{}", quarantined.message);
+    // SAFETY: the handle was just filled by a successful load into `memory`.
+    assert_eq!(unsafe { ipxe_config_quarantined_count(&raw const quarantined.handle) }, 1);
+    // SAFETY: NULL is allowed.
+    assert_eq!(unsafe { ipxe_config_quarantined_count(core::ptr::null()) }, 0);
+
+    let refused = load_into(&mut memory, CAPACITIES, br#"{"nodes": [{"uuid": "x"}]}"#);
     assert_eq!(refused.code, IPXE_CONFIG_ERR_INVENTORY_INVALID);
-    assert_eq!(
-        refused.message,
-        "node 1be26c0b-03f2-4d2e-ae87-c02d7f33c123: driver_info.deploy_kernel: contains a line break"
-    );
+    assert_eq!(refused.message, "node #0 (no uuid read): uuid: not a UUID");
 
     let over = load_into(&mut memory, (1, 4, 1024), INVENTORY);
     assert_eq!(over.code, IPXE_CONFIG_ERR_INVENTORY_CAPACITY);

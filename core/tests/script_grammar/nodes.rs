@@ -284,7 +284,18 @@ pub fn expected_problem(node: &NodeSpec) -> Option<&'static str> {
         if index == 5 {
             checks.push(("instance_info.image_type", !enum_ok(&node.image_type, &["partition", "whole-disk"])));
         }
-        checks.push((dotted[index], verdict(text, *kind) == Verdict::Rejected));
+        // Values that go on the kernel line must also stay within iPXE's bounds for it.
+        let past_bounds = |value: &str| {
+            matches!(index, 4 | 7 | 8)
+                && (value.split(' ').filter(|w| !w.is_empty()).count() > ipxe_config::quarantine::MAX_KERNEL_WORDS
+                    || value.len() > ipxe_config::quarantine::MAX_KERNEL_CMDLINE)
+        };
+        let bad = match verdict(text, *kind) {
+            Verdict::Rejected => true,
+            Verdict::Accepted(value) => past_bounds(&value),
+            Verdict::Absent => false,
+        };
+        checks.push((dotted[index], bad));
     }
     checks.push(("driver", verdict(&node.driver, Kind::Token) == Verdict::Absent));
     checks.push(("provision_state", verdict(&node.provision_state, Kind::Words) == Verdict::Absent));
@@ -397,6 +408,7 @@ fn render_text(
             ipxe_config::Refusal::UnbootableState => ipxe_config::Refusal::UnbootableState,
             ipxe_config::Refusal::Missing(field) => ipxe_config::Refusal::Missing(field),
             ipxe_config::Refusal::UnsafeValue(field) => ipxe_config::Refusal::UnsafeValue(field),
+            ipxe_config::Refusal::Quarantined(cause) => ipxe_config::Refusal::Quarantined(cause),
         }),
     };
     (summary, text)
@@ -448,27 +460,38 @@ pub fn check_inventory(nodes: &[NodeSpec], style: JsonStyle, config: &Config<'_>
     let port_count = nodes.iter().map(|node| node.ports.len()).sum();
     let mut storage = Storage::for_document(&json, nodes.len(), port_count);
     let expected = nodes.iter().find_map(|node| expected_problem(node).map(|field| (node.uuid, field)));
-    let inventory = match (storage.load(&json), expected) {
-        (Err(error), Some((uuid, field))) => {
-            let message = error.to_string();
-            let prefix = format!("node {}: {field}: ", uuid_text(uuid));
-            return if message.starts_with(&prefix) {
-                Ok(Outcome { accepted: false, refused_field: Some(field), kinds: Vec::new() })
-            } else {
-                Err(format!("load error {message:?} does not start {prefix:?}\n  document: {json}"))
-            };
-        }
-        (Err(error), None) => {
-            return Err(format!("an inventory the grammar allows was refused: {error}\n  document: {json}"))
-        }
-        (Ok(_), Some((uuid, field))) => {
-            return Err(format!(
-                "node {}: {field}: accepted, but would change the script\n  document: {json}",
-                uuid_text(uuid)
-            ));
-        }
-        (Ok(inventory), None) => inventory,
+    let inventory = match storage.load(&json) {
+        Err(error) => return Err(format!("an inventory of well-formed JSON was refused: {error}\n  document: {json}")),
+        Ok(inventory) => inventory,
     };
+    if let Some((_, field)) = expected {
+        // A node whose values would change its script loads quarantined, naming the
+        // field; every request for it gets an error script saying so.
+        for node in &nodes {
+            let uuid = ipxe_config::Uuid::from_u128(node.uuid);
+            let quarantine = inventory.node_by_uuid(&uuid).and_then(|found| found.quarantine());
+            match (expected_problem(node), quarantine) {
+                (Some(expected), Some(cause)) if cause.field.path() == expected => {
+                    let route = Route::parse(
+                        format!("/v1/drivers/any/vendor_passthru/ipxe_config?node_uuid={uuid}").as_bytes(),
+                    )
+                    .map_err(|e| e.to_string())?;
+                    let (rendered, text) = render_text(&inventory, config, &route);
+                    if rendered.refusal != Some(ipxe_config::Refusal::Quarantined(cause)) || !text.contains(expected) {
+                        return Err(format!("node {uuid}: quarantined, but rendered:\n{text}"));
+                    }
+                }
+                (None, None) => {}
+                (expected, cause) => {
+                    return Err(format!(
+                        "node {}: expected a quarantine for {expected:?}, found {cause:?}\n  document: {json}",
+                        uuid_text(node.uuid)
+                    ));
+                }
+            }
+        }
+        return Ok(Outcome { accepted: false, refused_field: Some(field), kinds: Vec::new() });
+    }
 
     let mut twins = Vec::new();
     let mut substitutions = Vec::new();

@@ -17,6 +17,7 @@ use std::sync::OnceLock;
 use clap::Parser;
 use ipxe_config::{BaseUrl, BootMode, Config, ErrorEnding};
 use ipxe_config_server::host::{leak_file_slots, leak_storage, DirectoryFiles};
+use ipxe_config_server::http::response::HEAD_RESERVE;
 use ipxe_config_server::{
     Appliance, DhcpSettings, FileSource, HttpLimits, KnownMacUrl, NoFiles, OpenFiles, Settings, StorageSizes,
 };
@@ -167,21 +168,24 @@ fn run(cli: &Cli) -> Result<(), String> {
         ports: cli.capacity.max_ports,
         string_bytes: cli.capacity.string_pool_bytes,
     };
-    let mut inventory = InventoryFile::open(&cli.inventory, capacity)
+    let base_url = BaseUrl::Server { address: cli.ip.0, port: cli.http_port }.to_string();
+    let config = config(cli, &base_url)?;
+    let settings = settings(cli)?;
+    // A script must fit the body area of a connection's response buffer.
+    let script_bytes = cli.limits.response_bytes.saturating_sub(HEAD_RESERVE);
+    let mut inventory = InventoryFile::open(&cli.inventory, capacity, &config, script_bytes)
         .map_err(|error| format!("inventory {}: {error}", cli.inventory.display()))?;
     {
         let loaded = inventory.inventory();
         ::log::info!(
-            "inventory {}: {} nodes, {} PXE ports, {} string bytes",
+            "inventory {}: {} nodes, {} PXE ports, {} string bytes{}",
             cli.inventory.display(),
             loaded.node_count(),
             loaded.port_count(),
-            loaded.string_bytes()
+            loaded.string_bytes(),
+            reload::quarantine_report(&loaded)
         );
     }
-    let settings = settings(cli)?;
-    let base_url = BaseUrl::Server { address: cli.ip.0, port: cli.http_port }.to_string();
-    let config = config(cli, &base_url)?;
     let (mut device, backend_name) =
         backend::open(&cli.backend).map_err(|error| format!("cannot open the network backend: {error}"))?;
     let sizes = sizes(cli, &settings)?;
@@ -235,7 +239,7 @@ fn serve<F: FileSource<File: 'static>>(
         }
         let hangup = signals::take_reload();
         if hangup || (now >= next_check && inventory.changed_on_disk()) {
-            reload(inventory, hangup);
+            reload(inventory, config, hangup);
         }
         if now >= next_check {
             next_check = now + RELOAD_CHECK;
@@ -249,15 +253,16 @@ fn serve<F: FileSource<File: 'static>>(
     Ok(())
 }
 
-fn reload(inventory: &mut InventoryFile, hangup: bool) {
+fn reload(inventory: &mut InventoryFile, config: &Config<'_>, hangup: bool) {
     let why = if hangup { "SIGHUP" } else { "file changed" };
-    match inventory.reload() {
+    match inventory.reload(config) {
         Ok(()) => {
             let loaded = inventory.inventory();
             ::log::info!(
-                "inventory reloaded ({why}): {} nodes, {} PXE ports",
+                "inventory reloaded ({why}): {} nodes, {} PXE ports{}",
                 loaded.node_count(),
-                loaded.port_count()
+                loaded.port_count(),
+                reload::quarantine_report(&loaded)
             );
         }
         Err(error) => ::log::error!(

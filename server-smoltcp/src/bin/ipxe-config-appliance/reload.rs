@@ -9,7 +9,9 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
-use ipxe_config::{Extent, HeapInventoryBuffers, Inventory, InventoryCapacity, LoadError};
+use std::fmt::Write as _;
+
+use ipxe_config::{Config, Extent, HeapInventoryBuffers, Inventory, InventoryCapacity, LoadError, ScriptFit};
 
 /// How many records the inventory may hold.
 #[derive(Debug, Clone, Copy)]
@@ -50,7 +52,10 @@ struct Loaded {
 }
 
 impl Loaded {
-    fn read(path: &Path, capacity: Capacity) -> Result<Self, ReloadError> {
+    /// Reads and loads `path`; nodes whose scripts (with `config`) would not fit
+    /// `script_bytes` are quarantined, so no request can meet a script larger than the
+    /// response buffer (which would be a 500).
+    fn read(path: &Path, capacity: Capacity, config: &Config<'_>, script_bytes: usize) -> Result<Self, ReloadError> {
         let json = std::fs::read(path).map_err(ReloadError::Read)?;
         // Every pooled string comes from a JSON string of the file with two quotes around
         // it, so the file's length always suffices for the pool (length headers included).
@@ -58,7 +63,9 @@ impl Loaded {
         let mut buffers =
             HeapInventoryBuffers::new(InventoryCapacity::new(capacity.nodes, capacity.ports, string_bytes))
                 .ok_or(ReloadError::Capacity)?;
-        let extent = buffers.load(&json).map_err(ReloadError::Load)?.extent();
+        let mut scratch = vec![0u8; script_bytes];
+        let fit = ScriptFit { config, scratch: &mut scratch };
+        let extent = buffers.load_fitted(&json, fit).map_err(ReloadError::Load)?.extent();
         // Keep only what the inventory uses.
         buffers.shrink_to(extent);
         Ok(Loaded { buffers, extent })
@@ -69,16 +76,24 @@ impl Loaded {
 pub struct InventoryFile {
     path: PathBuf,
     capacity: Capacity,
+    /// The largest script a response can carry (the response buffer's body area).
+    script_bytes: usize,
     current: Loaded,
     modified: Option<SystemTime>,
 }
 
 impl InventoryFile {
-    /// Loads `path`; a bad file at start-up is an error.
-    pub fn open(path: &Path, capacity: Capacity) -> Result<Self, ReloadError> {
+    /// Loads `path`; a bad file at start-up is an error. Scripts are checked against
+    /// `config` and `script_bytes`, now and on every reload.
+    pub fn open(
+        path: &Path,
+        capacity: Capacity,
+        config: &Config<'_>,
+        script_bytes: usize,
+    ) -> Result<Self, ReloadError> {
         let modified = modified(path);
-        let current = Loaded::read(path, capacity)?;
-        Ok(InventoryFile { path: path.to_path_buf(), capacity, current, modified })
+        let current = Loaded::read(path, capacity, config, script_bytes)?;
+        Ok(InventoryFile { path: path.to_path_buf(), capacity, script_bytes, current, modified })
     }
 
     /// The current inventory.
@@ -92,12 +107,12 @@ impl InventoryFile {
     }
 
     /// Loads the file again; keeps the current inventory if that fails.
-    pub fn reload(&mut self) -> Result<(), ReloadError> {
+    pub fn reload(&mut self, config: &Config<'_>) -> Result<(), ReloadError> {
         // Taken before reading, so a write racing the read triggers one more reload.
         let modified_before = modified(&self.path);
         // Remembered even on failure: a broken file is reported once, not every second.
         self.modified = modified_before;
-        self.current = Loaded::read(&self.path, self.capacity)?;
+        self.current = Loaded::read(&self.path, self.capacity, config, self.script_bytes)?;
         Ok(())
     }
 
@@ -107,6 +122,54 @@ impl InventoryFile {
     }
 }
 
+/// Most quarantined nodes a log line names; the rest are counted.
+const NAMED_IN_LOG: usize = 10;
+
+/// `, 2 quarantined: <uuid> (<field>: <reason>), …, and N more` for a load report, or
+/// nothing when no node is quarantined.
+pub fn quarantine_report(inventory: &Inventory<'_>) -> String {
+    let count = inventory.quarantined_count();
+    if count == 0 {
+        return String::new();
+    }
+    let mut report = format!(", {count} quarantined:");
+    for (position, (uuid, cause)) in inventory.quarantined().take(NAMED_IN_LOG).enumerate() {
+        let separator = if position == 0 { " " } else { ", " };
+        let _ = write!(report, "{separator}{uuid} ({cause})");
+    }
+    if count > NAMED_IN_LOG {
+        let _ = write!(report, ", and {} more", count - NAMED_IN_LOG);
+    }
+    report
+}
+
 fn modified(path: &Path) -> Option<SystemTime> {
     std::fs::metadata(path).and_then(|meta| meta.modified()).ok()
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)] // reason: test code, where a panic is a failure
+mod tests {
+    use super::*;
+
+    #[test]
+    fn report_counts_quarantined_nodes_and_names_the_first_ten() {
+        let nodes: Vec<String> = (0..12)
+            .map(|n| {
+                format!(
+                    r#"{{"uuid": "{n:08x}-0000-4000-8000-000000000000", "driver": "ipmi",
+                    "provision_state": "deploying", "driver_info": {{"kernel_append_params": "a || b"}}}}"#
+                )
+            })
+            .collect();
+        let json = format!(r#"{{"nodes": [{}]}}"#, nodes.join(","));
+        let mut buffers = HeapInventoryBuffers::new(InventoryCapacity::new(16, 1, 4096)).unwrap();
+        let inventory = buffers.load(json.as_bytes()).unwrap();
+        let report = quarantine_report(&inventory);
+        assert!(report.starts_with(", 12 quarantined: 00000000-0000-4000-8000-000000000000 (driver_info.kernel_append_params: contains a command separator"), "{report}");
+        assert!(report.ends_with(", and 2 more"), "{report}");
+        assert_eq!(report.matches("-4000-8000-").count(), 10);
+        let empty = HeapInventoryBuffers::new(InventoryCapacity::new(1, 1, 64)).unwrap();
+        assert_eq!(quarantine_report(&empty.inventory(Extent::default())), "");
+    }
 }
