@@ -220,16 +220,8 @@ pub fn split(
         inventory,
         script,
     } = memory.buffers;
-    let Tables {
-        sockets,
-        connections,
-        open_files,
-        leases,
-        dhcp_rx_meta,
-        dhcp_tx_meta,
-        icmpv6_rx_meta,
-        icmpv6_tx_meta,
-    } = memory.tables;
+    let Tables { sockets, connections, open_files, leases, dhcp_rx_meta, dhcp_tx_meta, icmpv6_rx_meta, icmpv6_tx_meta } =
+        memory.tables;
     let storage = ApplianceStorage {
         sockets,
         connections,

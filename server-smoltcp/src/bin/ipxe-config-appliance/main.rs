@@ -16,9 +16,9 @@ use std::sync::OnceLock;
 
 use clap::Parser;
 use ipxe_config::{BootMode, Config, ErrorEnding};
-use ipxe_config_server::host::{leak_file_slots, leak_storage, DirectoryFiles};
+use ipxe_config_server::host::{leak_buffers, DirectoryFiles};
 use ipxe_config_server::{
-    Appliance, DhcpSettings, FileSource, HttpLimits, KnownMacUrl, NoFiles, OpenFiles, Settings, StorageSizes,
+    Appliance, ApplianceCapacity, DhcpSettings, FileSource, HttpLimits, KnownMacUrl, NoFiles, Settings,
 };
 use smoltcp::time::{Duration, Instant};
 use smoltcp::wire::{EthernetAddress, Ipv4Cidr};
@@ -131,7 +131,8 @@ fn settings(cli: &Cli) -> Result<Settings, String> {
 /// at start-up.
 const MAX_DHCP_POOL: u64 = 65_536;
 
-fn sizes(cli: &Cli, settings: &Settings) -> Result<StorageSizes, String> {
+/// The appliance's buffer sizes from the command line.
+fn appliance_capacity(cli: &Cli, settings: &Settings) -> Result<ApplianceCapacity, String> {
     let limits = &cli.limits;
     let pool = match settings.dhcp {
         Some(dhcp) => {
@@ -147,7 +148,7 @@ fn sizes(cli: &Cli, settings: &Settings) -> Result<StorageSizes, String> {
         }
         None => 0,
     };
-    Ok(StorageSizes {
+    Ok(ApplianceCapacity {
         connections: limits.max_connections,
         // A socket's receive buffer must hold a whole request head.
         tcp_rx_bytes: limits.tcp_rx_bytes.max(limits.max_header_bytes),
@@ -156,7 +157,7 @@ fn sizes(cli: &Cli, settings: &Settings) -> Result<StorageSizes, String> {
         request_scratch_bytes: limits.max_header_bytes,
         // One slot per pool address.
         dhcp_leases: pool,
-        ..StorageSizes::DEFAULT
+        ..ApplianceCapacity::DEFAULT
     })
 }
 
@@ -188,30 +189,28 @@ fn run(cli: &Cli) -> Result<(), String> {
     let config = config(cli, &base_url)?;
     let (mut device, backend_name) =
         backend::open(&cli.backend).map_err(|error| format!("cannot open the network backend: {error}"))?;
-    let sizes = sizes(cli, &settings)?;
+    let buffers = appliance_capacity(cli, &settings)?;
     match &cli.http_root {
         Some(root) => {
             let files =
                 DirectoryFiles::open(root).map_err(|error| format!("--http-root {}: {error}", root.display()))?;
-            serve(settings, sizes, files, &mut device, backend_name, &config, &mut inventory)
+            serve(settings, buffers, files, &mut device, backend_name, &config, &mut inventory)
         }
-        None => serve(settings, sizes, NoFiles, &mut device, backend_name, &config, &mut inventory),
+        None => serve(settings, buffers, NoFiles, &mut device, backend_name, &config, &mut inventory),
     }
 }
 
 #[allow(clippy::too_many_arguments)] // reason: the start-up values, each used once; a struct would only rename them
 fn serve<F: FileSource<File: 'static>>(
     settings: Settings,
-    sizes: StorageSizes,
+    capacity: ApplianceCapacity,
     files: F,
     device: &mut backend::FrameDevice,
     backend_name: &str,
     config: &Config<'_>,
     inventory: &mut InventoryFile,
 ) -> Result<(), String> {
-    let storage = leak_storage(&sizes);
-    // One open file per connection: a connection streams one file at a time.
-    let files = OpenFiles::new(files, leak_file_slots(sizes.connections));
+    let (storage, files) = leak_buffers(&capacity, files);
     let mut appliance =
         Appliance::new(settings, storage, files, device, clock()).map_err(|error| format!("cannot start: {error}"))?;
     let dhcp = match settings.dhcp {
@@ -225,8 +224,8 @@ fn serve<F: FileSource<File: 'static>>(
         backend_name,
         settings.http_port,
         dhcp,
-        sizes.connections,
-        sizes.total_bytes()
+        capacity.connections,
+        capacity.total_bytes()
     );
     // A line on stderr whatever RUST_LOG says: scripts and tests wait for it.
     eprintln!("ready ip={} backend={}", settings.ip.address(), backend_name);
@@ -285,7 +284,7 @@ mod tests {
     fn leases(extra: &[&str]) -> Result<usize, String> {
         let cli = cli(extra);
         let settings = settings(&cli)?;
-        sizes(&cli, &settings).map(|sizes| sizes.dhcp_leases)
+        appliance_capacity(&cli, &settings).map(|capacity| capacity.dhcp_leases)
     }
 
     #[test]
