@@ -24,7 +24,7 @@ use smoltcp::time::{Duration, Instant};
 use smoltcp::wire::{EthernetAddress, Ipv4Cidr};
 
 use cli::{BootModeArg, Cli, ErrorEndingArg};
-use reload::{Capacity, InventoryFile};
+use reload::{InventoryFile, InventoryLimits};
 
 const DAY_MS: u64 = 86_400_000;
 
@@ -163,12 +163,12 @@ fn appliance_capacity(cli: &Cli, settings: &Settings) -> Result<ApplianceCapacit
 
 fn run(cli: &Cli) -> Result<(), String> {
     signals::install().map_err(|error| format!("cannot install signal handlers: {error}"))?;
-    let capacity = Capacity {
+    let limits = InventoryLimits {
         nodes: cli.capacity.max_nodes,
         ports: cli.capacity.max_ports,
         string_bytes: cli.capacity.string_pool_bytes,
     };
-    let mut inventory = InventoryFile::open(&cli.inventory, capacity)
+    let mut inventory = InventoryFile::open(&cli.inventory, limits)
         .map_err(|error| format!("inventory {}: {error}", cli.inventory.display()))?;
     {
         let loaded = inventory.inventory();

@@ -1,7 +1,7 @@
-//! The inventory file: loaded whole into fresh storage, swapped in only when valid.
+//! The inventory file: loaded whole into fresh buffers, swapped in only when valid.
 //!
 //! A reload (SIGHUP, or the file's modification time changed) loads the new document
-//! beside the current one; on success the new storage replaces the old, on failure the
+//! beside the current one; on success the new buffers replace the old, on failure the
 //! old inventory stays and the load error is logged. Allocation happens here, once per
 //! reload, never per request.
 
@@ -11,9 +11,10 @@ use std::time::SystemTime;
 
 use ipxe_config::{Extent, HeapInventoryBuffers, Inventory, InventoryCapacity, LoadError};
 
-/// How many records the inventory may hold.
+/// How many records the inventory may hold: core's `InventoryCapacity`, except that the
+/// string pool may be left to the file's length, known only at each load.
 #[derive(Debug, Clone, Copy)]
-pub struct Capacity {
+pub struct InventoryLimits {
     /// Node slots.
     pub nodes: usize,
     /// Port slots.
@@ -50,7 +51,7 @@ struct Loaded {
 }
 
 impl Loaded {
-    fn read(path: &Path, capacity: Capacity) -> Result<Self, ReloadError> {
+    fn read(path: &Path, capacity: InventoryLimits) -> Result<Self, ReloadError> {
         let json = std::fs::read(path).map_err(ReloadError::Read)?;
         // Every pooled string comes from a JSON string of the file with two quotes around
         // it, so the file's length always suffices for the pool (length headers included).
@@ -68,14 +69,14 @@ impl Loaded {
 /// The current inventory and the file it comes from.
 pub struct InventoryFile {
     path: PathBuf,
-    capacity: Capacity,
+    capacity: InventoryLimits,
     current: Loaded,
     modified: Option<SystemTime>,
 }
 
 impl InventoryFile {
     /// Loads `path`; a bad file at start-up is an error.
-    pub fn open(path: &Path, capacity: Capacity) -> Result<Self, ReloadError> {
+    pub fn open(path: &Path, capacity: InventoryLimits) -> Result<Self, ReloadError> {
         let modified = modified(path);
         let current = Loaded::read(path, capacity)?;
         Ok(InventoryFile { path: path.to_path_buf(), capacity, current, modified })
