@@ -331,6 +331,56 @@ mod tests {
         }
     }
 
+    /// An Ethernet device with nothing to receive, for set-up.
+    struct Silent;
+
+    impl smoltcp::phy::Device for Silent {
+        type RxToken<'a> = Never;
+        type TxToken<'a> = Never;
+
+        fn receive(&mut self, _: smoltcp::time::Instant) -> Option<(Never, Never)> {
+            None
+        }
+
+        fn transmit(&mut self, _: smoltcp::time::Instant) -> Option<Never> {
+            None
+        }
+
+        fn capabilities(&self) -> smoltcp::phy::DeviceCapabilities {
+            let mut capabilities = smoltcp::phy::DeviceCapabilities::default();
+            capabilities.medium = smoltcp::phy::Medium::Ethernet;
+            capabilities.max_transmission_unit = 1514;
+            capabilities
+        }
+    }
+
+    enum Never {}
+
+    impl smoltcp::phy::RxToken for Never {
+        fn consume<R, F: FnOnce(&[u8]) -> R>(self, _: F) -> R {
+            match self {}
+        }
+    }
+
+    impl smoltcp::phy::TxToken for Never {
+        fn consume<R, F: FnOnce(&mut [u8]) -> R>(self, _: usize, _: F) -> R {
+            match self {}
+        }
+    }
+
+    /// With DHCP and router advertisements on, every socket of the table is taken.
+    #[test]
+    fn an_appliance_sets_up_in_the_owned_buffers() {
+        use smoltcp::wire::{EthernetAddress, Ipv4Address, Ipv4Cidr};
+        let mut settings =
+            crate::Settings::new(EthernetAddress([2, 0, 0, 0, 0, 1]), Ipv4Cidr::new(Ipv4Address::new(10, 0, 0, 1), 24));
+        settings.dhcp =
+            Some(crate::DhcpSettings::new(Ipv4Address::new(10, 0, 0, 100), Ipv4Address::new(10, 0, 0, 163)));
+        let (storage, files) = leaked(Default8::new()).split(NoFiles);
+        let now = smoltcp::time::Instant::ZERO;
+        assert!(crate::Appliance::new(settings, storage, files, &mut Silent, now).is_ok());
+    }
+
     #[test]
     fn the_default_capacity_is_what_the_owned_buffers_derive() {
         assert_eq!(Default8::CAPACITY, ApplianceCapacity::DEFAULT);
