@@ -124,8 +124,14 @@ struct SocketTable<'a, const CONNECTIONS: usize> {
 }
 
 impl<'a, const CONNECTIONS: usize> SocketTable<'a, CONNECTIONS> {
-    const EMPTY: Self =
-        SocketTable { http: [SocketStorage::EMPTY; CONNECTIONS], services: [SocketStorage::EMPTY; SERVICE_SOCKETS] };
+    /// Built slot by slot rather than copied from a constant, which would put a table's
+    /// worth of empty sockets into flash.
+    fn empty() -> Self {
+        SocketTable {
+            http: core::array::from_fn(|_| SocketStorage::EMPTY),
+            services: core::array::from_fn(|_| SocketStorage::EMPTY),
+        }
+    }
 
     /// The table as the one slice `SocketSet` takes. Stable Rust cannot name an array
     /// of `CONNECTIONS + 2` entries in a generic type, so the two parts are declared
@@ -254,7 +260,7 @@ impl<
     /// life: the storage for [`Appliance::new`](crate::Appliance::new) and the open-file
     /// table over `source`.
     pub fn split(&'a mut self, source: S) -> (ApplianceStorage<'a>, OpenFiles<'a, S>) {
-        let sockets = self.sockets.write(SocketTable::EMPTY).as_mut_slice();
+        let sockets = self.sockets.write(SocketTable::empty()).as_mut_slice();
         let meta = self.packet_meta.write(PacketMeta::EMPTY);
         let storage = ApplianceStorage {
             sockets,
@@ -263,7 +269,7 @@ impl<
             tcp_tx: self.tcp_tx.as_flattened_mut(),
             responses: self.responses.as_flattened_mut(),
             request_scratch: &mut self.request_scratch,
-            leases: self.leases.write([Lease::FREE; LEASES]),
+            leases: self.leases.write(core::array::from_fn(|_| Lease::FREE)),
             dhcp: UdpStorage {
                 rx_meta: &mut meta.dhcp_rx,
                 rx_payload: &mut self.dhcp_rx,
