@@ -1,6 +1,7 @@
-//! The server part of the probe: an `Appliance` with every buffer in one static, sized
-//! as [`StorageSizes::DEFAULT`], with DHCP and router advertisements on and a file table
-//! in flash, polled once over a device that never receives.
+//! The server part of the probe: an `Appliance` with every buffer in one static of
+//! [`ApplianceBuffers`] sized as [`ApplianceCapacity::DEFAULT`], with DHCP and router
+//! advertisements on and a file table in flash, polled once over a device that never
+//! receives.
 //!
 //! The device is a stub *for a size probe*: it never has a frame, but `black_box` hides
 //! that from the optimiser, so the receive path (Ethernet, IPv4/IPv6, TCP, UDP, ICMPv6,
@@ -12,17 +13,27 @@ use core::sync::atomic::{AtomicBool, Ordering};
 
 use ipxe_config::{Config, Inventory, InventoryBuffers, InventoryCapacity, InventoryStorage};
 use ipxe_config_server::{
-    Appliance, ApplianceStorage, ConnectionSlot, DhcpSettings, FileError, FilePath, FileSource, Lease, OpenFiles,
-    RawStorage, Settings, SliceFile, StorageSizes, UdpStorage,
+    Appliance, ApplianceBuffers, ApplianceCapacity, ApplianceStorage, DhcpSettings, FileError, FilePath, FileSource,
+    OpenFiles, Settings, SliceFile,
 };
-use smoltcp::iface::SocketStorage;
 use smoltcp::phy::{self, Device, DeviceCapabilities, Medium};
-use smoltcp::socket::{raw, udp};
 use smoltcp::time::Instant;
 use smoltcp::wire::{EthernetAddress, Ipv4Address, Ipv4Cidr};
 
 /// The appliance configuration measured.
-pub const SIZES: StorageSizes = StorageSizes::DEFAULT;
+pub const SIZES: ApplianceCapacity = ApplianceCapacity::DEFAULT;
+
+/// The probe's appliance buffers: sockets, connections, responses, leases, packet
+/// buffers and open-file slots in one value.
+pub type ProbeBuffers = ApplianceBuffers<
+    'static,
+    FlashFiles,
+    { SIZES.connections },
+    { SIZES.tcp_rx_bytes },
+    { SIZES.tcp_tx_bytes },
+    { SIZES.response_bytes },
+    { SIZES.dhcp_leases },
+>;
 
 /// Inventory capacity of the probe (the fixture has fewer than 32 nodes).
 pub const FLEET: InventoryCapacity = InventoryCapacity::new(32, 32, 4096);
@@ -34,37 +45,13 @@ pub const SCRIPT_BYTES: usize = 2048;
 
 const FRAME: usize = 1514;
 
-/// Every buffer of the probe, as a firmware image would lay it out: the byte buffers and
-/// the inventory buffers (empty records are zero bytes too), all zeros, in `.bss`; the
-/// tables of typed slots, whose empty values are not all zero bytes, in `.data`.
+/// Every buffer of the probe, as a firmware image would declare it: one static for the
+/// appliance, one for the inventory (both all zeros, so in `.bss`), and the script
+/// buffer of the render-only part.
 pub struct Memory {
-    buffers: &'static mut Buffers,
-    tables: &'static mut Tables,
-}
-
-struct Buffers {
-    tcp_rx: [u8; SIZES.connections * SIZES.tcp_rx_bytes],
-    tcp_tx: [u8; SIZES.connections * SIZES.tcp_tx_bytes],
-    responses: [u8; SIZES.connections * SIZES.response_bytes],
-    request_scratch: [u8; SIZES.request_scratch_bytes],
-    dhcp_rx: [u8; SIZES.packet_bytes],
-    dhcp_tx: [u8; SIZES.packet_bytes],
-    icmpv6_rx: [u8; SIZES.packet_bytes],
-    icmpv6_tx: [u8; SIZES.packet_bytes],
-    inventory: ProbeInventory,
-    script: [u8; SCRIPT_BYTES],
-}
-
-struct Tables {
-    sockets: [SocketStorage<'static>; SIZES.sockets()],
-    connections: [ConnectionSlot; SIZES.connections],
-    /// One open file per connection; a flash file is a slice, so a slot is small.
-    open_files: [Option<SliceFile<'static>>; SIZES.connections],
-    leases: [Lease; SIZES.dhcp_leases],
-    dhcp_rx_meta: [udp::PacketMetadata; SIZES.packet_slots],
-    dhcp_tx_meta: [udp::PacketMetadata; SIZES.packet_slots],
-    icmpv6_rx_meta: [raw::PacketMetadata; SIZES.packet_slots],
-    icmpv6_tx_meta: [raw::PacketMetadata; SIZES.packet_slots],
+    appliance: &'static mut ProbeBuffers,
+    inventory: &'static mut ProbeInventory,
+    script: &'static mut [u8; SCRIPT_BYTES],
 }
 
 /// Bytes of inventory storage in the probe (printed by the host build).
@@ -73,31 +60,11 @@ pub const INVENTORY_BYTES: usize = size_of::<ProbeInventory>();
 
 /// Bytes of every static buffer of the probe together (printed by the host build).
 #[cfg(not(target_os = "none"))]
-pub const MEMORY_BYTES: usize = size_of::<Buffers>() + size_of::<Tables>();
+pub const MEMORY_BYTES: usize = size_of::<ProbeBuffers>() + size_of::<ProbeInventory>() + SCRIPT_BYTES;
 
-static mut BUFFERS: Buffers = Buffers {
-    tcp_rx: [0; SIZES.connections * SIZES.tcp_rx_bytes],
-    tcp_tx: [0; SIZES.connections * SIZES.tcp_tx_bytes],
-    responses: [0; SIZES.connections * SIZES.response_bytes],
-    request_scratch: [0; SIZES.request_scratch_bytes],
-    dhcp_rx: [0; SIZES.packet_bytes],
-    dhcp_tx: [0; SIZES.packet_bytes],
-    icmpv6_rx: [0; SIZES.packet_bytes],
-    icmpv6_tx: [0; SIZES.packet_bytes],
-    inventory: ProbeInventory::new(),
-    script: [0; SCRIPT_BYTES],
-};
-
-static mut TABLES: Tables = Tables {
-    sockets: [SocketStorage::EMPTY; SIZES.sockets()],
-    connections: [ConnectionSlot::EMPTY; SIZES.connections],
-    open_files: [None; SIZES.connections],
-    leases: [Lease::FREE; SIZES.dhcp_leases],
-    dhcp_rx_meta: [udp::PacketMetadata::EMPTY; SIZES.packet_slots],
-    dhcp_tx_meta: [udp::PacketMetadata::EMPTY; SIZES.packet_slots],
-    icmpv6_rx_meta: [raw::PacketMetadata::EMPTY; SIZES.packet_slots],
-    icmpv6_tx_meta: [raw::PacketMetadata::EMPTY; SIZES.packet_slots],
-};
+static mut APPLIANCE: ProbeBuffers = ProbeBuffers::new();
+static mut INVENTORY: ProbeInventory = ProbeInventory::new();
+static mut SCRIPT: [u8; SCRIPT_BYTES] = [0; SCRIPT_BYTES];
 
 static MEMORY_TAKEN: AtomicBool = AtomicBool::new(false);
 
@@ -108,15 +75,13 @@ pub fn take_memory() -> Option<Memory> {
     }
     // SAFETY: the flag above hands the statics out once, so these are their only references.
     #[allow(unsafe_code)]
-    let (buffers, tables) = unsafe { (&mut *addr_of_mut!(BUFFERS), &mut *addr_of_mut!(TABLES)) };
-    Some(Memory { buffers, tables })
+    let (appliance, inventory, script) =
+        unsafe { (&mut *addr_of_mut!(APPLIANCE), &mut *addr_of_mut!(INVENTORY), &mut *addr_of_mut!(SCRIPT)) };
+    Some(Memory { appliance, inventory, script })
 }
 
 /// The appliance type the probe builds.
 pub type ProbeAppliance = Appliance<'static, FlashFiles>;
-
-/// The open-file table's slots.
-pub type OpenFileSlots = &'static mut [Option<SliceFile<'static>>; SIZES.connections];
 
 /// Files linked into the image, served by path.
 pub struct FlashFiles {
@@ -204,41 +169,13 @@ impl phy::TxToken for TxToken<'_> {
     }
 }
 
-/// Splits `memory` into the appliance's storage, the inventory storage and the script buffer.
+/// Splits `memory` into the appliance's storage and file table, the inventory storage
+/// and the script buffer.
 pub fn split(
     memory: Memory,
-) -> (ApplianceStorage<'static>, OpenFileSlots, InventoryStorage<'static>, &'static mut [u8]) {
-    let Buffers {
-        tcp_rx,
-        tcp_tx,
-        responses,
-        request_scratch,
-        dhcp_rx,
-        dhcp_tx,
-        icmpv6_rx,
-        icmpv6_tx,
-        inventory,
-        script,
-    } = memory.buffers;
-    let Tables { sockets, connections, open_files, leases, dhcp_rx_meta, dhcp_tx_meta, icmpv6_rx_meta, icmpv6_tx_meta } =
-        memory.tables;
-    let storage = ApplianceStorage {
-        sockets,
-        connections,
-        tcp_rx,
-        tcp_tx,
-        responses,
-        request_scratch,
-        leases,
-        dhcp: UdpStorage { rx_meta: dhcp_rx_meta, rx_payload: dhcp_rx, tx_meta: dhcp_tx_meta, tx_payload: dhcp_tx },
-        icmpv6: RawStorage {
-            rx_meta: icmpv6_rx_meta,
-            rx_payload: icmpv6_rx,
-            tx_meta: icmpv6_tx_meta,
-            tx_payload: icmpv6_tx,
-        },
-    };
-    (storage, open_files, inventory.storage(), script)
+) -> (ApplianceStorage<'static>, OpenFiles<'static, FlashFiles>, InventoryStorage<'static>, &'static mut [u8]) {
+    let (storage, files) = memory.appliance.split(FlashFiles { files: black_box(FLASH_FILES) });
+    (storage, files, memory.inventory.storage(), memory.script)
 }
 
 /// The settings of a firmware appliance: DHCP and router advertisements on.
@@ -255,12 +192,11 @@ fn settings() -> Settings {
 /// (`None` if set-up failed).
 pub fn poll_once(
     storage: ApplianceStorage<'static>,
-    open_files: OpenFileSlots,
+    files: OpenFiles<'static, FlashFiles>,
     inventory: &Inventory<'_>,
     now: Instant,
 ) -> Option<bool> {
     let mut device = SilentDevice::new();
-    let files = OpenFiles::new(FlashFiles { files: black_box(FLASH_FILES) }, open_files);
     let mut appliance: ProbeAppliance = Appliance::new(settings(), storage, files, &mut device, now).ok()?;
     let config = Config { base_url: Some("http://10.99.0.1"), ..Config::DEFAULT };
     let activity = appliance.poll(black_box(now), &mut device, inventory, &config);

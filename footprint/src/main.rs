@@ -29,7 +29,7 @@ struct Outcome {
 /// Loads the inventory into `memory`, renders one script, then sets the appliance up and
 /// polls it once.
 fn serve_once(json: &[u8], target: &[u8], memory: Memory, now: Instant) -> Outcome {
-    let (storage, open_files, inventory_storage, script) = appliance::split(memory);
+    let (storage, files, inventory_storage, script) = appliance::split(memory);
     let Ok(inventory) = load(json, inventory_storage) else {
         return Outcome { script_len: 0, polled: None };
     };
@@ -37,7 +37,7 @@ fn serve_once(json: &[u8], target: &[u8], memory: Memory, now: Instant) -> Outco
         .ok()
         .and_then(|route| render(&inventory, &Config::DEFAULT, &route, script).ok())
         .map_or(0, |rendered| rendered.len);
-    let polled = appliance::poll_once(storage, open_files, &inventory, now);
+    let polled = appliance::poll_once(storage, files, &inventory, now);
     Outcome { script_len, polled }
 }
 

@@ -140,7 +140,9 @@ fn at_least(buffer: &'static str, given: usize, needed: usize) -> Result<(), Set
 
 impl<'a, F: FileSource> Appliance<'a, F> {
     /// Sets up the interface and sockets in `storage`, serving boot artifacts from
-    /// `files` (give it a slot per connection). `device` is only asked for its
+    /// `files` (give it a slot per connection). Both come from one call:
+    /// [`ApplianceBuffers::split`](crate::ApplianceBuffers::split) on firmware,
+    /// [`host::leak_buffers`](crate::host::leak_buffers) on a host. `device` is only asked for its
     /// capabilities; every poll passes it again.
     pub fn new<D: Device + ?Sized>(
         settings: Settings,

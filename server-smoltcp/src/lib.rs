@@ -8,6 +8,7 @@ extern crate std;
 mod logging;
 
 pub mod appliance;
+pub mod buffers;
 pub mod dhcp;
 pub mod files;
 pub mod http;
@@ -21,8 +22,9 @@ mod syn_backlog;
 pub mod host;
 
 pub use appliance::{Appliance, SetupError};
+pub use buffers::{ApplianceBuffers, ApplianceCapacity, StorageSizes};
 pub use dhcp::Lease;
 pub use files::{FileError, FileHandle, FilePath, FileSource, NoFiles, OpenFile, OpenFiles, SliceFile};
 pub use http::{ConnectionSlot, HttpLimits};
 pub use settings::{DhcpSettings, KnownMacUrl, Settings};
-pub use storage::{ApplianceStorage, RawStorage, StorageSizes, UdpStorage};
+pub use storage::{ApplianceStorage, RawStorage, UdpStorage};

@@ -23,6 +23,32 @@
 
 #include <stddef.h>
 #include <stdint.h>
+/**
+ * Bytes of an inventory storage block for these capacities, as a constant expression: the
+ * figure ipxe_config_storage_size() returns, so a static array can hold the inventory
+ * without malloc, at any alignment:
+ *
+ *     static uint8_t inventory_block[IPXE_CONFIG_STORAGE_BYTES(1000, 4000, 262144)];
+ *
+ * The arguments must be constants whose result fits in size_t: where
+ * ipxe_config_storage_size() returns 0 for an overflow, this macro cannot say so.
+ */
+#define IPXE_CONFIG_STORAGE_BYTES(max_nodes, max_ports, string_bytes)                             \
+    ((size_t)(max_nodes) * IPXE_CONFIG_NODE_SLOT_BYTES +                                          \
+     (size_t)(max_ports) * IPXE_CONFIG_PORT_SLOT_BYTES + (size_t)(string_bytes) +                 \
+     2 * sizeof(uint32_t) * IPXE_CONFIG_STRING_INDEX_STRINGS(max_nodes, string_bytes) +           \
+     IPXE_CONFIG_STORAGE_SLACK_BYTES)
+
+/**
+ * Strings the string index of such a block has room for: as many as the pool can hold, but
+ * at most IPXE_CONFIG_STRINGS_PER_NODE per node (for at least one node).
+ */
+#define IPXE_CONFIG_STRING_INDEX_STRINGS(max_nodes, string_bytes)                                 \
+    ((size_t)(string_bytes) / IPXE_CONFIG_MIN_STRING_BYTES <                                      \
+             ((max_nodes) ? (size_t)(max_nodes) : 1) * IPXE_CONFIG_STRINGS_PER_NODE               \
+         ? (size_t)(string_bytes) / IPXE_CONFIG_MIN_STRING_BYTES                                  \
+         : ((max_nodes) ? (size_t)(max_nodes) : 1) * IPXE_CONFIG_STRINGS_PER_NODE)
+
 
 /**
  * Success.
@@ -171,6 +197,34 @@
  * callers built against older headers see an unknown refusal, never a wrong one.
  */
 #define IPXE_CONFIG_REFUSAL_QUARANTINED 7
+
+/**
+ * Bytes one node slot takes in an inventory storage block (for
+ * `IPXE_CONFIG_STORAGE_BYTES`).
+ */
+#define IPXE_CONFIG_NODE_SLOT_BYTES 68
+
+/**
+ * Bytes one PXE port slot takes in an inventory storage block.
+ */
+#define IPXE_CONFIG_PORT_SLOT_BYTES 28
+
+/**
+ * Distinct strings a node may add to the string pool; the string index has two
+ * 4-byte slots per string the block can hold.
+ */
+#define IPXE_CONFIG_STRINGS_PER_NODE 11
+
+/**
+ * Pool bytes the smallest pooled string takes (a 2-byte length and one byte): the
+ * string index holds at most one string per this many pool bytes.
+ */
+#define IPXE_CONFIG_MIN_STRING_BYTES 3
+
+/**
+ * Padding a block may need to align its regions, whatever its own alignment.
+ */
+#define IPXE_CONFIG_STORAGE_SLACK_BYTES 9
 
 /**
  * `error_ending`: reboot (the default; zero so a zero-filled struct gets it).
@@ -329,6 +383,8 @@ typedef struct ipxe_config_result {
     uint8_t node_uuid[16];
 } ipxe_config_result;
 
+
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
@@ -337,6 +393,8 @@ extern "C" {
  * Bytes of storage `ipxe_config_load` needs for these capacities, whatever the
  * storage's alignment (any pointer will do); 0 if they overflow the address space.
  * `string_bytes` bounds the string pool; the JSON document's length is always enough.
+ * `IPXE_CONFIG_STORAGE_BYTES` is the same figure as a constant expression, for a
+ * static block.
  */
 size_t ipxe_config_storage_size(size_t max_nodes, size_t max_ports, size_t string_bytes);
 

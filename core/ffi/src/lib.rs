@@ -2,8 +2,9 @@
 //! renderer as a static library. The C declarations are in `include/ipxe_config.h`.
 //!
 //! Nothing here allocates: the inventory is loaded into one block of caller memory
-//! ([`ipxe_config_storage_size`] says how large), scripts are written into a caller's
-//! buffer, and every string handed back is static.
+//! ([`ipxe_config_storage_size`] says how large; the header's `IPXE_CONFIG_STORAGE_BYTES`
+//! says the same as a constant expression, for a static array), scripts are written into
+//! a caller's buffer, and every string handed back is static.
 //!
 //! **Panics.** This crate uses std (so the static library carries std's runtime) but is
 //! written so that nothing can panic: no `unwrap`, no panicking index, no unchecked
@@ -213,9 +214,37 @@ impl IpxeConfigResult {
     }
 }
 
+/// Bytes one node slot takes in an inventory storage block (for
+/// `IPXE_CONFIG_STORAGE_BYTES`).
+pub const IPXE_CONFIG_NODE_SLOT_BYTES: usize = 68;
+/// Bytes one PXE port slot takes in an inventory storage block.
+pub const IPXE_CONFIG_PORT_SLOT_BYTES: usize = 28;
+/// Distinct strings a node may add to the string pool; the string index has two
+/// 4-byte slots per string the block can hold.
+pub const IPXE_CONFIG_STRINGS_PER_NODE: usize = 11;
+/// Pool bytes the smallest pooled string takes (a 2-byte length and one byte): the
+/// string index holds at most one string per this many pool bytes.
+pub const IPXE_CONFIG_MIN_STRING_BYTES: usize = 3;
+/// Padding a block may need to align its regions, whatever its own alignment.
+pub const IPXE_CONFIG_STORAGE_SLACK_BYTES: usize = 9;
+
+// The header carries these as literals, for a C macro to size a static block with; the
+// build fails if they stop describing the layout `storage` carves.
+const _: () = {
+    assert!(IPXE_CONFIG_NODE_SLOT_BYTES == size_of::<NodeRecord>());
+    assert!(IPXE_CONFIG_PORT_SLOT_BYTES == size_of::<PortRecord>());
+    assert!(IPXE_CONFIG_STRINGS_PER_NODE == ipxe_config::buffers::STRINGS_PER_NODE);
+    assert!(IPXE_CONFIG_STORAGE_SLACK_BYTES == storage::SLACK_BYTES);
+    // A pool-bound index: one string per IPXE_CONFIG_MIN_STRING_BYTES, two slots each.
+    let pool_bound = ipxe_config::InventoryCapacity::new(1_000_000, 0, 3000).string_index_slots();
+    assert!(matches!(pool_bound, Some(slots) if slots == 2 * 3000 / IPXE_CONFIG_MIN_STRING_BYTES));
+};
+
 /// Bytes of storage `ipxe_config_load` needs for these capacities, whatever the
 /// storage's alignment (any pointer will do); 0 if they overflow the address space.
 /// `string_bytes` bounds the string pool; the JSON document's length is always enough.
+/// `IPXE_CONFIG_STORAGE_BYTES` is the same figure as a constant expression, for a
+/// static block.
 #[no_mangle]
 pub extern "C" fn ipxe_config_storage_size(max_nodes: usize, max_ports: usize, string_bytes: usize) -> usize {
     storage::required_size(Capacities { nodes: max_nodes, ports: max_ports, string_bytes }).unwrap_or(0)

@@ -68,13 +68,14 @@ pub fn layout(base: usize, capacities: Capacities) -> Option<Layout> {
     Some(Layout { nodes, index, index_slots, ports, strings, end })
 }
 
+/// The worst-case padding [`layout`] puts before the aligned regions.
+pub const SLACK_BYTES: usize = align_of::<NodeRecord>() - 1 + align_of::<u32>() - 1 + align_of::<PortRecord>() - 1;
+
 /// Bytes a caller must provide so [`layout`] fits whatever the block's alignment:
 /// the regions plus the worst-case padding before each aligned one. `None` if that does
 /// not fit in `isize::MAX` (no allocation can be that large).
 pub fn required_size(capacities: Capacities) -> Option<usize> {
-    let slack = [align_of::<NodeRecord>(), align_of::<u32>(), align_of::<PortRecord>()]
-        .iter()
-        .try_fold(0usize, |sum, align| sum.checked_add(align.checked_sub(1)?))?;
+    let slack = SLACK_BYTES;
     let total = [
         bytes_of::<NodeRecord>(capacities.nodes)?,
         bytes_of::<u32>(capacities.string_index_slots()?)?,

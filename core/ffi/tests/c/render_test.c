@@ -291,6 +291,34 @@ static void load_errors(void) {
                IPXE_CONFIG_ERR_BAD_POINTER);
 }
 
+/* A block declared static, sized by the header's constant expression: no malloc. One byte
+ * more, so the block can start at an odd address (the macro allows any alignment). */
+#define STATIC_NODES 8
+#define STATIC_PORTS 8
+#define STATIC_STRING_BYTES 4096
+static uint8_t static_block[IPXE_CONFIG_STORAGE_BYTES(STATIC_NODES, STATIC_PORTS,
+                                                      STATIC_STRING_BYTES) + 1];
+
+static void static_storage(void) {
+    /* The macro and the function agree: pool-bound, node-bound, no nodes, large fleets. */
+    static const size_t capacities[][3] = {
+        {8, 8, 4096}, {1000, 0, 30}, {1, 0, 1 << 20}, {0, 0, 0},
+        {0, 0, 1 << 20}, {1000, 4000, 262144}, {65536, 65536, 1 << 24}, {3, 5, 7},
+    };
+    for (size_t i = 0; i < sizeof capacities / sizeof capacities[0]; i++) {
+        size_t nodes = capacities[i][0], ports = capacities[i][1], strings = capacities[i][2];
+        CHECK(IPXE_CONFIG_STORAGE_BYTES(nodes, ports, strings) ==
+              ipxe_config_storage_size(nodes, ports, strings));
+    }
+    ipxe_config_inventory inventory;
+    char message[256];
+    CHECK_CODE(ipxe_config_load(static_block + 1, sizeof static_block - 1, STATIC_NODES,
+                                STATIC_PORTS, STATIC_STRING_BYTES, (const uint8_t *)INVENTORY,
+                                strlen(INVENTORY), &inventory, message, sizeof message),
+               IPXE_CONFIG_OK);
+    CHECK(inventory.node_count == 2);
+}
+
 static void error_texts(void) {
     const char *unknown = ipxe_config_strerror(12345);
     CHECK(unknown != NULL);
@@ -401,6 +429,7 @@ static void fixture_inventory(const char *path) {
 int main(int argc, char **argv) {
     inline_inventory();
     load_errors();
+    static_storage();
     error_texts();
     fixture_inventory(argc > 1 ? argv[1] : "fixtures/inventory.json");
     printf("%d passed, %d failed\n", passed, failed);

@@ -16,16 +16,16 @@ use std::sync::OnceLock;
 
 use clap::Parser;
 use ipxe_config::{BaseUrl, BootMode, Config, ErrorEnding};
-use ipxe_config_server::host::{leak_file_slots, leak_storage, DirectoryFiles};
+use ipxe_config_server::host::{leak_buffers, DirectoryFiles};
 use ipxe_config_server::http::response::HEAD_RESERVE;
 use ipxe_config_server::{
-    Appliance, DhcpSettings, FileSource, HttpLimits, KnownMacUrl, NoFiles, OpenFiles, Settings, StorageSizes,
+    Appliance, ApplianceCapacity, DhcpSettings, FileSource, HttpLimits, KnownMacUrl, NoFiles, Settings,
 };
 use smoltcp::time::{Duration, Instant};
 use smoltcp::wire::{EthernetAddress, Ipv4Cidr};
 
 use cli::{BootModeArg, Cli, ErrorEndingArg};
-use reload::{Capacity, InventoryFile};
+use reload::{InventoryFile, InventoryLimits};
 
 const DAY_MS: u64 = 86_400_000;
 
@@ -132,7 +132,8 @@ fn settings(cli: &Cli) -> Result<Settings, String> {
 /// at start-up.
 const MAX_DHCP_POOL: u64 = 65_536;
 
-fn sizes(cli: &Cli, settings: &Settings) -> Result<StorageSizes, String> {
+/// The appliance's buffer sizes from the command line.
+fn appliance_capacity(cli: &Cli, settings: &Settings) -> Result<ApplianceCapacity, String> {
     let limits = &cli.limits;
     let pool = match settings.dhcp {
         Some(dhcp) => {
@@ -148,7 +149,7 @@ fn sizes(cli: &Cli, settings: &Settings) -> Result<StorageSizes, String> {
         }
         None => 0,
     };
-    Ok(StorageSizes {
+    Ok(ApplianceCapacity {
         connections: limits.max_connections,
         // A socket's receive buffer must hold a whole request head.
         tcp_rx_bytes: limits.tcp_rx_bytes.max(limits.max_header_bytes),
@@ -157,13 +158,13 @@ fn sizes(cli: &Cli, settings: &Settings) -> Result<StorageSizes, String> {
         request_scratch_bytes: limits.max_header_bytes,
         // One slot per pool address.
         dhcp_leases: pool,
-        ..StorageSizes::DEFAULT
+        ..ApplianceCapacity::DEFAULT
     })
 }
 
 fn run(cli: &Cli) -> Result<(), String> {
     signals::install().map_err(|error| format!("cannot install signal handlers: {error}"))?;
-    let capacity = Capacity {
+    let limits = InventoryLimits {
         nodes: cli.capacity.max_nodes,
         ports: cli.capacity.max_ports,
         string_bytes: cli.capacity.string_pool_bytes,
@@ -173,7 +174,7 @@ fn run(cli: &Cli) -> Result<(), String> {
     let settings = settings(cli)?;
     // A script must fit the body area of a connection's response buffer.
     let script_bytes = cli.limits.response_bytes.saturating_sub(HEAD_RESERVE);
-    let mut inventory = InventoryFile::open(&cli.inventory, capacity, &config, script_bytes)
+    let mut inventory = InventoryFile::open(&cli.inventory, limits, &config, script_bytes)
         .map_err(|error| format!("inventory {}: {error}", cli.inventory.display()))?;
     {
         let loaded = inventory.inventory();
@@ -188,30 +189,28 @@ fn run(cli: &Cli) -> Result<(), String> {
     }
     let (mut device, backend_name) =
         backend::open(&cli.backend).map_err(|error| format!("cannot open the network backend: {error}"))?;
-    let sizes = sizes(cli, &settings)?;
+    let buffers = appliance_capacity(cli, &settings)?;
     match &cli.http_root {
         Some(root) => {
             let files =
                 DirectoryFiles::open(root).map_err(|error| format!("--http-root {}: {error}", root.display()))?;
-            serve(settings, sizes, files, &mut device, backend_name, &config, &mut inventory)
+            serve(settings, buffers, files, &mut device, backend_name, &config, &mut inventory)
         }
-        None => serve(settings, sizes, NoFiles, &mut device, backend_name, &config, &mut inventory),
+        None => serve(settings, buffers, NoFiles, &mut device, backend_name, &config, &mut inventory),
     }
 }
 
 #[allow(clippy::too_many_arguments)] // reason: the start-up values, each used once; a struct would only rename them
 fn serve<F: FileSource<File: 'static>>(
     settings: Settings,
-    sizes: StorageSizes,
+    capacity: ApplianceCapacity,
     files: F,
     device: &mut backend::FrameDevice,
     backend_name: &str,
     config: &Config<'_>,
     inventory: &mut InventoryFile,
 ) -> Result<(), String> {
-    let storage = leak_storage(&sizes);
-    // One open file per connection: a connection streams one file at a time.
-    let files = OpenFiles::new(files, leak_file_slots(sizes.connections));
+    let (storage, files) = leak_buffers(&capacity, files);
     let mut appliance =
         Appliance::new(settings, storage, files, device, clock()).map_err(|error| format!("cannot start: {error}"))?;
     let dhcp = match settings.dhcp {
@@ -225,8 +224,8 @@ fn serve<F: FileSource<File: 'static>>(
         backend_name,
         settings.http_port,
         dhcp,
-        sizes.connections,
-        sizes.total_bytes()
+        capacity.connections,
+        capacity.total_bytes()
     );
     // A line on stderr whatever RUST_LOG says: scripts and tests wait for it.
     eprintln!("ready ip={} backend={}", settings.ip.address(), backend_name);
@@ -286,7 +285,7 @@ mod tests {
     fn leases(extra: &[&str]) -> Result<usize, String> {
         let cli = cli(extra);
         let settings = settings(&cli)?;
-        sizes(&cli, &settings).map(|sizes| sizes.dhcp_leases)
+        appliance_capacity(&cli, &settings).map(|capacity| capacity.dhcp_leases)
     }
 
     #[test]

@@ -1,7 +1,7 @@
-//! The inventory file: loaded whole into fresh storage, swapped in only when valid.
+//! The inventory file: loaded whole into fresh buffers, swapped in only when valid.
 //!
 //! A reload (SIGHUP, or the file's modification time changed) loads the new document
-//! beside the current one; on success the new storage replaces the old, on failure the
+//! beside the current one; on success the new buffers replace the old, on failure the
 //! old inventory stays and the load error is logged. Allocation happens here, once per
 //! reload, never per request.
 
@@ -13,9 +13,10 @@ use std::fmt::Write as _;
 
 use ipxe_config::{Config, Extent, HeapInventoryBuffers, Inventory, InventoryCapacity, LoadError, ScriptFit};
 
-/// How many records the inventory may hold.
+/// How many records the inventory may hold: core's `InventoryCapacity`, except that the
+/// string pool may be left to the file's length, known only at each load.
 #[derive(Debug, Clone, Copy)]
-pub struct Capacity {
+pub struct InventoryLimits {
     /// Node slots.
     pub nodes: usize,
     /// Port slots.
@@ -55,7 +56,12 @@ impl Loaded {
     /// Reads and loads `path`; nodes whose scripts (with `config`) would not fit
     /// `script_bytes` are quarantined, so no request can meet a script larger than the
     /// response buffer (which would be a 500).
-    fn read(path: &Path, capacity: Capacity, config: &Config<'_>, script_bytes: usize) -> Result<Self, ReloadError> {
+    fn read(
+        path: &Path,
+        capacity: InventoryLimits,
+        config: &Config<'_>,
+        script_bytes: usize,
+    ) -> Result<Self, ReloadError> {
         let json = std::fs::read(path).map_err(ReloadError::Read)?;
         // Every pooled string comes from a JSON string of the file with two quotes around
         // it, so the file's length always suffices for the pool (length headers included).
@@ -75,7 +81,7 @@ impl Loaded {
 /// The current inventory and the file it comes from.
 pub struct InventoryFile {
     path: PathBuf,
-    capacity: Capacity,
+    capacity: InventoryLimits,
     /// The largest script a response can carry (the response buffer's body area).
     script_bytes: usize,
     current: Loaded,
@@ -87,7 +93,7 @@ impl InventoryFile {
     /// `config` and `script_bytes`, now and on every reload.
     pub fn open(
         path: &Path,
-        capacity: Capacity,
+        capacity: InventoryLimits,
         config: &Config<'_>,
         script_bytes: usize,
     ) -> Result<Self, ReloadError> {
