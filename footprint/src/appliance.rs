@@ -11,14 +11,15 @@ use core::hint::black_box;
 use core::ptr::addr_of_mut;
 use core::sync::atomic::{AtomicBool, Ordering};
 
-use ipxe_config::{Config, Inventory, InventoryBuffers, InventoryCapacity, InventoryStorage};
+use ipxe_config::{Inventory, InventoryBuffers, InventoryCapacity, InventoryStorage};
 use ipxe_config_server::{
-    Appliance, ApplianceBuffers, ApplianceCapacity, ApplianceStorage, DhcpSettings, FileError, FilePath, FileSource,
-    OpenFiles, Settings, SliceFile,
+    Appliance, ApplianceBuffers, ApplianceCapacity, ApplianceStorage, DhcpSettings, OpenFiles, Settings,
 };
-use smoltcp::phy::{self, Device, DeviceCapabilities, Medium};
+use ipxe_config_testkit::files::StaticFiles;
+use ipxe_config_testkit::net::{CONFIG, POOL_FIRST, SERVER_CIDR, SERVER_MAC};
+use ipxe_config_testkit::phy::{Inbox, Outbox, Port, FRAME};
 use smoltcp::time::Instant;
-use smoltcp::wire::{EthernetAddress, Ipv4Address, Ipv4Cidr};
+use smoltcp::wire::Ipv4Address;
 
 /// The appliance configuration measured.
 pub const SIZES: ApplianceCapacity = ApplianceCapacity::DEFAULT;
@@ -27,7 +28,7 @@ pub const SIZES: ApplianceCapacity = ApplianceCapacity::DEFAULT;
 /// buffers and open-file slots in one value.
 pub type ProbeBuffers = ApplianceBuffers<
     'static,
-    FlashFiles,
+    StaticFiles,
     { SIZES.connections },
     { SIZES.tcp_rx_bytes },
     { SIZES.tcp_tx_bytes },
@@ -42,8 +43,6 @@ pub const FLEET: InventoryCapacity = InventoryCapacity::new(32, 32, 4096);
 pub type ProbeInventory = InventoryBuffers<{ FLEET.nodes }, { FLEET.ports }, { FLEET.string_bytes }>;
 /// The rendered-script buffer of the render-only probe.
 pub const SCRIPT_BYTES: usize = 2048;
-
-const FRAME: usize = 1514;
 
 /// Every buffer of the probe, as a firmware image would declare it: one static for the
 /// appliance, one for the inventory (both all zeros, so in `.bss`), and the script
@@ -81,90 +80,51 @@ pub fn take_memory() -> Option<Memory> {
 }
 
 /// The appliance type the probe builds.
-pub type ProbeAppliance = Appliance<'static, FlashFiles>;
-
-/// Files linked into the image, served by path.
-pub struct FlashFiles {
-    files: &'static [(&'static str, &'static [u8])],
-}
+pub type ProbeAppliance = Appliance<'static, StaticFiles>;
 
 /// What firmware might carry: the chain script for operators with their own DHCP server.
 static FLASH_FILES: &[(&str, &[u8])] = &[("boot.ipxe", include_bytes!("../../ipxe-scripts/boot.ipxe"))];
 
-impl FileSource for FlashFiles {
-    type File = SliceFile<'static>;
-
-    fn open(&mut self, path: &FilePath<'_>) -> Result<SliceFile<'static>, FileError> {
-        let (_, contents) = self.files.iter().find(|(name, _)| *name == path.as_str()).ok_or(FileError::NotFound)?;
-        Ok(SliceFile::new(contents))
-    }
-}
-
-/// A network device that never has a frame (see the module docs) and drops what is sent.
-pub struct SilentDevice {
+/// The receiving side of a device that never has a frame (see the module docs).
+pub struct SilentInbox {
     rx: [u8; FRAME],
-    tx: [u8; FRAME],
     /// Length of a received frame: always 0, but the optimiser may not know it.
     rx_len: usize,
 }
 
-impl SilentDevice {
-    /// A device with nothing to receive.
+impl SilentInbox {
+    /// Nothing to receive.
     pub const fn new() -> Self {
-        SilentDevice { rx: [0; FRAME], tx: [0; FRAME], rx_len: 0 }
+        SilentInbox { rx: [0; FRAME], rx_len: 0 }
     }
 }
 
-impl Device for SilentDevice {
-    type RxToken<'a>
-        = RxToken<'a>
-    where
-        Self: 'a;
-    type TxToken<'a>
-        = TxToken<'a>
-    where
-        Self: 'a;
-
-    fn receive(&mut self, _timestamp: Instant) -> Option<(RxToken<'_>, TxToken<'_>)> {
-        let len = black_box(self.rx_len);
-        if len == 0 {
-            return None;
-        }
-        Some((RxToken { frame: self.rx.get(..len)? }, TxToken { frame: &mut self.tx }))
+impl Inbox for SilentInbox {
+    fn ready(&mut self, _now: Instant) -> bool {
+        black_box(self.rx_len) != 0
     }
 
-    fn transmit(&mut self, _timestamp: Instant) -> Option<TxToken<'_>> {
-        Some(TxToken { frame: &mut self.tx })
-    }
-
-    fn capabilities(&self) -> DeviceCapabilities {
-        let mut capabilities = DeviceCapabilities::default();
-        capabilities.medium = Medium::Ethernet;
-        capabilities.max_transmission_unit = FRAME;
-        capabilities
+    fn take<R>(&mut self, f: impl FnOnce(&[u8]) -> R) -> R {
+        f(&self.rx[..black_box(self.rx_len).min(FRAME)])
     }
 }
 
-/// A received frame.
-pub struct RxToken<'a> {
-    frame: &'a [u8],
+/// The sending side: room for a frame, which goes nowhere.
+pub struct DiscardOutbox {
+    tx: [u8; FRAME],
 }
 
-impl phy::RxToken for RxToken<'_> {
-    fn consume<R, F: FnOnce(&[u8]) -> R>(self, f: F) -> R {
-        f(self.frame)
+impl DiscardOutbox {
+    /// Room for one frame.
+    pub const fn new() -> Self {
+        DiscardOutbox { tx: [0; FRAME] }
     }
 }
 
-/// Room for a frame to send; the frame goes nowhere.
-pub struct TxToken<'a> {
-    frame: &'a mut [u8; FRAME],
-}
-
-impl phy::TxToken for TxToken<'_> {
-    fn consume<R, F: FnOnce(&mut [u8]) -> R>(self, len: usize, f: F) -> R {
-        let result = f(&mut self.frame[..len.min(FRAME)]);
-        black_box(&self.frame);
+impl Outbox for DiscardOutbox {
+    fn put<R>(&mut self, len: usize, f: impl FnOnce(&mut [u8]) -> R) -> R {
+        let result = f(&mut self.tx[..len.min(FRAME)]);
+        black_box(&self.tx);
         result
     }
 }
@@ -173,18 +133,17 @@ impl phy::TxToken for TxToken<'_> {
 /// and the script buffer.
 pub fn split(
     memory: Memory,
-) -> (ApplianceStorage<'static>, OpenFiles<'static, FlashFiles>, InventoryStorage<'static>, &'static mut [u8]) {
-    let (storage, files) = memory.appliance.split(FlashFiles { files: black_box(FLASH_FILES) });
+) -> (ApplianceStorage<'static>, OpenFiles<'static, StaticFiles>, InventoryStorage<'static>, &'static mut [u8]) {
+    let (storage, files) = memory.appliance.split(StaticFiles::new(black_box(FLASH_FILES)));
     (storage, files, memory.inventory.storage(), memory.script)
 }
 
 /// The settings of a firmware appliance: DHCP and router advertisements on.
 fn settings() -> Settings {
-    let mut settings = Settings::new(
-        EthernetAddress([0x02, 0x69, 0x70, 0x78, 0x65, 0x01]),
-        Ipv4Cidr::new(Ipv4Address::new(10, 99, 0, 1), 24),
-    );
-    settings.dhcp = Some(DhcpSettings::new(Ipv4Address::new(10, 99, 0, 100), Ipv4Address::new(10, 99, 0, 163)));
+    let mut settings = Settings::new(SERVER_MAC, SERVER_CIDR);
+    // One pool address per slot of the lease table: .100 to .163 for the default 64.
+    let last = Ipv4Address::from(u32::from(POOL_FIRST) + SIZES.dhcp_leases as u32 - 1);
+    settings.dhcp = Some(DhcpSettings::new(POOL_FIRST, last));
     settings
 }
 
@@ -192,14 +151,14 @@ fn settings() -> Settings {
 /// (`None` if set-up failed).
 pub fn poll_once(
     storage: ApplianceStorage<'static>,
-    files: OpenFiles<'static, FlashFiles>,
+    files: OpenFiles<'static, StaticFiles>,
     inventory: &Inventory<'_>,
     now: Instant,
 ) -> Option<bool> {
-    let mut device = SilentDevice::new();
+    let (mut inbox, mut outbox) = (SilentInbox::new(), DiscardOutbox::new());
+    let mut device = Port::new(&mut inbox, &mut outbox);
     let mut appliance: ProbeAppliance = Appliance::new(settings(), storage, files, &mut device, now).ok()?;
-    let config = Config { base_url: Some("http://10.99.0.1"), ..Config::DEFAULT };
-    let activity = appliance.poll(black_box(now), &mut device, inventory, &config);
+    let activity = appliance.poll(black_box(now), &mut device, inventory, &CONFIG);
     black_box(appliance.poll_at(now));
     Some(activity)
 }

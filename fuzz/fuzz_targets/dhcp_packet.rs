@@ -26,7 +26,8 @@ mod common;
 
 use ipxe_config_server::dhcp::message::ClientMessage;
 use ipxe_config_server::{
-    Appliance, ApplianceStorage, ConnectionSlot, DhcpSettings, Lease, NoFiles, OpenFiles, RawStorage, Settings, UdpStorage,
+    Appliance, ApplianceStorage, ConnectionSlot, DhcpSettings, Lease, NoFiles, OpenFiles, RawStorage, Settings,
+    UdpStorage,
 };
 use libfuzzer_sys::fuzz_target;
 use smoltcp::iface::SocketStorage;
@@ -35,10 +36,13 @@ use smoltcp::socket::udp;
 use smoltcp::time::{Duration, Instant};
 use smoltcp::wire::{
     DhcpMessageType, DhcpPacket, DhcpRepr, EthernetAddress, EthernetFrame, EthernetProtocol, EthernetRepr, IpAddress,
-    IpProtocol, Ipv4Address, Ipv4Cidr, Ipv4Packet, Ipv4Repr, UdpPacket, UdpRepr,
+    IpProtocol, Ipv4Address, Ipv4Packet, Ipv4Repr, UdpPacket, UdpRepr,
 };
 
-use common::{errors_logged, install_logger, inventory, Wire, CONFIG, FRAME, SERVER_IP, SERVER_MAC};
+use common::{errors_logged, install_logger, wire};
+use ipxe_config_testkit::inventory::shared_inventory;
+use ipxe_config_testkit::net::{CONFIG, POOL_FIRST, POOL_LAST, SERVER_CIDR, SERVER_IP, SERVER_MAC};
+use ipxe_config_testkit::phy::FRAME;
 
 /// A real DISCOVER from iPXE, as a whole Ethernet frame.
 const CAPTURED_DISCOVER: &[u8] = include_bytes!("../../fixtures/ipxe-dhcpdiscover.bin");
@@ -47,8 +51,6 @@ const CAPTURED_MAC: EthernetAddress = EthernetAddress([0x52, 0x54, 0x00, 0x12, 0
 /// Where the fuzzed datagram comes from on the link.
 const SENDER_MAC: EthernetAddress = EthernetAddress([0x02, 0x00, 0x00, 0x00, 0x00, 0x42]);
 
-const POOL_FIRST: Ipv4Address = Ipv4Address::new(10, 99, 0, 100);
-const POOL_LAST: Ipv4Address = Ipv4Address::new(10, 99, 0, 199);
 const LEASE_SECONDS: u32 = 3600;
 
 /// Ethernet, IPv4 and UDP headers in front of the payload.
@@ -84,20 +86,23 @@ fn exchange(payload: &[u8]) {
         },
         icmpv6: RawStorage { rx_meta: &mut [], rx_payload: &mut [], tx_meta: &mut [], tx_payload: &mut [] },
     };
-    let mut settings = Settings::new(SERVER_MAC, Ipv4Cidr::new(SERVER_IP, 24));
+    let mut settings = Settings::new(SERVER_MAC, SERVER_CIDR);
     settings.router_advertisements = false;
     settings.dhcp = Some(DhcpSettings { lease_seconds: LEASE_SECONDS, ..DhcpSettings::new(POOL_FIRST, POOL_LAST) });
     let mut now = Instant::from_secs(1);
-    let mut wire = Wire::default();
-    let mut appliance = match Appliance::new(settings, storage, OpenFiles::new(NoFiles, &mut []), &mut wire.appliance_end(), now) {
-        Ok(appliance) => appliance,
-        Err(error) => panic!("appliance set-up: {error}"),
-    };
+    let mut wire = wire();
+    let inventory = shared_inventory();
+    let mut appliance =
+        match Appliance::new(settings, storage, OpenFiles::new(NoFiles, &mut []), &mut wire.appliance_end(), now) {
+            Ok(appliance) => appliance,
+            Err(error) => panic!("appliance set-up: {error}"),
+        };
     let mut ask = |frame: &[u8]| -> Vec<Vec<u8>> {
-        wire.to_appliance.push_back(frame.to_vec());
+        wire.to_appliance.push(frame);
         now += Duration::from_millis(1);
-        appliance.poll(now, &mut wire.appliance_end(), inventory(), &CONFIG);
-        wire.from_appliance.drain(..).collect()
+        appliance.poll(now, &mut wire.appliance_end(), &inventory, &CONFIG);
+        assert_eq!(wire.dropped(), 0, "the test link dropped a frame: give it more slots");
+        std::iter::from_fn(|| wire.to_client.pop()).collect()
     };
 
     let Some(captured) = ClientMessage::parse(&CAPTURED_DISCOVER[HEADERS..]) else {

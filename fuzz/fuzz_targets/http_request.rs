@@ -32,20 +32,19 @@ use std::sync::OnceLock;
 
 use ipxe_config::{render, Route};
 use ipxe_config_server::http::response::HEAD_RESERVE;
-use ipxe_config_server::{
-    Appliance, ApplianceStorage, ConnectionSlot, FileError, FilePath, FileSource, OpenFiles, RawStorage, Settings,
-    SliceFile, UdpStorage,
-};
+use ipxe_config_server::{Appliance, ApplianceStorage, ConnectionSlot, OpenFiles, RawStorage, Settings, UdpStorage};
 use libfuzzer_sys::fuzz_target;
 use smoltcp::iface::{Config as InterfaceConfig, Interface, SocketHandle, SocketSet, SocketStorage};
 use smoltcp::socket::tcp;
 use smoltcp::time::{Duration, Instant};
-use smoltcp::wire::{EthernetAddress, HardwareAddress, IpAddress, IpCidr, Ipv4Address, Ipv4Cidr};
+use smoltcp::wire::{HardwareAddress, IpAddress, IpCidr, Ipv4Cidr};
 
-use common::{errors_logged, install_logger, inventory, Wire, CONFIG, SERVER_IP, SERVER_MAC};
-
-const CLIENT_IP: Ipv4Address = Ipv4Address::new(10, 99, 0, 50);
-const CLIENT_MAC: EthernetAddress = EthernetAddress([0x52, 0x54, 0x00, 0x00, 0x00, 0x01]);
+use common::{errors_logged, install_logger, wire};
+use ipxe_config_testkit::files::StaticFiles;
+use ipxe_config_testkit::http::{parse_response, ResponseHead};
+use ipxe_config_testkit::inventory::shared_inventory;
+use ipxe_config_testkit::link::Wire;
+use ipxe_config_testkit::net::{CLIENT_IP, CLIENT_MAC, CONFIG, SERVER_CIDR, SERVER_IP, SERVER_MAC};
 
 /// Two slots: the fuzzed connection may hold one in any state, the check after it
 /// takes the other.
@@ -72,7 +71,7 @@ const EXCHANGE_LIMIT: Duration = Duration::from_secs(120);
 /// The boot artifacts served. Neither starts with `H`, so a body cannot be mistaken for
 /// the next response's status line; the kernel is longer than the send buffer, so it
 /// goes out over several polls.
-const FILES: [(&str, &[u8]); 2] = [("hello.txt", b"hello from the fuzz file source\n"), ("ipa.kernel", &KERNEL)];
+static FILES: [(&str, &[u8]); 2] = [("hello.txt", b"hello from the fuzz file source\n"), ("ipa.kernel", &KERNEL)];
 const KERNEL: [u8; 9000] = kernel();
 
 const fn kernel() -> [u8; 9000] {
@@ -84,19 +83,6 @@ const fn kernel() -> [u8; 9000] {
         index += 1;
     }
     bytes
-}
-
-/// The files in [`FILES`]. The server's open-file table gives each response its own
-/// [`SliceFile`]; that every one is given back is checked at the end.
-struct Files;
-
-impl FileSource for Files {
-    type File = SliceFile<'static>;
-
-    fn open(&mut self, path: &FilePath<'_>) -> Result<SliceFile<'static>, FileError> {
-        let (_, contents) = FILES.iter().find(|(name, _)| *name == path.as_str()).ok_or(FileError::NotFound)?;
-        Ok(SliceFile::new(contents))
-    }
 }
 
 /// How the stream is sent.
@@ -126,7 +112,7 @@ impl Plan {
 struct Network<'a> {
     now: Instant,
     wire: Wire,
-    appliance: Appliance<'a, Files>,
+    appliance: Appliance<'a, StaticFiles>,
     client: Interface,
     sockets: SocketSet<'a>,
     handles: [SocketHandle; CONNECTIONS],
@@ -142,12 +128,12 @@ impl<'a> Network<'a> {
     /// Polls both ends at the current time until no frame moves.
     fn settle(&mut self) {
         for _ in 0..SETTLE_ROUNDS {
-            let sent = self.wire.sent;
-            self.appliance.poll(self.now, &mut self.wire.appliance_end(), inventory(), &CONFIG);
+            let sent = self.wire.frames_sent();
+            self.appliance.poll(self.now, &mut self.wire.appliance_end(), &shared_inventory(), &CONFIG);
             self.client.poll(self.now, &mut self.wire.client_end(), &mut self.sockets);
             self.drain();
             let busy = self.appliance.poll_at(self.now).is_some_and(|at| at <= self.now);
-            if self.wire.sent == sent && !busy {
+            if self.wire.frames_sent() == sent && !busy {
                 return;
             }
         }
@@ -235,7 +221,7 @@ impl<'a> Network<'a> {
 fn check_response_buffer() {
     static CHECKED: OnceLock<()> = OnceLock::new();
     CHECKED.get_or_init(|| {
-        let inventory = inventory();
+        let inventory = &shared_inventory();
         let mut routes = vec![Route::ChainScript];
         for node in inventory.nodes() {
             let target = format!("/v1/drivers/any/vendor_passthru/ipxe_config?node_uuid={}", node.uuid());
@@ -281,12 +267,14 @@ fn exchange(plan: Plan, stream: &[u8]) {
         dhcp: UdpStorage { rx_meta: &mut [], rx_payload: &mut [], tx_meta: &mut [], tx_payload: &mut [] },
         icmpv6: RawStorage { rx_meta: &mut [], rx_payload: &mut [], tx_meta: &mut [], tx_payload: &mut [] },
     };
-    let mut settings = Settings::new(SERVER_MAC, Ipv4Cidr::new(SERVER_IP, 24));
+    let mut settings = Settings::new(SERVER_MAC, SERVER_CIDR);
     settings.router_advertisements = false;
     settings.random_seed = 0x5eed;
     let now = Instant::from_secs(1);
-    let mut wire = Wire::default();
-    let files = OpenFiles::new(Files, &mut open_files);
+    let mut wire = wire();
+    // The server's open-file table gives each response its own `SliceFile`; that every one
+    // is given back is checked at the end.
+    let files = OpenFiles::new(StaticFiles::new(&FILES), &mut open_files);
     let appliance = match Appliance::new(settings, storage, files, &mut wire.appliance_end(), now) {
         Ok(appliance) => appliance,
         Err(error) => panic!("appliance set-up: {error}"),
@@ -364,24 +352,13 @@ fn exchange(plan: Plan, stream: &[u8]) {
 
     assert_eq!(net.appliance.files_mut().open_count(), 0, "file handles left open");
     assert_eq!(errors_logged(), errors_before, "the appliance logged an error (printed above)");
+    assert_eq!(net.wire.dropped(), 0, "the test link dropped a frame: give it more slots");
 }
 
 /// The status and body of the first response in `bytes`, once all of it is there.
 fn whole_response(bytes: &[u8]) -> Option<(u16, Vec<u8>)> {
-    let mut headers = [httparse::EMPTY_HEADER; 16];
-    let mut response = httparse::Response::new(&mut headers);
-    let httparse::Status::Complete(head_len) = response.parse(bytes).ok()? else { return None };
-    let length = content_length(response.headers)?;
-    let body = bytes.get(head_len..head_len + length)?;
-    Some((response.code?, body.to_vec()))
-}
-
-fn header<'h>(headers: &'h [httparse::Header<'_>], name: &str) -> Option<&'h [u8]> {
-    headers.iter().find(|header| header.name.eq_ignore_ascii_case(name)).map(|header| header.value)
-}
-
-fn content_length(headers: &[httparse::Header<'_>]) -> Option<usize> {
-    std::str::from_utf8(header(headers, "content-length")?).ok()?.parse().ok()
+    let (head, body) = parse_response(bytes, false).ok()??;
+    Some((head.status, body.to_vec()))
 }
 
 /// Checks every response of the fuzzed connection (see the module docs).
@@ -405,17 +382,14 @@ fn check_responses(stream: &[u8], client_sent_head: bool) {
         };
         assert!(status < 500, "status {status} for a client's bytes:\n{}", shown());
         assert!(STATUSES.contains(&status), "status {status} is not one the server documents:\n{}", shown());
-        let mut headers = [httparse::EMPTY_HEADER; 16];
-        let mut response = httparse::Response::new(&mut headers);
-        let head_len = match response.parse(rest) {
-            Ok(httparse::Status::Complete(len)) => len,
+        let head = match ResponseHead::parse(rest) {
+            Ok(Some(head)) => head,
             other => panic!("response head {other:?}:\n{}", shown()),
         };
-        let headers = response.headers;
-        let Some(length) = content_length(headers) else { panic!("no valid Content-Length:\n{}", shown()) };
-        let Some(content_type) = header(headers, "content-type") else { panic!("no Content-Type:\n{}", shown()) };
-        closed = header(headers, "connection").is_some_and(|value| value.eq_ignore_ascii_case(b"close"));
-        let after_head = &rest[head_len..];
+        let Some(length) = head.content_length() else { panic!("no valid Content-Length:\n{}", shown()) };
+        let Some(content_type) = head.header("content-type") else { panic!("no Content-Type:\n{}", shown()) };
+        closed = head.header("connection").is_some_and(|value| value.eq_ignore_ascii_case(b"close"));
+        let after_head = &rest[head.len..];
         if length > 0 && (after_head.is_empty() || after_head.starts_with(b"HTTP/")) {
             assert!(!after_head.is_empty() || client_sent_head, "body cut short (no HEAD was sent):\n{}", shown());
             rest = after_head;
@@ -426,7 +400,7 @@ fn check_responses(stream: &[u8], client_sent_head: bool) {
         };
         match status {
             200 if content_type == b"text/plain" && body.starts_with(b"#!ipxe\n") => {
-                assert_eq!(header(headers, "cache-control"), Some(&b"no-store"[..]), "script without no-store");
+                assert_eq!(head.header("cache-control"), Some(&b"no-store"[..]), "script without no-store");
             }
             200 => assert!(
                 FILES.iter().any(|(_, contents)| *contents == body),
@@ -440,7 +414,7 @@ fn check_responses(stream: &[u8], client_sent_head: bool) {
                     && body[..body.len() - 1].iter().all(|&byte| byte.is_ascii_graphic() || byte == b' ');
                 assert!(line_ok, "error body is not one short line:\n{}", shown());
                 if status == 405 {
-                    assert_eq!(header(headers, "allow"), Some(&b"GET, HEAD"[..]), "405 without Allow");
+                    assert_eq!(head.header("allow"), Some(&b"GET, HEAD"[..]), "405 without Allow");
                 }
             }
         }

@@ -11,9 +11,7 @@
 mod script_grammar;
 
 use ipxe_config::route::DriverName;
-use ipxe_config::{
-    load, render, BootMode, Config, ErrorEnding, Inventory, InventoryStorage, NodeRecord, PortRecord, Route,
-};
+use ipxe_config::{render, BootMode, Config, ErrorEnding, Inventory, InventoryBuffers, Route};
 use libfuzzer_sys::fuzz_target;
 use script_grammar::{ipxe, shape};
 
@@ -64,15 +62,8 @@ fn check(inventory: &Inventory<'_>, target: &str) {
 }
 
 fuzz_target!(|json: &[u8]| {
-    let (mut nodes, mut ports) = ([NodeRecord::EMPTY; 8], [PortRecord::EMPTY; 16]);
-    let (mut strings, mut index) = ([0u8; 4096], [0u32; 64]);
-    let storage = InventoryStorage {
-        nodes: &mut nodes,
-        ports: &mut ports,
-        strings: &mut strings,
-        string_index: &mut index,
-    };
-    let Ok(inventory) = load(json, storage) else {
+    let mut buffers = InventoryBuffers::<8, 16, 4096>::new();
+    let Ok(inventory) = buffers.load(json) else {
         return;
     };
     let endpoint = |driver: &str, query: &str| format!("/v1/drivers/{driver}/vendor_passthru/ipxe_config?{query}");

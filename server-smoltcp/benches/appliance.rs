@@ -23,15 +23,17 @@ use std::os::fd::IntoRawFd;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use ipxe_config_server::host::FdLogger;
 
-use support::{binary_sizes, settings, MemoryFiles, Response, World, SCRIPT_BY_MAC};
+use ipxe_config_testkit::files::StaticFiles;
+use support::{binary_sizes, settings, Response, World, SCRIPT_BY_MAC};
 
 /// Requests per timed iteration of the script benchmarks.
 const BATCH: u64 = 16;
 const FILE_PATH: &str = "images/deploy.img";
 const FILE_BYTES: usize = 8 << 20;
 
-fn world(image: &'static [u8]) -> World<MemoryFiles> {
-    World::new(settings(), &binary_sizes(), MemoryFiles::new(FILE_PATH, image))
+fn world(image: &'static [u8]) -> World<StaticFiles> {
+    // One file held in memory, as flash would hold it on firmware.
+    World::new(settings(), &binary_sizes(), StaticFiles::new(Box::leak(Box::new([(FILE_PATH, image)]))))
 }
 
 fn install_logger() {
@@ -91,8 +93,8 @@ fn bench_appliance(c: &mut Criterion) {
 }
 
 /// What one exchange costs in turns, timer waits and frames, printed once for the record.
-fn report_cost(name: &str, w: &mut World<MemoryFiles>, exchange: impl FnOnce(&mut World<MemoryFiles>) -> Response) {
-    let frames = |w: &World<MemoryFiles>| w.wire.to_client.carried + w.wire.to_appliance.carried;
+fn report_cost(name: &str, w: &mut World<StaticFiles>, exchange: impl FnOnce(&mut World<StaticFiles>) -> Response) {
+    let frames = |w: &World<StaticFiles>| w.wire.to_client.carried + w.wire.to_appliance.carried;
     let (turns, waits, carried) = (w.turns, w.timer_waits, frames(w));
     let response = exchange(w);
     println!(

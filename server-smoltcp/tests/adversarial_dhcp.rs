@@ -303,7 +303,7 @@ fn malformed_messages_are_ignored() {
     let client_id = discover.windows(3).position(|w| w == [61, 7, 1]).unwrap();
     bad_client_id[client_id + 2] = 6;
     cases.push(("client id of another hardware type", bad_client_id));
-    cases.push(("garbage", common::memory_files::pseudo_random_bytes(548, 7).to_vec()));
+    cases.push(("garbage", ipxe_config_testkit::files::pseudo_random_bytes(548, 7).to_vec()));
     cases.push(("zeros", vec![0; 548]));
     cases.push(("empty", Vec::new()));
     for (what, payload) in &cases {

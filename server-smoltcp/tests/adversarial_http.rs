@@ -14,11 +14,11 @@ use std::sync::Arc;
 
 use common::lan::{leaked_sockets, Fetch, Lan};
 use common::log_capture;
-use common::memory_files::{pseudo_random_bytes, MemoryFiles};
 use common::{Response, DEPLOYING_NODE, SERVER_IP, SERVER_MAC};
 use ipxe_config::Config;
 use ipxe_config_server::host::leak_storage;
 use ipxe_config_server::{HttpLimits, Settings, StorageSizes};
+use ipxe_config_testkit::files::{pseudo_random_bytes, MemoryFiles};
 use smoltcp::phy::ChecksumCapabilities;
 use smoltcp::socket::tcp::State;
 use smoltcp::time::{Duration, Instant};

@@ -1,141 +1,24 @@
-//! What the server's fuzz targets share: the fixture inventory, loaded once; an
-//! in-memory Ethernet link whose two ends are `phy::Device`s; and a logger that formats
-//! every log line the appliance writes and counts the errors among them.
+//! What the server's fuzz targets share beyond the test kit: a logger that formats every
+//! log line the appliance writes and counts the errors among them.
 //!
-//! Each target builds a fresh appliance per input over this link, so no state (sockets,
-//! leases, ARP entries) carries from one input to the next and every crash replays alone.
+//! Each target builds a fresh appliance per input over the kit's in-memory link, so no
+//! state (sockets, leases, ARP entries) carries from one input to the next and every
+//! crash replays alone.
 
-use std::collections::VecDeque;
 use std::fmt::{self, Write as _};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::OnceLock;
 
-use ipxe_config::{load, Config, Inventory, InventoryStorage, NodeRecord, PortRecord};
-use smoltcp::phy::{self, Device, DeviceCapabilities, Medium};
-use smoltcp::time::Instant;
-use smoltcp::wire::{EthernetAddress, Ipv4Address};
+use ipxe_config_testkit::link::Wire;
 
-/// The appliance's addresses, as in the server's tests.
-pub const SERVER_IP: Ipv4Address = Ipv4Address::new(10, 99, 0, 1);
-pub const SERVER_MAC: EthernetAddress = EthernetAddress([0x02, 0x69, 0x70, 0x78, 0x65, 0x01]);
+/// Frames the link holds each way: far more than a 4 KiB TCP window or a DHCP exchange
+/// puts in flight, so nothing is dropped; the targets test the appliance, not loss
+/// recovery (each checks [`Wire::dropped`] at the end).
+const LINK_SLOTS: usize = 64;
 
-/// Largest Ethernet frame carried (no FCS).
-pub const FRAME: usize = 1514;
-
-/// The configuration every input is served with.
-pub const CONFIG: Config<'static> = Config { base_url: Some("http://10.99.0.1"), ..Config::DEFAULT };
-
-/// `fixtures/inventory.json`, loaded on first use into storage that lives for the run.
-pub fn inventory() -> &'static Inventory<'static> {
-    static INVENTORY: OnceLock<Inventory<'static>> = OnceLock::new();
-    INVENTORY.get_or_init(|| {
-        let memory: &'static mut InventoryMemory =
-            Box::leak(Box::new(InventoryMemory { nodes: [NodeRecord::EMPTY; 64], string_index: [0; 1024] }));
-        let storage = InventoryStorage {
-            nodes: &mut memory.nodes,
-            ports: Vec::leak(vec![PortRecord::EMPTY; 64]),
-            strings: Vec::leak(vec![0; 64 * 1024]),
-            string_index: &mut memory.string_index,
-        };
-        match load(include_bytes!("../../../fixtures/inventory.json"), storage) {
-            Ok(inventory) => inventory,
-            Err(error) => panic!("fixtures/inventory.json does not load: {error}"),
-        }
-    })
-}
-
-/// The node table and the string index in one allocation that starts with the nodes,
-/// which the loaded inventory points at: `LeakSanitizer` then sees the index reachable
-/// too (leaked on its own, with nothing pointing at it after loading, it was reported).
-#[repr(C)]
-struct InventoryMemory {
-    nodes: [NodeRecord; 64],
-    string_index: [u32; 1024],
-}
-
-/// Frames in flight, one queue each way. Nothing is dropped or reordered: the targets
-/// test the appliance, not loss recovery.
-#[derive(Default)]
-pub struct Wire {
-    /// From the client (or the injected frames) to the appliance.
-    pub to_appliance: VecDeque<Vec<u8>>,
-    /// From the appliance.
-    pub from_appliance: VecDeque<Vec<u8>>,
-    /// Frames sent either way so far: a poll that changed it moved something.
-    pub sent: u64,
-}
-
-impl Wire {
-    /// The appliance's end.
-    pub fn appliance_end(&mut self) -> End<'_> {
-        End { rx: &mut self.to_appliance, tx: &mut self.from_appliance, sent: &mut self.sent }
-    }
-
-    /// The client's end.
-    #[allow(dead_code, reason = "the DHCP target has no client interface; it queues frames itself")]
-    pub fn client_end(&mut self) -> End<'_> {
-        End { rx: &mut self.from_appliance, tx: &mut self.to_appliance, sent: &mut self.sent }
-    }
-}
-
-/// One end of the [`Wire`]: receives from one queue, sends into the other.
-pub struct End<'w> {
-    rx: &'w mut VecDeque<Vec<u8>>,
-    tx: &'w mut VecDeque<Vec<u8>>,
-    sent: &'w mut u64,
-}
-
-impl Device for End<'_> {
-    type RxToken<'a>
-        = RxToken
-    where
-        Self: 'a;
-    type TxToken<'a>
-        = TxToken<'a>
-    where
-        Self: 'a;
-
-    fn receive(&mut self, _timestamp: Instant) -> Option<(RxToken, TxToken<'_>)> {
-        let frame = self.rx.pop_front()?;
-        Some((RxToken { frame }, TxToken { queue: self.tx, sent: self.sent }))
-    }
-
-    fn transmit(&mut self, _timestamp: Instant) -> Option<TxToken<'_>> {
-        Some(TxToken { queue: self.tx, sent: self.sent })
-    }
-
-    fn capabilities(&self) -> DeviceCapabilities {
-        let mut capabilities = DeviceCapabilities::default();
-        capabilities.medium = Medium::Ethernet;
-        capabilities.max_transmission_unit = FRAME;
-        capabilities
-    }
-}
-
-pub struct RxToken {
-    frame: Vec<u8>,
-}
-
-impl phy::RxToken for RxToken {
-    fn consume<R, F: FnOnce(&[u8]) -> R>(self, f: F) -> R {
-        f(&self.frame)
-    }
-}
-
-pub struct TxToken<'a> {
-    queue: &'a mut VecDeque<Vec<u8>>,
-    sent: &'a mut u64,
-}
-
-impl phy::TxToken for TxToken<'_> {
-    fn consume<R, F: FnOnce(&mut [u8]) -> R>(self, len: usize, f: F) -> R {
-        assert!(len <= FRAME, "a frame of {len} bytes, over the MTU");
-        let mut frame = vec![0u8; len];
-        let result = f(&mut frame);
-        self.queue.push_back(frame);
-        *self.sent += 1;
-        result
-    }
+/// A fresh link for one input.
+pub fn wire() -> Wire {
+    Wire::new(LINK_SLOTS)
 }
 
 /// Error-level log lines so far. The appliance logs an error only for a configuration

@@ -1,34 +1,25 @@
 //! What the appliance benchmarks share: the appliance and a client smoltcp interface in
-//! one process, joined by the tests' in-memory Ethernet link, on a virtual clock, and a
-//! client that speaks just enough HTTP/1.1 to fetch scripts and files.
+//! one process, joined by the test kit's in-memory Ethernet link, on a virtual clock, and
+//! a client that speaks just enough HTTP/1.1 to fetch scripts and files.
 //!
 //! The client allocates nothing after set-up (its receive buffer is reserved once), so
 //! an allocation counted while it runs is the appliance's.
 // Each bench binary uses a different subset of these helpers.
 #![allow(dead_code)]
 
-#[path = "../../tests/common/link.rs"]
-pub mod link;
-
-use std::path::Path;
-
-use ipxe_config::{load, Config, Inventory, InventoryStorage, NodeRecord, PortRecord};
+use ipxe_config::{Config, Inventory};
 use ipxe_config_server::host::{leak_file_slots, leak_storage};
-use ipxe_config_server::{
-    Appliance, DhcpSettings, FileError, FilePath, FileSource, OpenFiles, Settings, SliceFile, StorageSizes,
-};
+use ipxe_config_server::{Appliance, FileSource, OpenFiles, Settings, StorageSizes};
+use ipxe_config_testkit::http::{parse_response, ResponseHead};
+use ipxe_config_testkit::inventory::shared_inventory;
+use ipxe_config_testkit::link::Wire;
+use ipxe_config_testkit::net::{CLIENT_IP, CLIENT_MAC, CONFIG, SERVER_IP};
 use smoltcp::iface::{Config as InterfaceConfig, Interface, PollResult, SocketHandle, SocketSet, SocketStorage};
 use smoltcp::socket::tcp::{self, State};
 use smoltcp::time::{Duration, Instant};
-use smoltcp::wire::{EthernetAddress, HardwareAddress, IpAddress, IpCidr, Ipv4Address, Ipv4Cidr};
+use smoltcp::wire::{HardwareAddress, IpAddress, IpCidr, Ipv4Cidr};
 
-use link::Wire;
-
-pub const SERVER_IP: Ipv4Address = Ipv4Address::new(10, 99, 0, 1);
-pub const SERVER_MAC: EthernetAddress = EthernetAddress([0x02, 0x69, 0x70, 0x78, 0x65, 0x01]);
-pub const CLIENT_IP: Ipv4Address = Ipv4Address::new(10, 99, 0, 50);
-/// Node 1's PXE port in the shared fixture inventory.
-pub const CLIENT_MAC: EthernetAddress = EthernetAddress([0x52, 0x54, 0x00, 0x00, 0x00, 0x01]);
+pub use ipxe_config_testkit::net::settings;
 
 /// Node 1's script by MAC, spelled as iPXE sends `${mac}` in a URL.
 pub const SCRIPT_BY_MAC: &str = "/v1/drivers/ipmi/vendor_passthru/ipxe_config?port_address=52%3A54%3A00%3A00%3A00%3A01";
@@ -38,27 +29,6 @@ pub const SCRIPT_BY_UUID: &str =
 
 /// Turns without any frame moving or timer due before a wait is declared stuck.
 const STUCK_TURNS: usize = 100_000;
-
-/// Loads `fixtures/inventory.json` into storage kept for the whole run.
-pub fn shared_inventory() -> Inventory<'static> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/inventory.json");
-    let json = std::fs::read(&path).unwrap_or_else(|error| panic!("{}: {error}", path.display()));
-    let storage = InventoryStorage {
-        nodes: Vec::leak(vec![NodeRecord::EMPTY; 64]),
-        ports: Vec::leak(vec![PortRecord::EMPTY; 64]),
-        strings: Vec::leak(vec![0; 64 * 1024]),
-        string_index: Vec::leak(vec![0; 1024]),
-    };
-    load(&json, storage).expect("fixture inventory loads")
-}
-
-/// The settings `ipxe-config-appliance` starts with by default, on the test addresses:
-/// HTTP on port 80, DHCP for .100–.199, router advertisements on.
-pub fn settings() -> Settings {
-    let mut settings = Settings::new(SERVER_MAC, Ipv4Cidr::new(SERVER_IP, 24));
-    settings.dhcp = Some(DhcpSettings::new(Ipv4Address::new(10, 99, 0, 100), Ipv4Address::new(10, 99, 0, 199)));
-    settings
-}
 
 /// The buffer sizes `ipxe-config-appliance` allocates by default (its `--max-connections`,
 /// `--tcp-rx-bytes`, `--tcp-tx-bytes`, `--response-bytes` and `--max-header-bytes`
@@ -72,29 +42,6 @@ pub fn binary_sizes() -> StorageSizes {
         request_scratch_bytes: 4096,
         dhcp_leases: 100,
         ..StorageSizes::DEFAULT
-    }
-}
-
-/// One file held in memory, as flash would hold it on firmware.
-pub struct MemoryFiles {
-    path: &'static str,
-    contents: &'static [u8],
-}
-
-impl MemoryFiles {
-    pub fn new(path: &'static str, contents: &'static [u8]) -> Self {
-        MemoryFiles { path, contents }
-    }
-}
-
-impl FileSource for MemoryFiles {
-    type File = SliceFile<'static>;
-
-    fn open(&mut self, path: &FilePath<'_>) -> Result<SliceFile<'static>, FileError> {
-        if path.as_str() != self.path {
-            return Err(FileError::NotFound);
-        }
-        Ok(SliceFile::new(self.contents))
     }
 }
 
@@ -158,7 +105,7 @@ impl<F: FileSource<File: 'static>> World<F> {
             sockets,
             socket,
             inventory: shared_inventory(),
-            config: Config { base_url: Some("http://10.99.0.1"), ..Config::DEFAULT },
+            config: CONFIG,
             now,
             received: Vec::with_capacity(1 << 16),
             timer_waits: 0,
@@ -257,7 +204,7 @@ impl<F: FileSource<File: 'static>> World<F> {
         let mut response = None;
         self.wait_for("response", |w| {
             w.drain();
-            response = parse_response(&w.received, expect_body);
+            response = parse_whole(&w.received, expect_body);
             response.is_some()
         });
         response.expect("response")
@@ -320,23 +267,12 @@ impl<F: FileSource<File: 'static>> World<F> {
 
 /// Status, head length and `Content-Length` once a whole head is in `bytes`.
 fn parse_head(bytes: &[u8]) -> Option<(u16, usize, usize)> {
-    let mut headers = [httparse::EMPTY_HEADER; 16];
-    let mut response = httparse::Response::new(&mut headers);
-    let httparse::Status::Complete(head_len) = response.parse(bytes).expect("HTTP response") else {
-        return None;
-    };
-    let content_length = response
-        .headers
-        .iter()
-        .find(|h| h.name.eq_ignore_ascii_case("content-length"))
-        .and_then(|h| std::str::from_utf8(h.value).ok()?.parse().ok())
-        .expect("Content-Length");
-    Some((response.code.expect("status"), head_len, content_length))
+    let head = ResponseHead::parse(bytes).expect("HTTP response")?;
+    Some((head.status, head.len, head.content_length().expect("Content-Length")))
 }
 
 /// The whole response, once it is all in `bytes`.
-fn parse_response(bytes: &[u8], expect_body: bool) -> Option<Response> {
-    let (status, head_len, content_length) = parse_head(bytes)?;
-    let body_len = if expect_body { content_length } else { 0 };
-    (bytes.len() >= head_len + body_len).then_some(Response { status, head_len, body_len })
+fn parse_whole(bytes: &[u8], expect_body: bool) -> Option<Response> {
+    let (head, body) = parse_response(bytes, !expect_body).expect("HTTP response")?;
+    Some(Response { status: head.status, head_len: head.len, body_len: body.len() })
 }

@@ -24,7 +24,6 @@ use ipxe_config::{Config, Inventory};
 use ipxe_config_server::host::leak_file_slots;
 use ipxe_config_server::{Appliance, ApplianceStorage, OpenFiles, Settings};
 use smoltcp::iface::{Config as InterfaceConfig, Interface, SocketHandle, SocketSet};
-use smoltcp::phy::{self, Device, DeviceCapabilities, Medium};
 use smoltcp::socket::tcp;
 use smoltcp::time::{Duration, Instant};
 use smoltcp::wire::{
@@ -32,12 +31,11 @@ use smoltcp::wire::{
     Ipv4Address, Ipv4Cidr, Ipv4Packet, UdpPacket,
 };
 
-use super::autoconf::is_router_advertisement;
-use super::memory_files::MemoryFiles;
-use super::Response;
+use ipxe_config_testkit::files::MemoryFiles;
+use ipxe_config_testkit::http::{take_response, Response};
+use ipxe_config_testkit::phy::{Inbox, Port};
 
-/// Largest Ethernet frame carried (no FCS).
-pub const FRAME: usize = 1514;
+use super::autoconf::is_router_advertisement;
 
 /// A frame on the wire, shared between the stations a broadcast reaches.
 pub type Frame = Rc<[u8]>;
@@ -45,81 +43,37 @@ pub type Frame = Rc<[u8]>;
 /// Frames in flight towards one receiver, each with the time its last bit arrives.
 type Queue = VecDeque<(Instant, Frame)>;
 
-/// One end of the segment as smoltcp sees it: frames due by `now` in, frames out.
-struct Port<'p> {
-    now: Instant,
-    inbox: &'p mut Queue,
-    outbox: &'p mut Vec<Vec<u8>>,
-    /// For a station: its MAC and where DHCP replies and router advertisements go.
+/// Frames due at one end of the segment: its queue, and for a station, its MAC and where
+/// DHCP replies and router advertisements go instead of its interface.
+struct Inbound<'p> {
+    queue: &'p mut Queue,
     diverted: Option<(EthernetAddress, &'p mut Diverted)>,
 }
 
-impl Device for Port<'_> {
-    type RxToken<'a>
-        = RxToken
-    where
-        Self: 'a;
-    type TxToken<'a>
-        = TxToken<'a>
-    where
-        Self: 'a;
-
-    fn receive(&mut self, _timestamp: Instant) -> Option<(RxToken, TxToken<'_>)> {
+impl Inbox for Inbound<'_> {
+    fn ready(&mut self, now: Instant) -> bool {
         loop {
-            let (due, _) = self.inbox.front()?;
-            if *due > self.now {
-                return None;
+            let Some((due, frame)) = self.queue.front() else { return false };
+            if *due > now {
+                return false;
             }
-            let (_, frame) = self.inbox.pop_front()?;
-            if let Some((mac, diverted)) = &mut self.diverted {
-                if let Some(chaddr) = dhcp_reply_chaddr(&frame) {
-                    if chaddr == *mac {
-                        diverted.dhcp.push_back(frame);
-                    }
-                    continue;
+            let Some((mac, diverted)) = &mut self.diverted else { return true };
+            if let Some(chaddr) = dhcp_reply_chaddr(frame) {
+                if chaddr == *mac {
+                    diverted.dhcp.push_back(frame.clone());
                 }
-                if is_router_advertisement(&frame) {
-                    diverted.router_adverts += 1;
-                    continue;
-                }
+            } else if is_router_advertisement(frame) {
+                diverted.router_adverts += 1;
+            } else {
+                return true;
             }
-            return Some((RxToken { frame }, TxToken { outbox: self.outbox }));
+            self.queue.pop_front();
         }
     }
 
-    fn transmit(&mut self, _timestamp: Instant) -> Option<TxToken<'_>> {
-        Some(TxToken { outbox: self.outbox })
-    }
-
-    fn capabilities(&self) -> DeviceCapabilities {
-        let mut capabilities = DeviceCapabilities::default();
-        capabilities.medium = Medium::Ethernet;
-        capabilities.max_transmission_unit = FRAME;
-        capabilities
-    }
-}
-
-struct RxToken {
-    frame: Frame,
-}
-
-impl phy::RxToken for RxToken {
-    fn consume<R, F: FnOnce(&[u8]) -> R>(self, f: F) -> R {
-        f(&self.frame)
-    }
-}
-
-struct TxToken<'a> {
-    outbox: &'a mut Vec<Vec<u8>>,
-}
-
-impl phy::TxToken for TxToken<'_> {
-    fn consume<R, F: FnOnce(&mut [u8]) -> R>(self, len: usize, f: F) -> R {
-        assert!(len <= FRAME, "frame of {len} bytes");
-        let mut frame = vec![0u8; len];
-        let result = f(&mut frame);
-        self.outbox.push(frame);
-        result
+    fn take<R>(&mut self, f: impl FnOnce(&[u8]) -> R) -> R {
+        let (_, frame) = self.queue.pop_front().expect("`ready` saw a frame");
+        f(&frame)
     }
 }
 
@@ -298,9 +252,9 @@ impl<'a> Lan<'a> {
         config: Config<'a>,
     ) -> Self {
         let now = Instant::from_secs(1);
-        let mut inbox = Queue::new();
-        let mut outbox = Vec::new();
-        let mut port = Port { now, inbox: &mut inbox, outbox: &mut outbox, diverted: None };
+        let (mut queue, mut outbox) = (Queue::new(), Vec::new());
+        let mut inbox = Inbound { queue: &mut queue, diverted: None };
+        let mut port = Port::new(&mut inbox, &mut outbox);
         let slots = leak_file_slots(files.max_open());
         let appliance =
             Appliance::new(settings, storage, OpenFiles::new(files, slots), &mut port, now).expect("appliance set-up");
@@ -333,9 +287,9 @@ impl<'a> Lan<'a> {
         sockets: SocketSet<'a>,
         handles: Vec<SocketHandle>,
     ) -> usize {
-        let mut inbox = Queue::new();
-        let mut outbox = Vec::new();
-        let mut port = Port { now: self.now, inbox: &mut inbox, outbox: &mut outbox, diverted: None };
+        let (mut queue, mut outbox) = (Queue::new(), Vec::new());
+        let mut inbox = Inbound { queue: &mut queue, diverted: None };
+        let mut port = Port::new(&mut inbox, &mut outbox);
         let mut config = InterfaceConfig::new(HardwareAddress::Ethernet(mac));
         config.random_seed = u64::from_le_bytes([mac.0[0], mac.0[1], mac.0[2], mac.0[3], mac.0[4], mac.0[5], 0x5a, 1]);
         let iface = Interface::new(config, &mut port, self.now);
@@ -440,7 +394,8 @@ impl<'a> Lan<'a> {
 
     fn poll_appliance(&mut self) {
         let mut outbox = std::mem::take(&mut self.appliance_outbox);
-        let mut port = Port { now: self.now, inbox: &mut self.to_appliance, outbox: &mut outbox, diverted: None };
+        let mut inbox = Inbound { queue: &mut self.to_appliance, diverted: None };
+        let mut port = Port::new(&mut inbox, &mut outbox);
         self.appliance.poll(self.now, &mut port, &self.inventory, &self.config);
         self.appliance_wake = self.appliance.poll_at(self.now);
         let frames = std::mem::take(&mut outbox);
@@ -460,7 +415,8 @@ impl<'a> Lan<'a> {
         let mut timer = None;
         for _ in 0..8 {
             let Station { iface, sockets, inbox, outbox, diverted, mac, .. } = &mut *station;
-            let mut port = Port { now, inbox, outbox, diverted: Some((*mac, diverted)) };
+            let mut inbox = Inbound { queue: inbox, diverted: Some((*mac, diverted)) };
+            let mut port = Port::new(&mut inbox, outbox);
             iface.poll(now, &mut port, sockets);
             if station.auto_drain {
                 station.drain();
@@ -654,31 +610,6 @@ pub fn ipxe_request(target: &str) -> String {
     format!(
         "GET {target} HTTP/1.1\r\nConnection: keep-alive\r\nUser-Agent: iPXE/1.0.0+git-20190125.36a4c85-5.1\r\nHost: 10.99.0.1\r\n\r\n"
     )
-}
-
-/// Takes one complete response off the front of `received`.
-pub fn take_response(received: &mut Vec<u8>, head_only: bool) -> Option<Response> {
-    let mut headers = [httparse::EMPTY_HEADER; 32];
-    let mut parsed = httparse::Response::new(&mut headers);
-    let httparse::Status::Complete(head_len) = parsed.parse(received).expect("the appliance sent a valid HTTP head")
-    else {
-        return None;
-    };
-    let status = parsed.code.expect("status");
-    let headers: Vec<(String, String)> =
-        parsed.headers.iter().map(|h| (h.name.to_owned(), String::from_utf8_lossy(h.value).into_owned())).collect();
-    let length = headers
-        .iter()
-        .find(|(name, _)| name.eq_ignore_ascii_case("content-length"))
-        .map(|(_, value)| value.parse::<usize>().expect("numeric Content-Length"))
-        .expect("every response has a Content-Length");
-    let body_len = if head_only { 0 } else { length };
-    if received.len() < head_len + body_len {
-        return None;
-    }
-    let body = received[head_len..head_len + body_len].to_vec();
-    received.drain(..head_len + body_len);
-    Some(Response { status, headers, body })
 }
 
 /// A well-behaved client fetching one URL without blocking the test, so attackers can act

@@ -1,57 +1,38 @@
 //! Test harness: the appliance and a client on a second smoltcp interface, joined by
 //! an in-memory Ethernet link, with a virtual clock.
-// Each test binary uses a different subset of these helpers.
-#![allow(dead_code)]
+// Each test binary uses a different subset of these helpers and re-exports.
+#![allow(dead_code, unused_imports)]
 
 pub mod autoconf;
 pub mod lan;
-pub mod link;
 pub mod log_capture;
-pub mod memory_files;
 pub mod storm;
 
 use std::path::{Path, PathBuf};
 
-use ipxe_config::{load, Config, Inventory, InventoryStorage, NodeRecord, PortRecord};
+use ipxe_config::{Config, Inventory};
 use ipxe_config_server::host::{leak_file_slots, leak_storage, DirectoryFiles};
-use ipxe_config_server::{Appliance, DhcpSettings, OpenFiles, Settings, StorageSizes};
+use ipxe_config_server::{Appliance, OpenFiles, Settings, StorageSizes};
+use ipxe_config_testkit::http::{parse_response, take_response};
+use ipxe_config_testkit::link::Wire;
 use smoltcp::iface::{Config as InterfaceConfig, Interface, SocketHandle, SocketSet, SocketStorage};
 use smoltcp::socket::tcp;
 use smoltcp::time::{Duration, Instant};
-use smoltcp::wire::{EthernetAddress, HardwareAddress, IpAddress, IpCidr, Ipv4Address, Ipv4Cidr};
+use smoltcp::wire::{HardwareAddress, IpAddress, IpCidr, Ipv4Cidr};
 
-use link::Wire;
+// The kit's names, where the tests have always found them.
+pub use ipxe_config_testkit::http::Response;
+pub use ipxe_config_testkit::inventory::{shared_fixture, shared_inventory};
+pub use ipxe_config_testkit::net::{CLIENT_IP, CLIENT_MAC, SERVER_IP, SERVER_MAC};
 
-pub const SERVER_IP: Ipv4Address = Ipv4Address::new(10, 99, 0, 1);
-pub const SERVER_MAC: EthernetAddress = EthernetAddress([0x02, 0x69, 0x70, 0x78, 0x65, 0x01]);
-pub const CLIENT_IP: Ipv4Address = Ipv4Address::new(10, 99, 0, 50);
-/// Node 1's PXE port in the shared fixture inventory.
-pub const CLIENT_MAC: EthernetAddress = EthernetAddress([0x52, 0x54, 0x00, 0x00, 0x00, 0x01]);
 /// Node 1: deploying, BIOS, `ipmi`.
 pub const DEPLOYING_NODE: &str = "00000001-0000-4000-8000-000000000001";
 /// Node 6: `available`, which has nothing to boot (an error script).
 pub const AVAILABLE_NODE: &str = "00000006-0000-4000-8000-000000000006";
 
-/// A file of the workspace's shared `fixtures/`.
-pub fn shared_fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures").join(name)
-}
-
 /// A file of this crate's `tests/fixtures/`.
 pub fn own_fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)
-}
-
-/// Loads the shared inventory into storage that lives for the whole test.
-pub fn shared_inventory() -> Inventory<'static> {
-    let json = std::fs::read(shared_fixture("inventory.json")).expect("fixtures/inventory.json");
-    let storage = InventoryStorage {
-        nodes: Vec::leak(vec![NodeRecord::EMPTY; 64]),
-        ports: Vec::leak(vec![PortRecord::EMPTY; 64]),
-        strings: Vec::leak(vec![0; 64 * 1024]),
-        string_index: Vec::leak(vec![0; 1024]),
-    };
-    load(&json, storage).expect("fixture inventory loads")
 }
 
 /// A fresh, empty directory for one test's files.
@@ -74,34 +55,14 @@ pub struct Options {
 
 impl Options {
     pub fn new(test: &str) -> Self {
-        let mut settings = Settings::new(SERVER_MAC, Ipv4Cidr::new(SERVER_IP, 24));
-        settings.dhcp = Some(DhcpSettings::new(Ipv4Address::new(10, 99, 0, 100), Ipv4Address::new(10, 99, 0, 199)));
         Options {
             sizes: StorageSizes::DEFAULT,
-            settings,
+            settings: ipxe_config_testkit::net::settings(),
             client_sockets: 4,
             client_rx_bytes: 65536,
             files: scratch_dir(test),
-            config: Config { base_url: Some("http://10.99.0.1"), ..Config::DEFAULT },
+            config: ipxe_config_testkit::net::CONFIG,
         }
-    }
-}
-
-/// An HTTP response as the client read it.
-#[derive(Debug)]
-pub struct Response {
-    pub status: u16,
-    pub headers: Vec<(String, String)>,
-    pub body: Vec<u8>,
-}
-
-impl Response {
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(key, _)| key.eq_ignore_ascii_case(name)).map(|(_, value)| value.as_str())
-    }
-
-    pub fn text(&self) -> &str {
-        std::str::from_utf8(&self.body).expect("UTF-8 body")
     }
 }
 
@@ -245,20 +206,10 @@ impl Harness {
     /// returns the status, the head length and the body length, still in `pending`.
     pub fn read_response_in_place(&mut self, index: usize, expect_body: bool) -> (u16, usize, usize) {
         for _ in 0..1_000_000 {
-            let mut headers = [httparse::EMPTY_HEADER; 32];
-            let mut response = httparse::Response::new(&mut headers);
-            if let httparse::Status::Complete(head_len) = response.parse(&self.pending[index]).expect("HTTP response") {
-                let status = response.code.expect("status");
-                let body_len = response
-                    .headers
-                    .iter()
-                    .find(|h| h.name.eq_ignore_ascii_case("content-length"))
-                    .map(|h| std::str::from_utf8(h.value).unwrap().parse::<usize>().unwrap())
-                    .expect("Content-Length");
-                let body_len = if expect_body { body_len } else { 0 };
-                if self.pending[index].len() >= head_len + body_len {
-                    return (status, head_len, body_len);
-                }
+            match parse_response(&self.pending[index], !expect_body) {
+                Ok(Some((head, body))) => return (head.status, head.len, body.len()),
+                Ok(None) => {}
+                Err(error) => panic!("HTTP response: {error}"),
             }
             let closed = !self.socket(index).may_recv();
             assert!(!closed, "connection closed mid-response: {:?}", String::from_utf8_lossy(&self.pending[index]));
@@ -269,15 +220,8 @@ impl Harness {
 
     /// Reads one response and removes it from `pending`.
     pub fn read_response(&mut self, index: usize, expect_body: bool) -> Response {
-        let (status, head_len, body_len) = self.read_response_in_place(index, expect_body);
-        let mut headers = [httparse::EMPTY_HEADER; 32];
-        let mut parsed = httparse::Response::new(&mut headers);
-        parsed.parse(&self.pending[index]).unwrap();
-        let headers =
-            parsed.headers.iter().map(|h| (h.name.to_owned(), String::from_utf8_lossy(h.value).into_owned())).collect();
-        let body = self.pending[index][head_len..head_len + body_len].to_vec();
-        self.pending[index].drain(..head_len + body_len);
-        Response { status, headers, body }
+        self.read_response_in_place(index, expect_body);
+        take_response(&mut self.pending[index], !expect_body).expect("a whole response")
     }
 
     /// `GET target` on connection `index` (keep-alive).

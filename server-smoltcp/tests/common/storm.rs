@@ -18,7 +18,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Instant as WallClock;
 
-use ipxe_config::{load, Config, InventoryStorage, NodeRecord, PortRecord};
+use ipxe_config::{HeapInventoryBuffers, InventoryCapacity};
 use ipxe_config_server::{
     ApplianceStorage, ConnectionSlot, DhcpSettings, HttpLimits, Lease, RawStorage, Settings, StorageSizes, UdpStorage,
 };
@@ -27,12 +27,12 @@ use smoltcp::socket::{raw, tcp, udp};
 use smoltcp::time::{Duration, Instant};
 use smoltcp::wire::{DhcpMessageType, EthernetAddress, Ipv4Address, Ipv4Cidr};
 
+use ipxe_config_testkit::files::{pseudo_random_bytes, MemoryFiles};
+use ipxe_config_testkit::http::{take_response, ResponseHead};
+use ipxe_config_testkit::net::{CONFIG, SERVER_IP, SERVER_MAC};
+
 use super::autoconf::{parse_reply, router_solicitation, ClientMessage};
 use super::lan::{ipxe_request, Lan, Station, Tick};
-use super::memory_files::{pseudo_random_bytes, MemoryFiles};
-
-pub const SERVER_IP: Ipv4Address = Ipv4Address::new(10, 99, 0, 1);
-const SERVER_MAC: EthernetAddress = EthernetAddress([0x02, 0x69, 0x70, 0x78, 0x65, 0x01]);
 /// The deploy kernel every generated node boots, served from memory.
 const KERNEL_PATH: &str = "images/ipa.kernel";
 const CLIENT_RX: usize = 65536;
@@ -193,32 +193,9 @@ pub fn inventory_json(count: usize) -> String {
     format!("{{\"nodes\": [{}],\n\"ports\": [{}]}}", nodes.join(",\n"), ports.join(",\n"))
 }
 
-/// Memory an inventory of `count` nodes is loaded into.
-pub struct InventoryMemory {
-    nodes: Vec<NodeRecord>,
-    ports: Vec<PortRecord>,
-    strings: Vec<u8>,
-    string_index: Vec<u32>,
-}
-
-impl InventoryMemory {
-    pub fn new(count: usize) -> Self {
-        InventoryMemory {
-            nodes: vec![NodeRecord::EMPTY; count],
-            ports: vec![PortRecord::EMPTY; count],
-            strings: vec![0; 4096 + count * 128],
-            string_index: vec![0; 1024 + count * 4],
-        }
-    }
-
-    pub fn storage(&mut self) -> InventoryStorage<'_> {
-        InventoryStorage {
-            nodes: &mut self.nodes,
-            ports: &mut self.ports,
-            strings: &mut self.strings,
-            string_index: &mut self.string_index,
-        }
-    }
+/// Room for an inventory of `count` nodes, each with one port and a few short strings.
+fn storm_capacity(count: usize) -> InventoryCapacity {
+    InventoryCapacity::new(count, count, 4096 + count * 128)
 }
 
 /// Every buffer of an appliance, owned, so a storm frees it when done.
@@ -571,7 +548,7 @@ impl Client {
                 (bytes.len(), ())
             });
         }
-        let Some(response) = super::lan::take_response(&mut self.buffer, false) else {
+        let Some(response) = take_response(&mut self.buffer, false) else {
             return self.check_open(station, "script").unwrap_or(Tick::IDLE);
         };
         let text = String::from_utf8_lossy(&response.body);
@@ -622,21 +599,11 @@ impl Client {
                     buffer.extend_from_slice(&bytes[..take]);
                     (take, ())
                 });
-                let parsed_head = {
-                    let mut headers = [httparse::EMPTY_HEADER; 32];
-                    let mut parsed = httparse::Response::new(&mut headers);
-                    match parsed.parse(&self.buffer) {
-                        Ok(httparse::Status::Complete(head_len)) => {
-                            let length = parsed
-                                .headers
-                                .iter()
-                                .find(|h| h.name.eq_ignore_ascii_case("content-length"))
-                                .and_then(|h| std::str::from_utf8(h.value).ok()?.parse::<usize>().ok());
-                            Some((head_len, parsed.code, length))
-                        }
-                        _ => None,
-                    }
-                };
+                // A head that does not parse yet is waited on; the connection's end fails it.
+                let parsed_head = ResponseHead::parse(&self.buffer)
+                    .ok()
+                    .flatten()
+                    .map(|head| (head.len, Some(head.status), head.content_length()));
                 if let Some((head_len, code, length)) = parsed_head {
                     if code != Some(200) || length != Some(file.len()) {
                         let shown = String::from_utf8_lossy(&self.buffer[..head_len]).into_owned();
@@ -684,8 +651,8 @@ pub fn run_storm_with(config: &StormConfig) -> StormReport {
     let started = WallClock::now();
     let clients = config.clients;
     let json = inventory_json(clients);
-    let mut inventory_memory = InventoryMemory::new(clients);
-    let inventory = load(json.as_bytes(), inventory_memory.storage()).expect("generated inventory loads");
+    let mut inventory_memory = HeapInventoryBuffers::new(storm_capacity(clients)).expect("inventory capacity");
+    let inventory = inventory_memory.load(json.as_bytes()).expect("generated inventory loads");
 
     let mut sizes = config.sizes;
     sizes.dhcp_leases = clients + 16;
@@ -701,8 +668,7 @@ pub fn run_storm_with(config: &StormConfig) -> StormReport {
 
     let mut appliance_memory = ApplianceMemory::new(&sizes);
     let mut station_memory = StationMemory::new(clients, CLIENT_RX, CLIENT_TX);
-    let config_values = Config { base_url: Some("http://10.99.0.1"), ..Config::DEFAULT };
-    let mut lan = Lan::new(settings, appliance_memory.storage(), files, inventory, config_values);
+    let mut lan = Lan::new(settings, appliance_memory.storage(), files, inventory, CONFIG);
     lan.quantum = config.quantum;
     lan.bits_per_second = config.bits_per_second;
 
