@@ -658,7 +658,14 @@ fn chain_script(w: &mut impl Sink, config: &Config<'_>) {
     base_url(w, config);
     let driver = checked(config.any_driver, "any_driver", ValueKind::Token).unwrap_or("any");
     let _ = Endpoint::new(driver, NodeParam::AddressSetting(NIC_MAC_SETTING)).write(w);
-    w.text(" ||\ninc nic\ngoto next_nic\n\n");
+    // iPXE's `chain` returns what the chained script returned (`script_exec` hands back
+    // the status of the line that ended it, and `exit N` ends it with N: src/image/script.c,
+    // src/core/exec.c `exit_exec`), and fails by itself when the fetch fails. A per-node
+    // script returns only when it is done with this machine (`exit 0` for UEFI local disk,
+    // or BIOS after a failed `sanboot`): then this script must end too, so the firmware
+    // moves on to its disk. A failure (a fetch error, or the unknown-MAC script's `exit 1`)
+    // means ask about the next NIC.
+    w.text(" && exit 0 ||\ninc nic\ngoto next_nic\n\n");
     w.fmt(format_args!(":no_known_nic\nclear {CHAIN_SETTING}\necho\n"));
     w.text("echo ipxe-config cannot boot this machine.\n");
     w.text("echo None of its network interfaces is a PXE-enabled port of a known node.\n");

@@ -253,6 +253,7 @@ const LINE_PATTERNS: [&str; 20] = [
     "exit",
     "isset || goto",
     "isset && exit || ",
+    "chain && exit || ",
     "chain || ",
     "chain",
     "clear",
