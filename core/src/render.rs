@@ -607,6 +607,9 @@ fn error_script(w: &mut impl Sink, config: &Config<'_>, route: &Route, node: Opt
     if matches!(refusal, Refusal::UnknownAddress(_)) {
         w.fmt(format_args!("isset ${{{CHAIN_SETTING}}} && exit 1 ||\n"));
     }
+    if matches!(refusal, Refusal::UnknownAddress(_) | Refusal::UnknownNode(_)) {
+        unknown_node_fallback(w, config);
+    }
     ending(w, config, route);
 }
 
@@ -633,6 +636,29 @@ fn ending(w: &mut impl Sink, config: &Config<'_>, route: &Route) {
         ErrorEnding::Exit => w.text("exit 1\n"),
         ErrorEnding::Reboot => w.text("reboot\n"),
     }
+}
+
+/// Chains the configured script for machines no node owns, if there is one. `--replace`
+/// puts it in this script's place, so what it returns goes to whoever ran this one; if the
+/// fetch fails, `chain` fails and the error script's own ending follows.
+fn unknown_node_fallback(w: &mut impl Sink, config: &Config<'_>) {
+    let Some(fallback) =
+        config.unknown_node_fallback.and_then(|f| checked(f, "unknown_node_fallback", ValueKind::Token).ok())
+    else {
+        return;
+    };
+    w.text("echo Chaining the script for machines not in the inventory.\nchain --replace --autofree ");
+    if fallback.contains("://") {
+        w.text(fallback);
+    } else {
+        // A path on this server: Debian-era iPXE does not resolve relative URLs (below).
+        base_url(w, config);
+        if !fallback.starts_with('/') {
+            w.text("/");
+        }
+        w.text(fallback);
+    }
+    w.text(" ||\n");
 }
 
 /// This server's base URL. iPXE builds of Debian's age do not resolve relative URLs in
@@ -669,6 +695,7 @@ fn chain_script(w: &mut impl Sink, config: &Config<'_>) {
     w.fmt(format_args!(":no_known_nic\nclear {CHAIN_SETTING}\necho\n"));
     w.text("echo ipxe-config cannot boot this machine.\n");
     w.text("echo None of its network interfaces is a PXE-enabled port of a known node.\n");
+    unknown_node_fallback(w, config);
     ending(w, config, &Route::ChainScript);
 }
 
