@@ -62,6 +62,12 @@ pub struct Config<'c> {
     /// Driver name written into `/boot.ipxe` and into URLs for MACs the server does not
     /// know; a request naming it is served whatever the node's driver.
     pub any_driver: &'c str,
+    /// What a machine no node owns is sent to (Ironic's `[pxe]ipxe_fallback_script`),
+    /// e.g. a discovery or inspection ramdisk's script: a URL (`http://…`), or a path
+    /// on this server (`/inspect.ipxe`, `inspect.ipxe`), which is written after
+    /// [`Config::base_url`]. `/boot.ipxe` chains it when no NIC is known, and so does the
+    /// answer for an unknown MAC or UUID; `None` keeps the error script's ending.
+    pub unknown_node_fallback: Option<&'c str>,
 }
 
 impl Config<'static> {
@@ -80,6 +86,7 @@ impl Config<'static> {
         error_pause_seconds: 10,
         error_ending: ErrorEnding::Reboot,
         any_driver: "any",
+        unknown_node_fallback: None,
     };
 }
 
@@ -125,6 +132,7 @@ impl Config<'_> {
             ("rescue_ramdisk", self.rescue_ramdisk, token),
             ("append_params", self.append_params, ValueKind::Words),
             ("any_driver", Some(self.any_driver), token),
+            ("unknown_node_fallback", self.unknown_node_fallback, token),
         ];
         for (setting, value, kind) in settings {
             if let Some(value) = value {
@@ -132,5 +140,30 @@ impl Config<'_> {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_fallback_is_checked_like_a_url() {
+        for (fallback, reason) in [
+            ("inspector.ipxe || shell", UnsafeValue::Whitespace),
+            ("http://x/${root-path}", UnsafeValue::SettingExpansion),
+            ("--autofree", UnsafeValue::OptionLike),
+            ("", UnsafeValue::Empty),
+        ] {
+            let config = Config { unknown_node_fallback: Some(fallback), ..Config::DEFAULT };
+            assert_eq!(
+                config.validate(),
+                Err(ConfigError { setting: "unknown_node_fallback", reason }),
+                "{fallback:?}"
+            );
+        }
+        for fallback in ["inspector.ipxe", "/ipxe/inspector.ipxe", "https://10.0.0.1/inspect.ipxe"] {
+            assert_eq!(Config { unknown_node_fallback: Some(fallback), ..Config::DEFAULT }.validate(), Ok(()));
+        }
     }
 }

@@ -607,6 +607,9 @@ fn error_script(w: &mut impl Sink, config: &Config<'_>, route: &Route, node: Opt
     if matches!(refusal, Refusal::UnknownAddress(_)) {
         w.fmt(format_args!("isset ${{{CHAIN_SETTING}}} && exit 1 ||\n"));
     }
+    if matches!(refusal, Refusal::UnknownAddress(_) | Refusal::UnknownNode(_)) {
+        unknown_node_fallback(w, config);
+    }
     ending(w, config, route);
 }
 
@@ -635,6 +638,29 @@ fn ending(w: &mut impl Sink, config: &Config<'_>, route: &Route) {
     }
 }
 
+/// Chains the configured script for machines no node owns, if there is one. `--replace`
+/// puts it in this script's place, so what it returns goes to whoever ran this one; if the
+/// fetch fails, `chain` fails and the error script's own ending follows.
+fn unknown_node_fallback(w: &mut impl Sink, config: &Config<'_>) {
+    let Some(fallback) =
+        config.unknown_node_fallback.and_then(|f| checked(f, "unknown_node_fallback", ValueKind::Token).ok())
+    else {
+        return;
+    };
+    w.text("echo Chaining the script for machines not in the inventory.\nchain --replace --autofree ");
+    if fallback.contains("://") {
+        w.text(fallback);
+    } else {
+        // A path on this server: Debian-era iPXE does not resolve relative URLs (below).
+        base_url(w, config);
+        if !fallback.starts_with('/') {
+            w.text("/");
+        }
+        w.text(fallback);
+    }
+    w.text(" ||\n");
+}
+
 /// This server's base URL. iPXE builds of Debian's age do not resolve relative URLs in
 /// `chain` ("Operation not supported", seen under QEMU), so without a configured base the
 /// DHCP server's `next-server` is used, which is where PXE setups usually serve from.
@@ -658,10 +684,18 @@ fn chain_script(w: &mut impl Sink, config: &Config<'_>) {
     base_url(w, config);
     let driver = checked(config.any_driver, "any_driver", ValueKind::Token).unwrap_or("any");
     let _ = Endpoint::new(driver, NodeParam::AddressSetting(NIC_MAC_SETTING)).write(w);
-    w.text(" ||\ninc nic\ngoto next_nic\n\n");
+    // iPXE's `chain` returns what the chained script returned (`script_exec` hands back
+    // the status of the line that ended it, and `exit N` ends it with N: src/image/script.c,
+    // src/core/exec.c `exit_exec`), and fails by itself when the fetch fails. A per-node
+    // script returns only when it is done with this machine (`exit 0` for UEFI local disk,
+    // or BIOS after a failed `sanboot`): then this script must end too, so the firmware
+    // moves on to its disk. A failure (a fetch error, or the unknown-MAC script's `exit 1`)
+    // means ask about the next NIC.
+    w.text(" && exit 0 ||\ninc nic\ngoto next_nic\n\n");
     w.fmt(format_args!(":no_known_nic\nclear {CHAIN_SETTING}\necho\n"));
     w.text("echo ipxe-config cannot boot this machine.\n");
     w.text("echo None of its network interfaces is a PXE-enabled port of a known node.\n");
+    unknown_node_fallback(w, config);
     ending(w, config, &Route::ChainScript);
 }
 

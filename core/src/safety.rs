@@ -5,10 +5,22 @@
 //! `${…}` from its settings anywhere in a line, and ends a command at a line break; a
 //! line ending in `\` continues on the next. A value carrying any of these could add,
 //! drop or reorder commands (the class of bug behind Ironic's script injection
-//! advisories), so the loader rejects it and the renderer checks again. iPXE has no
-//! quoting (`src/core/exec.c` up to 2026); quotes and backslashes are refused anyway, in
-//! case a build ever grows some. A URL also stands where iPXE's commands still read
-//! options (`kernel <url> …`), so it may not start with `-`.
+//! advisories), so the loader rejects it and the renderer checks again. A URL also stands
+//! where iPXE's commands still read options (`kernel <url> …`), so it may not start with `-`.
+//!
+//! Quotes in kernel parameters (`dyndbg="file drivers/net/* +p"`, which Ironic passes on)
+//! are accepted in [`ValueKind::Words`] values, because iPXE has no quoting: `split_command`
+//! in `src/core/exec.c` splits at `isspace` and nothing else, the same in the Debian build
+//! (1.0.0+git-20190125.36a4c85) and in current iPXE (checked at 0ab2277c4), and
+//! `expand_settings` (`src/core/settings.c`) only looks for `${`. So `dyndbg="file`,
+//! `drivers/net/*` and `+p"` are three ordinary words, each checked here for `||`, `&&`,
+//! `;`, `#…` and `${` like any other, and `kernel` joins its words back with single spaces
+//! (`concat_args`, `src/hci/commands/image_cmd.c`) into the command line Linux then parses,
+//! quotes included (a run of spaces inside the quotes becomes one). A backslash is ordinary
+//! too except at the end of a script line, where `process_script` (`src/image/script.c`)
+//! joins the next line to it: a word ending in `\` is refused wherever it stands, so no
+//! value can end a line with one. Single-token values (URLs, names) still refuse quotes
+//! and backslashes: none needs them.
 
 use core::fmt;
 
@@ -36,7 +48,8 @@ pub enum UnsafeValue {
     CommandSeparator,
     /// A token starting with `#`: iPXE would drop the rest of the line.
     Comment,
-    /// A quote or backslash, which newer iPXE builds interpret.
+    /// A quote or backslash in a single-token value, or a word ending in a backslash
+    /// (iPXE joins the next line to a line ending in one).
     Quoting,
     /// Whitespace inside a single-token value such as a URL.
     Whitespace,
@@ -56,7 +69,9 @@ impl fmt::Display for UnsafeValue {
             Self::SettingExpansion => "contains `${`, which iPXE would expand",
             Self::CommandSeparator => "contains a command separator (`||`, `&&` or `;`)",
             Self::Comment => "contains a word starting with `#`, which iPXE reads as a comment",
-            Self::Quoting => "contains a quote or backslash, which iPXE may interpret",
+            Self::Quoting => {
+                "contains a quote or backslash where iPXE would misread it (in a URL or name, or ending a word)"
+            }
             Self::Whitespace => "contains whitespace",
             Self::OptionLike => "starts with `-`, which iPXE would read as an option",
             Self::Empty => "is empty",
@@ -95,7 +110,8 @@ pub fn check(value: &str, kind: ValueKind) -> Result<(), UnsafeValue> {
                 word_problem = word_problem.or_else(|| word_check(bytes.get(word_start..position)));
                 word_start = position + 1;
             }
-            b'"' | b'\'' | b'\\' => return Err(UnsafeValue::Quoting),
+            b'"' | b'\'' | b'\\' if kind == ValueKind::Token => return Err(UnsafeValue::Quoting),
+            b'\\' if matches!(bytes.get(position + 1), None | Some(b' ')) => return Err(UnsafeValue::Quoting),
             0x01..=0x1f | 0x7f => return Err(UnsafeValue::ControlCharacter),
             b'{' if previous == b'$' => expansion = true,
             0x80.. => non_ascii = true,
@@ -140,7 +156,12 @@ mod tests {
         ] {
             assert_eq!(check(value, ValueKind::Token), Ok(()), "{value}");
         }
-        for value in ["ipa-debug=1 console=ttyS0,115200n8 nofb", "wait call-back"] {
+        for value in [
+            "ipa-debug=1 console=ttyS0,115200n8 nofb",
+            "wait call-back",
+            "dyndbg=\"file drivers/net/* +p\" quiet",
+            "x='a b' c\\d",
+        ] {
             assert_eq!(check(value, ValueKind::Words), Ok(()), "{value}");
         }
     }
@@ -158,12 +179,17 @@ mod tests {
             ("x && shell", UnsafeValue::CommandSeparator),
             ("x ; shell", UnsafeValue::CommandSeparator),
             ("x #rest", UnsafeValue::Comment),
-            ("x \"a b\"", UnsafeValue::Quoting),
+            ("dyndbg=\"a || shell\"", UnsafeValue::CommandSeparator),
+            ("x=\"a #b\"", UnsafeValue::Comment),
+            ("x a\\", UnsafeValue::Quoting),
+            ("x a\\ b", UnsafeValue::Quoting),
             ("", UnsafeValue::Empty),
         ];
         for (value, expected) in cases {
             assert_eq!(check(value, ValueKind::Words), Err(expected), "{value:?}");
         }
+        assert_eq!(check("http://a/\"b", ValueKind::Token), Err(UnsafeValue::Quoting));
+        assert_eq!(check("http://a/b\\c", ValueKind::Token), Err(UnsafeValue::Quoting));
         assert_eq!(check("-n", ValueKind::Token), Err(UnsafeValue::OptionLike));
         assert_eq!(check("--name=x", ValueKind::Token), Err(UnsafeValue::OptionLike));
         assert_eq!(check("panic=-1 -v", ValueKind::Words), Ok(()), "words never stand in an option position");

@@ -350,3 +350,48 @@ fn surrogate_pair_escapes_load_in_ignored_and_used_fields() {
     let message = load_str(&lone).unwrap_err();
     assert!(message.contains("expected valid JSON string escapes"), "{message}");
 }
+
+/// Ironic passes quoted kernel parameters on (`dyndbg="file drivers/net/* +p"`). iPXE has
+/// no quoting, so it splits them at the spaces into ordinary words and `kernel` joins
+/// them back with single spaces (see `safety.rs`): the rendered kernel line must tokenize
+/// into exactly the value's words, in place, and every script of the node must still
+/// run the intended commands.
+#[test]
+fn quoted_kernel_parameters_render_as_the_same_words() {
+    let append = r#"dyndbg="file drivers/net/* +p" nofb x='a b' c\d"#;
+    let mut texts: [Text; 9] = std::array::from_fn(|_| Text::Absent);
+    texts[0] = Text::Value("http://10.99.0.1/ipa.kernel".into());
+    texts[1] = Text::Value("http://10.99.0.1/ipa.initramfs".into());
+    texts[4] = Text::Value(append.into());
+    let node = plain_node("ipmi", "deploying", texts);
+    let outcome = check_inventory(&[node], JsonStyle::default(), &Config::DEFAULT).unwrap_or_else(|e| panic!("{e}"));
+    assert!(outcome.accepted, "refused: {:?}", outcome.refused_field);
+
+    // As JSON: `\` and `"` escaped, nothing else in the value needs it.
+    let escaped = format!("\"{}\"", append.replace('\\', "\\\\").replace('"', "\\\""));
+    let json = format!(
+        r#"{{"nodes": [{{"uuid": "1be26c0b-03f2-4d2e-ae87-c02d7f33c100", "driver": "ipmi", "provision_state": "deploying",
+        "driver_info": {{"deploy_kernel": "http://10.99.0.1/ipa.kernel", "deploy_ramdisk": "http://10.99.0.1/ipa.initramfs",
+        "kernel_append_params": {escaped}}}}}], "ports": []}}"#
+    );
+    let mut buffers = ipxe_config::InventoryBuffers::<2, 2, 512>::new();
+    let inventory = buffers.load(json.as_bytes()).unwrap();
+    let route = ipxe_config::Route::parse(
+        b"/v1/drivers/ipmi/vendor_passthru/ipxe_config?node_uuid=1be26c0b-03f2-4d2e-ae87-c02d7f33c100",
+    )
+    .unwrap();
+    let mut out = [0u8; 4096];
+    let rendered = ipxe_config::render(&inventory, &Config::DEFAULT, &route, &mut out).unwrap();
+    let text = std::str::from_utf8(&out[..rendered.len]).unwrap();
+    let script = script_grammar::ipxe::parse(text);
+    let kernel = script
+        .lines
+        .iter()
+        .flat_map(|line| &line.commands)
+        .find(|command| command.name() == Some("kernel"))
+        .unwrap_or_else(|| panic!("no kernel line in\n{text}"));
+    let words: Vec<&str> = append.split(' ').collect();
+    let found =
+        kernel.tokens.windows(words.len()).any(|window| window.iter().map(String::as_str).eq(words.iter().copied()));
+    assert!(found, "the append words {words:?} are not in place in {:?}", kernel.tokens);
+}

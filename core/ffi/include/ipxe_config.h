@@ -349,6 +349,11 @@ typedef struct ipxe_config_settings {
      * [`Config::boot_mode`] for nodes whose `boot_mode` is null: `IPXE_CONFIG_BOOT_MODE_*`.
      */
     int32_t boot_mode;
+    /**
+     * Script chained for machines no node owns, a URL or a path on this server
+     * ([`Config::unknown_node_fallback`]); `NULL`: the error script's ending.
+     */
+    const char *unknown_node_fallback;
 } ipxe_config_settings;
 
 /**

@@ -56,6 +56,9 @@ pub struct IpxeConfigSettings {
     pub error_ending: i32,
     /// [`Config::boot_mode`] for nodes whose `boot_mode` is null: `IPXE_CONFIG_BOOT_MODE_*`.
     pub boot_mode: i32,
+    /// Script chained for machines no node owns, a URL or a path on this server
+    /// ([`Config::unknown_node_fallback`]); `NULL`: the error script's ending.
+    pub unknown_node_fallback: *const c_char,
 }
 
 const ANY_DRIVER: &CStr = c"any";
@@ -85,6 +88,7 @@ impl IpxeConfigSettings {
                 BootMode::Bios => IPXE_CONFIG_BOOT_MODE_BIOS,
                 BootMode::Uefi | BootMode::Unset => IPXE_CONFIG_BOOT_MODE_UEFI,
             },
+            unknown_node_fallback: core::ptr::null(),
         }
     }
 
@@ -129,6 +133,7 @@ impl IpxeConfigSettings {
             error_pause_seconds: self.error_pause_seconds,
             error_ending,
             any_driver,
+            unknown_node_fallback: text("unknown_node_fallback", self.unknown_node_fallback)?,
         };
         config.validate().map_err(SettingsError::Unsafe)?;
         Ok(config)
@@ -214,11 +219,25 @@ mod tests {
         assert_eq!(error, SettingsError::OutOfRange("boot_mode"));
         let error = check(IpxeConfigSettings { any_driver: c"".as_ptr(), ..defaults });
         assert_eq!(error.to_string(), "any_driver: is empty");
+        let error = check(IpxeConfigSettings { unknown_node_fallback: c"x || shell".as_ptr(), ..defaults });
+        assert_eq!(error.to_string(), "unknown_node_fallback: contains whitespace");
+    }
+
+    #[test]
+    fn the_fallback_reaches_the_config() {
+        let settings =
+            IpxeConfigSettings { unknown_node_fallback: c"inspector.ipxe".as_ptr(), ..IpxeConfigSettings::defaults() };
+        // SAFETY: a static C string and defaults.
+        let config = unsafe { settings.to_config() }.unwrap();
+        assert_eq!(config.unknown_node_fallback, Some("inspector.ipxe"));
+        // SAFETY: the defaults hold only null pointers and a static C string.
+        let default = unsafe { IpxeConfigSettings::defaults().to_config() }.unwrap();
+        assert_eq!(default.unknown_node_fallback, None);
     }
 
     #[test]
     fn layout_is_the_headers() {
         let pointer = core::mem::size_of::<*const c_char>();
-        assert_eq!(core::mem::size_of::<IpxeConfigSettings>(), 8 * pointer + 16);
+        assert_eq!(core::mem::size_of::<IpxeConfigSettings>(), 9 * pointer + 16);
     }
 }

@@ -63,6 +63,9 @@ pub struct GoldenCase {
 
 const EP: &str = "/v1/drivers/ipmi/vendor_passthru/ipxe_config";
 
+/// A fallback given as a path on this server (Ironic's `ipxe_fallback_script` is a file name).
+const FALLBACK_CONFIG: Config<'static> = Config { unknown_node_fallback: Some("inspector.ipxe"), ..GOLDEN_CONFIG };
+
 pub fn golden_cases() -> Vec<GoldenCase> {
     let case = |name, target: String, config| GoldenCase { name, target: Box::leak(target.into_boxed_str()), config };
     let mac = |n: u8| format!("{EP}?port_address=52%3A54%3A00%3A00%3A00%3A{n:02x}");
@@ -94,5 +97,12 @@ pub fn golden_cases() -> Vec<GoldenCase> {
         case("error-missing-deploy-kernel", mac(0x0e), GOLDEN_CONFIG),
         case("boot-ipxe-chain", "/boot.ipxe".into(), GOLDEN_CONFIG),
         case("boot-ipxe-chain-next-server", "/boot.ipxe".into(), Config::DEFAULT),
+        case("boot-ipxe-chain-fallback", "/boot.ipxe".into(), FALLBACK_CONFIG),
+        case("error-unknown-mac-fallback", mac(0x77), FALLBACK_CONFIG),
+        case(
+            "error-unknown-node-fallback-url",
+            uuid(0x99),
+            Config { unknown_node_fallback: Some("http://10.99.0.2/inspector.ipxe"), ..Config::DEFAULT },
+        ),
     ]
 }

@@ -217,12 +217,18 @@ pub enum Verdict {
 /// Whether `value` can stand in a script line as `kind` without changing its commands,
 /// by iPXE's grammar (a probe line must keep one command, no comment, no expansion, and
 /// the value exactly the tokens a space-split gives), plus DESIGN.md's policy: no control
-/// or non-space whitespace characters (Unicode included), no quotes or backslashes, and no
-/// space at all in a single-token value.
+/// or non-space whitespace characters (Unicode included), no quotes or backslashes in a
+/// single-token value, no word ending in a backslash (iPXE would join the next line), and
+/// no space at all in a single-token value. Quotes in words are ordinary to iPXE.
 pub fn script_safe(value: &str, kind: Kind) -> bool {
-    let policy =
-        !value.chars().any(|c| c.is_control() || (c.is_whitespace() && c != ' ') || matches!(c, '"' | '\'' | '\\'));
+    let policy = !value.chars().any(|c| c.is_control() || (c.is_whitespace() && c != ' '));
     if !policy {
+        return false;
+    }
+    if kind == Kind::Token && value.contains(['"', '\'', '\\']) {
+        return false;
+    }
+    if value.split(' ').any(|word| word.ends_with('\\')) {
         return false;
     }
     // A token value holds no space at all, not even a harmless trailing one; and it stands

@@ -70,6 +70,14 @@ pub struct GuestSpec {
     pub nic_macs: Vec<String>,
     /// A raw disk image attached as the first IDE disk, never written to (`snapshot=on`).
     pub local_disk: Option<PathBuf>,
+    /// A raw floppy image (`snapshot=on`), which SeaBIOS boots after the hard disk
+    /// (`-boot order=nca`): proof that the firmware moved past the network and the disk.
+    pub floppy: Option<PathBuf>,
+    /// Only the first NIC carries an iPXE option ROM. iPXE still drives the others (it
+    /// probes every NIC it has a driver for), but the firmware has a single network boot
+    /// entry, so once that iPXE returns, the firmware goes on to its disks rather than
+    /// starting iPXE again on a NIC that has no DHCP server.
+    pub rom_on_first_nic_only: bool,
     /// Let a guest reboot go back to the firmware; otherwise (`-no-reboot`) a reboot
     /// ends QEMU with status 0, like a power-off.
     pub allow_reboot: bool,
@@ -91,6 +99,8 @@ impl GuestSpec {
             boot,
             nic_macs: Vec::new(),
             local_disk: None,
+            floppy: None,
+            rom_on_first_nic_only: false,
             allow_reboot: false,
             memory_mib: 512,
             tap: None,
@@ -212,16 +222,25 @@ fn qemu_args(spec: &GuestSpec, nic_fds: &[RawFd], console: &Path, ovmf_vars: &Pa
             // OVMF ignores `-boot order`; boot priority comes from bootindex.
             device.push_str(&format!(",bootindex={}", index + 1));
         }
+        if spec.rom_on_first_nic_only && index > 0 {
+            device.push_str(",romfile=");
+        }
         push(&["-device", &device]);
     }
 
     if let Some(disk) = &spec.local_disk {
         push(&["-drive", &format!("file={},format=raw,if=ide,snapshot=on", option_path(disk)?)]);
     }
+    if let Some(floppy) = &spec.floppy {
+        push(&["-drive", &format!("file={},format=raw,if=floppy,snapshot=on", option_path(floppy)?)]);
+    }
     // Lets the local-disk stand-in end QEMU with a status of its own (see mbr.rs).
     push(&["-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"]);
 
     match &spec.boot {
+        Boot::NetworkThenDisk if spec.firmware == Firmware::Bios && spec.floppy.is_some() => {
+            push(&["-boot", "order=nca"]);
+        }
         Boot::NetworkThenDisk if spec.firmware == Firmware::Bios => push(&["-boot", "order=nc"]),
         Boot::DiskOnly if spec.firmware == Firmware::Bios => push(&["-boot", "order=c"]),
         Boot::NetworkThenDisk | Boot::DiskOnly => {}
@@ -384,6 +403,19 @@ mod tests {
             assert!(args.contains(expected), "{expected:?} missing from {args}");
         }
         assert!(!args.contains("-nic none"));
+    }
+
+    #[test]
+    fn a_floppy_boots_after_the_disk_and_later_nics_have_no_rom() {
+        let mut spec = GuestSpec::new(Firmware::Bios, Boot::NetworkThenDisk, Path::new("/run"));
+        spec.nic_macs = vec!["52:54:00:12:34:56".to_owned(), "52:54:00:12:34:57".to_owned()];
+        spec.floppy = Some(PathBuf::from("/cache/markerfloppy.img"));
+        spec.rom_on_first_nic_only = true;
+        let args = joined(&spec, &[7, 9]);
+        assert!(args.contains("mac=52:54:00:12:34:56 "), "{args}");
+        assert!(args.contains("mac=52:54:00:12:34:57,romfile= "), "{args}");
+        assert!(args.contains("-drive file=/cache/markerfloppy.img,format=raw,if=floppy,snapshot=on"));
+        assert!(args.contains("-boot order=nca"));
     }
 
     #[test]

@@ -92,9 +92,28 @@ pub fn image() -> Vec<u8> {
     sector
 }
 
+/// Bytes of a 3.5" 1.44 MB floppy; QEMU picks the drive geometry from the image size.
+const FLOPPY_BYTES: usize = 1_474_560;
+
+/// A 1.44 MB floppy whose boot sector is [`image`]: the BIOS loads a floppy's first sector
+/// the way it loads a disk's, so the same code reports [`MARKER`] from a boot device that
+/// comes after the hard disk (SeaBIOS boots only one hard disk, drive 0x80).
+pub fn floppy_image() -> Vec<u8> {
+    let mut floppy = image();
+    floppy.resize(FLOPPY_BYTES, 0);
+    floppy
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn floppy_starts_with_the_boot_sector() {
+        let floppy = floppy_image();
+        assert_eq!(floppy.len(), FLOPPY_BYTES);
+        assert_eq!(&floppy[..512], image().as_slice());
+    }
 
     #[test]
     fn sector_has_boot_signature() {

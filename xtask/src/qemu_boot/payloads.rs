@@ -7,6 +7,8 @@
 //! | `<tag>.initrd` | test initrd that reports `<tag>` and powers off |
 //! | `<tag>-reboot.initrd` | the same, but pauses and reboots (lifecycle test) |
 //! | `localdisk.img` | the one-sector local disk (see [`super::mbr`]) |
+//! | `blankdisk.img` | a one-sector disk with no boot signature: `sanboot` fails on it |
+//! | `markerfloppy.img` | a 1.44 MB floppy whose boot sector is the local disk's |
 //!
 //! The kernel is downloaded only when missing. The initrds and the disk are rebuilt in
 //! memory on every run (milliseconds) but written only when their bytes changed, and
@@ -33,6 +35,10 @@ pub struct Payloads {
     pub kernel_package: String,
     /// The local-disk image (attach with `snapshot=on`; it is shared by every run).
     pub local_disk: PathBuf,
+    /// A disk the BIOS and iPXE's `sanboot` refuse (no 0x55AA signature).
+    pub blank_disk: PathBuf,
+    /// A floppy booting the local disk's marker code: a boot device after the hard disk.
+    pub marker_floppy: PathBuf,
     cache: PathBuf,
 }
 
@@ -85,8 +91,19 @@ pub fn build() -> Result<Payloads, String> {
 
     let local_disk = cache.join("localdisk.img");
     write_if_changed(&local_disk, &mbr::image())?;
+    let blank_disk = cache.join("blankdisk.img");
+    write_if_changed(&blank_disk, &[0u8; 512])?;
+    let marker_floppy = cache.join("markerfloppy.img");
+    write_if_changed(&marker_floppy, &mbr::floppy_image())?;
 
-    Ok(Payloads { kernel: kernel.vmlinuz, kernel_package: kernel.package, local_disk, cache })
+    Ok(Payloads {
+        kernel: kernel.vmlinuz,
+        kernel_package: kernel.package,
+        local_disk,
+        blank_disk,
+        marker_floppy,
+        cache,
+    })
 }
 
 /// Writes `bytes` to `path` unless it already holds exactly them. Returns whether it wrote.
@@ -151,6 +168,8 @@ mod tests {
             kernel: cache.join("vmlinuz"),
             kernel_package: "linux-image-test".to_owned(),
             local_disk: cache.join("localdisk.img"),
+            blank_disk: cache.join("blankdisk.img"),
+            marker_floppy: cache.join("markerfloppy.img"),
             cache: cache.clone(),
         };
         let root = dir.join("root");

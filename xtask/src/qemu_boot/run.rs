@@ -152,6 +152,11 @@ fn boot_in(scenario: &Scenario, payloads: &Payloads, run_dir: &Path, outcome: &m
     let mut spec = GuestSpec::new(scenario.firmware, Boot::NetworkThenDisk, run_dir);
     spec.nic_macs = scenario.macs.iter().map(|mac| (*mac).to_string()).collect();
     spec.local_disk = Some(payloads.local_disk.clone());
+    if matches!(scenario.expect, Expect::ChainReturnsToFirmware { .. }) {
+        spec.local_disk = Some(payloads.blank_disk.clone());
+        spec.floppy = Some(payloads.marker_floppy.clone());
+        spec.rom_on_first_nic_only = true;
+    }
     spec.allow_reboot = lifecycle;
     // Dropped in reverse order: guest, appliance, dnsmasq, then the namespace itself.
     let (namespace, _dnsmasq) = match scenario.network {
@@ -229,6 +234,19 @@ fn check(
             guest.wait_for_console(REBOOTING_LINE, STEP_TIMEOUT)?;
             outcome.marker = Some(guest.wait_for_console(mbr::MARKER, STEP_TIMEOUT)?);
             expect_disk_exit(guest)?;
+        }
+        Expect::ChainReturnsToFirmware { unasked } => {
+            outcome.marker = Some(guest.wait_for_console(mbr::MARKER, STEP_TIMEOUT)?);
+            expect_disk_exit(guest)?;
+            // The marker alone does not prove the chain script ended at once: with
+            // `--error-ending exit` its no-known-NIC path also returns to the firmware,
+            // after asking about the remaining NICs.
+            for mac in unasked {
+                let in_url = mac.replace(':', "%3A");
+                if let Some((at, line)) = appliance.find(|line| line.contains(&in_url) || line.contains(mac)) {
+                    return Err(format!("the chain script went on to NIC {mac} at {at:.1?}: {line}"));
+                }
+            }
         }
     }
     if let Some(wanted) = scenario.appliance_log {

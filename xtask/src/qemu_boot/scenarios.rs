@@ -15,6 +15,11 @@ pub enum Expect {
     /// The deploy initrd ran, the inventory was rewritten to `active` and reloaded, and
     /// after the guest's reboot it booted from its local disk.
     DeployThenLocalDisk,
+    /// `/boot.ipxe` found the node on a later NIC, whose local-disk script returned
+    /// (`sanboot` of a disk with no boot signature fails, then `exit 0`); the chain script
+    /// then ended too, and the firmware booted its next device (a floppy with the local
+    /// disk's marker code). No script was asked for any of `unasked`, the NICs after it.
+    ChainReturnsToFirmware { unasked: &'static [&'static str] },
 }
 
 /// How the guest reaches the appliance.
@@ -131,6 +136,16 @@ pub const SCENARIOS: &[Scenario] = &[
         expect: Expect::Initrd { tag: Tag::Deploy, cmdline: &["ipxe-config-node=chain-multi-nic"] },
         network: Network::Socketpair,
         appliance_log: Some("lookup=chain"),
+    },
+    Scenario {
+        name: "chain-local-disk",
+        firmware: Firmware::Bios,
+        // Unknown, the active-local node (BIOS, whole disk), unknown.
+        macs: &["52:54:00:00:00:71", "52:54:00:00:00:04", "52:54:00:00:00:72"],
+        appliance_args: &["--unknown-mac-chain"],
+        expect: Expect::ChainReturnsToFirmware { unasked: &["52:54:00:00:00:72"] },
+        network: Network::Socketpair,
+        appliance_log: Some("script=local-disk"),
     },
     Scenario {
         name: "deploy-uefi",

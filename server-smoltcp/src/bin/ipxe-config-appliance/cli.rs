@@ -83,6 +83,12 @@ pub struct Cli {
     #[arg(long, value_name = "NAME", default_value = "any")]
     pub any_driver: String,
 
+    /// Script for machines no node owns (Ironic's `ipxe_fallback_script`), e.g. a
+    /// discovery ramdisk's: a URL, or a path on this server (`inspector.ipxe`). Chained
+    /// by `/boot.ipxe` when no NIC is known, and by the answer for an unknown MAC or UUID.
+    #[arg(long, value_name = "URL-OR-PATH")]
+    pub unknown_node_fallback: Option<String>,
+
     /// Serve other paths (kernels, initrds) from this directory.
     #[arg(long, value_name = "DIR")]
     pub http_root: Option<PathBuf>,

@@ -75,6 +75,7 @@ fn config<'a>(cli: &'a Cli, base_url: &'a str) -> Result<Config<'a>, String> {
             ErrorEndingArg::Reboot => ErrorEnding::Reboot,
         },
         any_driver: &cli.any_driver,
+        unknown_node_fallback: cli.unknown_node_fallback.as_deref(),
     };
     config.validate().map_err(|error| format!("invalid setting: {error}"))?;
     Ok(config)
