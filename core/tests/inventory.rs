@@ -21,7 +21,11 @@ fn real_ironic_output_loads_with_escapes_decoded_and_extras_skipped() {
     assert_eq!(node.deploy_kernel(), Some("http://10.99.0.1:8080/images/ipa.kernel"));
     assert_eq!(node.deploy_ramdisk(), Some("http://10.99.0.1:8080/images/ipa.initramfs"));
     assert_eq!(node.provision_state(), ProvisionState::WaitCallBack);
-    assert_eq!(node.boot_mode(), BootMode::Unset);
+    // `boot_mode` is null, but properties.capabilities says `boot_mode:uefi`, which
+    // Ironic reads first (boot_mode_utils.get_boot_mode_for_deploy).
+    assert_eq!(node.boot_mode(), BootMode::Uefi);
+    assert_eq!(node.cpu_arch(), Some("x86_64"));
+    assert_eq!(node.boot_interface(), Some("ipxe"));
     assert_eq!(node.image_type(), ImageType::WholeDisk);
     assert!(inventory.node_by_address(&PortAddress::parse(b"b8:59:9f:12:34:57").unwrap()).is_none());
     assert!(inventory.node_by_uuid(&Uuid::parse_str(UUID).unwrap()).is_some());
