@@ -5,7 +5,10 @@
 //!
 //! The xtask gives each fixture node an inventory file of its own, `<uuid>.json`: the
 //! loader rejects a whole file for one unsafe value, and a rejected node must not hide
-//! the others. A rejected file is recorded as `<out-dir>/<file stem>.load-error`.
+//! the others. A rejected file is recorded as `<out-dir>/<file stem>.load-error`. A
+//! `<uuid>.settings` file beside it (`setting=value` lines, from the node's
+//! `extra.parity.ours`) adds settings for that node, as `extra.parity.ironic_conf` does
+//! for Ironic.
 //!
 //! ```text
 //! cargo run -p ipxe-config --example ironic_parity -- target/ironic-parity/ours \
@@ -15,6 +18,7 @@
 use std::path::Path;
 use std::process::ExitCode;
 
+use ipxe_config::config::ArchImages;
 use ipxe_config::{load, render, BootMode, Config, InventoryStorage, NodeRecord, PortRecord, Route};
 
 fn main() -> ExitCode {
@@ -36,8 +40,7 @@ fn run() -> Result<usize, String> {
     let [out_dir, rest @ ..] = args.as_slice() else { return Err(usage.into()) };
     let split = rest.iter().position(|a| a == "--").ok_or(usage)?;
     let (settings, inventories) = (&rest[..split], &rest[split + 1..]);
-    let config = config_from(settings)?;
-    config.validate().map_err(|e| format!("configuration: {e}"))?;
+    config_from(settings)?.validate().map_err(|e| format!("configuration: {e}"))?;
     let out_dir = Path::new(out_dir);
     std::fs::create_dir_all(out_dir).map_err(|e| format!("{}: {e}", out_dir.display()))?;
     let mut count = 0;
@@ -51,13 +54,27 @@ fn run() -> Result<usize, String> {
                 .collect();
             files.sort();
             for file in files {
-                count += render_inventory(&file, out_dir, &config)?;
+                count += render_with_settings(&file, out_dir, settings)?;
             }
         } else {
-            count += render_inventory(path, out_dir, &config)?;
+            count += render_with_settings(path, out_dir, settings)?;
         }
     }
     Ok(count)
+}
+
+/// The settings for one inventory: the common ones, then its `.settings` file's.
+fn render_with_settings(path: &Path, out_dir: &Path, common: &[String]) -> Result<usize, String> {
+    let own_path = path.with_extension("settings");
+    let own = match std::fs::read_to_string(&own_path) {
+        Ok(text) => text.lines().filter(|l| !l.trim().is_empty()).map(str::to_owned).collect(),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+        Err(e) => return Err(format!("{}: {e}", own_path.display())),
+    };
+    let all: Vec<String> = common.iter().cloned().chain(own).collect();
+    let config = config_from(&all)?;
+    config.validate().map_err(|e| format!("{}: configuration: {e}", own_path.display()))?;
+    render_inventory(path, out_dir, &config)
 }
 
 fn render_inventory(path: &Path, out_dir: &Path, config: &Config<'_>) -> Result<usize, String> {
@@ -103,6 +120,33 @@ fn config_from(settings: &[String]) -> Result<Config<'_>, String> {
             "rescue_kernel" => &mut config.rescue_kernel,
             "rescue_ramdisk" => &mut config.rescue_ramdisk,
             "append_params" => &mut config.append_params,
+            "ironic_http_url" => &mut config.ironic_http_url,
+            "ipa_debug" => {
+                config.ipa_debug = value.parse().map_err(|_| format!("ipa_debug: `{value}` is not true or false"))?;
+                continue;
+            }
+            "deploy_kernel_by_arch" | "deploy_ramdisk_by_arch" | "rescue_kernel_by_arch" | "rescue_ramdisk_by_arch" => {
+                // `ARCH=URL,ARCH=URL`, merged into one entry per architecture.
+                let mut table = config.by_arch.to_vec();
+                for pair in value.split(',') {
+                    let (arch, url) = pair.split_once('=').ok_or_else(|| format!("{name}: expected ARCH=URL"))?;
+                    let index = table.iter().position(|images| images.arch == arch).unwrap_or_else(|| {
+                        table.push(ArchImages::new(arch));
+                        table.len() - 1
+                    });
+                    let images = &mut table[index];
+                    let slot = match name {
+                        "deploy_kernel_by_arch" => &mut images.deploy_kernel,
+                        "deploy_ramdisk_by_arch" => &mut images.deploy_ramdisk,
+                        "rescue_kernel_by_arch" => &mut images.rescue_kernel,
+                        _ => &mut images.rescue_ramdisk,
+                    };
+                    *slot = Some(url);
+                }
+                // A test program run once: the table lives as long as the settings.
+                config.by_arch = table.leak();
+                continue;
+            }
             "boot_mode" => {
                 config.boot_mode = match value {
                     "bios" => BootMode::Bios,

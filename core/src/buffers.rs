@@ -16,8 +16,9 @@ use crate::record::{NodeRecord, PortRecord};
 
 /// String fields a node record has, each of which may be a distinct string: driver,
 /// provision state, four deploy and rescue image URLs, two sets of kernel parameters,
-/// instance kernel and ramdisk, root UUID.
-pub const STRINGS_PER_NODE: usize = 11;
+/// instance kernel and ramdisk, root UUID, boot interface, CPU architecture, boot ISO and
+/// ramdisk kernel arguments.
+pub const STRINGS_PER_NODE: usize = 15;
 
 /// Slots of the string deduplication table per node: two per string a node can have,
 /// so the open-addressing table stays at most half full.
@@ -40,7 +41,7 @@ const MIN_STRING_ENTRY: usize = 3;
 /// # use ipxe_config::InventoryCapacity;
 /// let capacity = InventoryCapacity::for_fleet(1000, 2000);
 /// assert_eq!(capacity.string_bytes, 256_000);
-/// assert_eq!(capacity.string_index_slots(), Some(22_000));
+/// assert_eq!(capacity.string_index_slots(), Some(30_000));
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct InventoryCapacity {
@@ -298,9 +299,9 @@ mod tests {
     #[test]
     fn the_index_is_sized_for_the_strings_that_fit() {
         assert_eq!(InventoryCapacity::new(1000, 0, 30).string_index_slots(), Some(20), "pool-bound");
-        assert_eq!(InventoryCapacity::new(1, 0, 1 << 20).string_index_slots(), Some(22), "node-bound");
+        assert_eq!(InventoryCapacity::new(1, 0, 1 << 20).string_index_slots(), Some(30), "node-bound");
         assert_eq!(InventoryCapacity::new(0, 0, 0).string_index_slots(), Some(0));
-        assert_eq!(InventoryCapacity::new(0, 0, 1 << 20).string_index_slots(), Some(22), "room for one node");
+        assert_eq!(InventoryCapacity::new(0, 0, 1 << 20).string_index_slots(), Some(30), "room for one node");
         assert_eq!(InventoryCapacity::new(usize::MAX, 0, usize::MAX).string_index_slots(), None);
         assert_eq!(InventoryCapacity::new(usize::MAX / 2, 0, 0).bytes(), None);
     }

@@ -28,6 +28,33 @@ impl ErrorEnding {
     }
 }
 
+/// Ironic's default `[pxe]kernel_append_params` (`conf/pxe.py`).
+pub const IRONIC_APPEND_PARAMS: &str = "nofb vga=normal";
+
+/// One architecture's default images (Ironic's `[conductor]deploy_kernel_by_arch`,
+/// `deploy_ramdisk_by_arch`, `rescue_kernel_by_arch`, `rescue_ramdisk_by_arch`, keyed by
+/// `properties.cpu_arch`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ArchImages<'c> {
+    /// The `properties.cpu_arch` these are for (`aarch64`).
+    pub arch: &'c str,
+    /// `deploy_kernel_by_arch[arch]`.
+    pub deploy_kernel: Option<&'c str>,
+    /// `deploy_ramdisk_by_arch[arch]`.
+    pub deploy_ramdisk: Option<&'c str>,
+    /// `rescue_kernel_by_arch[arch]`.
+    pub rescue_kernel: Option<&'c str>,
+    /// `rescue_ramdisk_by_arch[arch]`.
+    pub rescue_ramdisk: Option<&'c str>,
+}
+
+impl<'c> ArchImages<'c> {
+    /// No images for `arch` yet.
+    pub const fn new(arch: &'c str) -> Self {
+        ArchImages { arch, deploy_kernel: None, deploy_ramdisk: None, rescue_kernel: None, rescue_ramdisk: None }
+    }
+}
+
 /// Settings for all nodes. Every text value is checked by [`Config::validate`] with the
 /// same rules as inventory values.
 #[derive(Debug, Clone, Copy)]
@@ -47,9 +74,25 @@ pub struct Config<'c> {
     pub rescue_kernel: Option<&'c str>,
     /// Rescue ramdisk for nodes without `driver_info.rescue_ramdisk`.
     pub rescue_ramdisk: Option<&'c str>,
-    /// Kernel parameters for nodes without `driver_info.kernel_append_params`.
+    /// Default images by `properties.cpu_arch` (Ironic's `[conductor]*_by_arch`), a
+    /// small table the caller owns (a `static`, or an array on its stack): a node with no
+    /// complete `driver_info` pair boots its arch's pair when both halves are set, else
+    /// the single configured pair.
+    pub by_arch: &'c [ArchImages<'c>],
+    /// Ironic's `[pxe]kernel_append_params`: the kernel parameters of nodes whose
+    /// `instance_info` and `driver_info` have no `kernel_append_params`, and what
+    /// `%default%` in theirs stands for. Ironic's default is `nofb vga=normal`.
     pub append_params: Option<&'c str>,
-    /// Boot mode for nodes whose `boot_mode` is null (Ironic's own default is UEFI).
+    /// Ironic's `[DEFAULT]debug`: `ipa-debug=1` on every ramdisk's kernel line unless its
+    /// parameters already mention `ipa-debug` (Ironic's `build_extra_pxe_options`).
+    pub ipa_debug: bool,
+    /// Ironic's `[deploy]http_url`, where the conductor serves its cached copy of every
+    /// image as `<http_url>/<node uuid>/<label>` (`deploy_kernel`, `ramdisk`, `boot_iso`,
+    /// …). Image references that are not http(s) URLs (Glance UUIDs, `file://`) are
+    /// written as that copy; without it such a node gets an error script naming the field.
+    pub ironic_http_url: Option<&'c str>,
+    /// Boot mode for nodes for which none is found (Ironic's `[deploy]default_boot_mode`,
+    /// UEFI by default).
     pub boot_mode: BootMode,
     /// How many times a failed kernel/initrd fetch is retried (Ironic: 10).
     pub retries: u16,
@@ -71,7 +114,8 @@ pub struct Config<'c> {
 }
 
 impl Config<'static> {
-    /// The defaults: Ironic's retry count, UEFI, a 10-second error pause then reboot.
+    /// The defaults: Ironic's retry count, kernel parameters and boot mode (UEFI), a
+    /// 10-second error pause then reboot.
     pub const DEFAULT: Config<'static> = Config {
         base_url: None,
         ipa_api_url: None,
@@ -79,7 +123,10 @@ impl Config<'static> {
         deploy_ramdisk: None,
         rescue_kernel: None,
         rescue_ramdisk: None,
-        append_params: None,
+        by_arch: &[],
+        append_params: Some(IRONIC_APPEND_PARAMS),
+        ipa_debug: false,
+        ironic_http_url: None,
         boot_mode: BootMode::Uefi,
         retries: 10,
         fetch_timeout_ms: None,
@@ -131,12 +178,27 @@ impl Config<'_> {
             ("rescue_kernel", self.rescue_kernel, token),
             ("rescue_ramdisk", self.rescue_ramdisk, token),
             ("append_params", self.append_params, ValueKind::Words),
+            ("ironic_http_url", self.ironic_http_url, token),
             ("any_driver", Some(self.any_driver), token),
             ("unknown_node_fallback", self.unknown_node_fallback, token),
         ];
         for (setting, value, kind) in settings {
             if let Some(value) = value {
                 safety::check(value, kind).map_err(|reason| ConfigError { setting, reason })?;
+            }
+        }
+        for images in self.by_arch {
+            let values = [
+                ("by_arch.arch", Some(images.arch)),
+                ("deploy_kernel_by_arch", images.deploy_kernel),
+                ("deploy_ramdisk_by_arch", images.deploy_ramdisk),
+                ("rescue_kernel_by_arch", images.rescue_kernel),
+                ("rescue_ramdisk_by_arch", images.rescue_ramdisk),
+            ];
+            for (setting, value) in values {
+                if let Some(value) = value {
+                    safety::check(value, token).map_err(|reason| ConfigError { setting, reason })?;
+                }
             }
         }
         Ok(())

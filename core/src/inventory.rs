@@ -153,7 +153,13 @@ impl<'s> Node<'s> {
     pub fn provision_state(&self) -> ProvisionState {
         ProvisionState::from_ironic(self.provision_state_text())
     }
-    /// `boot_mode` (may be unset).
+    /// The boot mode Ironic 39 resolves for the node (`boot_mode_utils.get_boot_mode`,
+    /// `sync_boot_mode`), first found of: `instance_info.capabilities` `secure_boot:
+    /// true` (UEFI), `instance_info.capabilities` `boot_mode` (an object or one as a
+    /// JSON string), `instance_info.deploy_boot_mode`, `properties.capabilities`
+    /// `boot_mode` (`"k:v,k:v"`; an object is read too, where Ironic fails),
+    /// `driver_internal_info.deploy_boot_mode`, the `boot_mode` field. Unset when none
+    /// says: the configured default applies.
     pub fn boot_mode(&self) -> BootMode {
         self.record.boot_mode
     }
@@ -181,7 +187,8 @@ impl<'s> Node<'s> {
     pub fn rescue_ramdisk(&self) -> Option<&'s str> {
         self.text(self.record.rescue_ramdisk)
     }
-    /// `driver_info.kernel_append_params`.
+    /// `driver_info.kernel_append_params`; `Some("")` when given as `""`, which Ironic
+    /// takes as "no parameters" (only `null`/absent falls through to the default).
     pub fn deploy_append(&self) -> Option<&'s str> {
         self.text(self.record.deploy_append)
     }
@@ -193,9 +200,26 @@ impl<'s> Node<'s> {
     pub fn instance_ramdisk(&self) -> Option<&'s str> {
         self.text(self.record.instance_ramdisk)
     }
-    /// `instance_info.kernel_append_params`.
+    /// `instance_info.kernel_append_params`; as [`Node::deploy_append`], `""` is kept.
     pub fn instance_append(&self) -> Option<&'s str> {
         self.text(self.record.instance_append)
+    }
+    /// `boot_interface`; absent or `null` is served as iPXE.
+    pub fn boot_interface(&self) -> Option<&'s str> {
+        self.text(self.record.boot_interface)
+    }
+    /// `properties.cpu_arch`, which picks the `*_by_arch` default images.
+    pub fn cpu_arch(&self) -> Option<&'s str> {
+        self.text(self.record.cpu_arch)
+    }
+    /// `instance_info.boot_iso`: a ramdisk deploy boots it with `sanboot`.
+    pub fn boot_iso(&self) -> Option<&'s str> {
+        self.text(self.record.boot_iso)
+    }
+    /// `instance_info.ramdisk_kernel_arguments`, after the parameters on a ramdisk
+    /// deploy's kernel line.
+    pub fn ramdisk_kernel_arguments(&self) -> Option<&'s str> {
+        self.text(self.record.ramdisk_args)
     }
     /// `driver_internal_info.root_uuid_or_disk_id`.
     pub fn root_uuid_or_disk_id(&self) -> Option<&'s str> {

@@ -27,6 +27,22 @@ pub enum NodeField {
     DeployInterface,
     /// `boot_mode`
     BootMode,
+    /// `boot_interface`
+    BootInterface,
+    /// `properties.cpu_arch`
+    CpuArch,
+    /// `properties.capabilities` (`"k:v,k:v"`, or an object)
+    PropertiesCapabilities,
+    /// `instance_info.capabilities` (an object, or one as a JSON string)
+    InstanceCapabilities,
+    /// `instance_info.deploy_boot_mode`
+    InstanceDeployBootMode,
+    /// `instance_info.ramdisk_kernel_arguments`
+    RamdiskKernelArguments,
+    /// `instance_info.boot_iso`
+    BootIso,
+    /// `driver_internal_info.deploy_boot_mode`
+    InternalDeployBootMode,
     /// `driver_info.deploy_kernel`
     DeployKernel,
     /// `driver_info.deploy_ramdisk`
@@ -67,6 +83,14 @@ impl NodeField {
             Self::ProvisionState => "provision_state",
             Self::DeployInterface => "deploy_interface",
             Self::BootMode => "boot_mode",
+            Self::BootInterface => "boot_interface",
+            Self::CpuArch => "properties.cpu_arch",
+            Self::PropertiesCapabilities => "properties.capabilities",
+            Self::InstanceCapabilities => "instance_info.capabilities",
+            Self::InstanceDeployBootMode => "instance_info.deploy_boot_mode",
+            Self::RamdiskKernelArguments => "instance_info.ramdisk_kernel_arguments",
+            Self::BootIso => "instance_info.boot_iso",
+            Self::InternalDeployBootMode => "driver_internal_info.deploy_boot_mode",
             Self::DeployKernel => "driver_info.deploy_kernel",
             Self::DeployRamdisk => "driver_info.deploy_ramdisk",
             Self::RescueKernel => "driver_info.rescue_kernel",
@@ -82,7 +106,8 @@ impl NodeField {
         }
     }
 
-    /// Bit of this field in a per-object "already seen" set (repeated keys).
+    /// Bit of this field in a per-object "already seen" set (repeated keys); below
+    /// the section bits, which start at 27.
     pub(crate) fn bit(self) -> u32 {
         1 << (self as u8)
     }

@@ -8,8 +8,11 @@ use crate::quarantine::Quarantine;
 use crate::state::{BootMode, ImageType};
 
 /// One node, as stored: 16 bytes of UUID, 4-byte string references and one-byte enums.
-/// The budget is 68 bytes a node, excluding its strings (a test asserts it): 64 before
-/// quarantine added its two-byte cause (padded to 4).
+/// The budget is 84 bytes a node, excluding its strings (a test asserts it): 64 before
+/// quarantine added its two-byte cause (padded to 4), 68 before parity with Ironic 39
+/// added `boot_interface`, `properties.cpu_arch`, `instance_info.boot_iso` and
+/// `instance_info.ramdisk_kernel_arguments` (the boot mode's sources are resolved at
+/// load into the one `boot_mode` byte).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct NodeRecord {
     pub(crate) uuid: [u8; 16],
@@ -24,6 +27,11 @@ pub struct NodeRecord {
     pub(crate) instance_ramdisk: StrRef,
     pub(crate) instance_append: StrRef,
     pub(crate) root_uuid: StrRef,
+    pub(crate) boot_interface: StrRef,
+    pub(crate) cpu_arch: StrRef,
+    pub(crate) boot_iso: StrRef,
+    pub(crate) ramdisk_args: StrRef,
+    /// Resolved at load from every source Ironic reads, in its order.
     pub(crate) boot_mode: BootMode,
     pub(crate) image_type: ImageType,
     /// `deploy_interface: ramdisk`: the active instance is itself a ramdisk.
@@ -47,6 +55,10 @@ impl NodeRecord {
         instance_ramdisk: StrRef::NONE,
         instance_append: StrRef::NONE,
         root_uuid: StrRef::NONE,
+        boot_interface: StrRef::NONE,
+        cpu_arch: StrRef::NONE,
+        boot_iso: StrRef::NONE,
+        ramdisk_args: StrRef::NONE,
         boot_mode: BootMode::Unset,
         image_type: ImageType::Unset,
         ramdisk_deploy: false,
@@ -102,8 +114,8 @@ mod tests {
 
     #[test]
     fn records_stay_within_budget() {
-        assert!(core::mem::size_of::<NodeRecord>() <= 68, "{}", core::mem::size_of::<NodeRecord>());
-        assert_eq!(core::mem::size_of::<NodeRecord>(), 68);
+        assert!(core::mem::size_of::<NodeRecord>() <= 84, "{}", core::mem::size_of::<NodeRecord>());
+        assert_eq!(core::mem::size_of::<NodeRecord>(), 84);
         assert_eq!(core::mem::size_of::<PortRecord>(), 28);
     }
 }

@@ -12,7 +12,7 @@ use core::fmt;
 
 use uuid::Uuid;
 
-use crate::config::{Config, ErrorEnding};
+use crate::config::{ArchImages, Config, ErrorEnding};
 use crate::endpoint::{BaseUrl, Endpoint, NodeParam};
 use crate::inventory::{Inventory, Node};
 use crate::io_sink::IoSink;
@@ -20,7 +20,7 @@ use crate::mac::PortAddress;
 use crate::quarantine::{NodeField, Quarantine, QuarantineProblem, MAX_KERNEL_CMDLINE, MAX_KERNEL_WORDS};
 use crate::route::{DriverName, NodeKey, Route};
 use crate::safety::{self, ValueKind};
-use crate::state::{BootMode, BootPath, ImageType};
+use crate::state::{BootMode, BootPath};
 use crate::writer::{BufferTooSmall, ScriptWriter, Sink};
 
 /// Which script was rendered (for logs and metrics).
@@ -30,9 +30,11 @@ pub enum ScriptKind {
     DeployRamdisk,
     /// Rescue ramdisk.
     RescueRamdisk,
-    /// The instance's own kernel and ramdisk (partition image).
+    /// The instance's own kernel and ramdisk (partition image). No longer rendered:
+    /// Ironic 39 removed netboot and boots partition images from the local disk; kept
+    /// so the C ABI's codes stay stable.
     InstanceKernel,
-    /// The instance booted as a ramdisk (`deploy_interface: ramdisk`).
+    /// The instance booted as a ramdisk, or its `boot_iso` (`deploy_interface: ramdisk`).
     InstanceRamdisk,
     /// Boot from the local disk.
     LocalDisk,
@@ -99,6 +101,12 @@ pub enum Refusal<'a> {
     UnsafeValue(&'static str),
     /// The node was quarantined at load (see [`crate::quarantine`]).
     Quarantined(Quarantine),
+    /// The node's `boot_interface` is not `ipxe` or `http-ipxe`: Ironic writes such a
+    /// node no iPXE script (PXELINUX/GRUB for `pxe`, nothing for virtual media).
+    BootInterface(&'a str),
+    /// An image reference iPXE cannot fetch (a Glance UUID, `file://`) and no
+    /// [`Config::ironic_http_url`] to boot Ironic's cached copy from.
+    NotFetchable(&'static str),
 }
 
 impl Refusal<'_> {
@@ -119,6 +127,8 @@ impl Refusal<'_> {
             Self::Missing(_) => c"a value the script needs is missing",
             Self::UnsafeValue(_) => c"a value would change the script's commands",
             Self::Quarantined(_) => c"node quarantined at load",
+            Self::BootInterface(_) => c"boot interface without iPXE scripts",
+            Self::NotFetchable(_) => c"an image reference is not an http(s) URL",
         }
     }
 }
@@ -135,6 +145,8 @@ impl fmt::Display for Refusal<'_> {
             Self::Missing(field) => write!(f, "missing {field}"),
             Self::UnsafeValue(field) => write!(f, "unsafe value in {field}"),
             Self::Quarantined(cause) => write!(f, "quarantined: {cause}"),
+            Self::BootInterface(interface) => write!(f, "boot interface {interface} has no iPXE script"),
+            Self::NotFetchable(field) => write!(f, "{field} is not an http(s) URL"),
         }
     }
 }
@@ -261,6 +273,10 @@ fn script<'a>(w: &mut impl Sink, inventory: &Inventory<'a>, config: &Config<'a>,
                             local_disk_script(w, &node, mode);
                             (ScriptKind::LocalDisk, Some(node), None)
                         }
+                        Ok(Plan::Sanboot(iso)) => {
+                            sanboot_script(w, config, &node, iso);
+                            (ScriptKind::InstanceRamdisk, Some(node), None)
+                        }
                         Err(refusal) => {
                             error_script(w, config, route, Some(&node), refusal);
                             (ScriptKind::Error, Some(node), Some(refusal))
@@ -277,30 +293,97 @@ fn script<'a>(w: &mut impl Sink, inventory: &Inventory<'a>, config: &Config<'a>,
 enum Plan<'a> {
     Kernel(KernelBoot<'a>),
     LocalDisk(BootMode),
+    /// `sanboot` of the instance's `boot_iso` (a ramdisk deploy).
+    Sanboot(Image<'a>),
 }
 
 /// The kernel line's fixed parameters, which differ per path.
 #[derive(Clone, Copy)]
-enum KernelParams<'a> {
+enum KernelParams {
     /// The Ironic Python Agent (deploy and rescue): `selinux=0 troubleshoot=0 text`.
     Agent,
-    /// A partition image: `root=UUID=<root> ro text`.
-    Partition { root: &'a str },
     /// An instance that is itself a ramdisk: `root=/dev/ram0 text`.
     Ramdisk,
 }
 
+/// An image the script fetches: a URL as the inventory gives it, or Ironic's cached copy
+/// of a reference iPXE cannot fetch. Ironic always boots its copy
+/// (`<[deploy]http_url>/<node uuid>/<label>`, `pxe_utils.get_image_info`); for http(s)
+/// references ours fetches the original, which is the same image.
+#[derive(Clone, Copy)]
+enum Image<'a> {
+    Url(&'a str),
+    IronicCopy { http_url: &'a str, label: &'static str },
+}
+
+/// What follows the append parameters for the ramdisk (`build_agent_options`, or the
+/// inspection dict of `prepare_managed_inspection`).
+#[derive(Clone, Copy)]
+enum RamdiskParams<'a> {
+    None,
+    ApiUrl(&'a str),
+    /// The API URL the callback is built from.
+    InspectionCallback(&'a str),
+}
+
+/// The kernel parameters Ironic chose (`drivers/utils.get_kernel_append_params`).
+#[derive(Clone, Copy)]
+struct Append<'a> {
+    /// `instance_info`'s, else `driver_info`'s, else the configured ones; `Some("")`
+    /// appends nothing.
+    text: Option<&'a str>,
+    /// What `%default%` in a node's parameters stands for; `None` when `text` is the
+    /// configured value itself (Ironic returns it unreplaced).
+    default: Option<&'a str>,
+}
+
+/// The placeholder Ironic replaces with `[pxe]kernel_append_params`.
+const DEFAULT_PLACEHOLDER: &str = "%default%";
+
+impl<'a> Append<'a> {
+    fn of(node: &Node<'a>, config: &Config<'a>) -> Result<Self, Refusal<'a>> {
+        let default = optional(config.append_params, "append_params", ValueKind::Words)?;
+        // For every boot, the deploy ramdisk included: instance_info before driver_info.
+        for (own, field) in [
+            (node.instance_append(), "instance_info.kernel_append_params"),
+            (node.deploy_append(), "driver_info.kernel_append_params"),
+        ] {
+            if let Some(own) = own {
+                if !own.is_empty() {
+                    checked(own, field, ValueKind::Words)?;
+                }
+                return Ok(Append { text: Some(own), default: Some(default.unwrap_or("")) });
+            }
+        }
+        Ok(Append { text: default, default: None })
+    }
+
+    /// Whether the parameters, `%default%` replaced, contain `needle`.
+    fn mentions(&self, needle: &str) -> bool {
+        let Some(text) = self.text else { return false };
+        text.contains(needle)
+            || (text.contains(DEFAULT_PLACEHOLDER) && self.default.is_some_and(|d| d.contains(needle)))
+    }
+}
+
 struct KernelBoot<'a> {
     kind: ScriptKind,
-    /// For console messages: "deploy ramdisk", "instance kernel", …
+    /// For console messages: "deploy ramdisk", "instance ramdisk", …
     what: &'static str,
-    kernel: &'a str,
-    ramdisk: &'a str,
+    kernel: Image<'a>,
+    ramdisk: Image<'a>,
     /// The name the initrd is loaded under; UEFI kernels find their initrd by it.
     initrd_name: &'static str,
-    params: KernelParams<'a>,
-    append: Option<&'a str>,
-    ipa_api_url: Option<&'a str>,
+    params: KernelParams,
+    append: Append<'a>,
+    /// ` ipa-debug=1` after the parameters (Ironic's `[DEFAULT]debug`).
+    ipa_debug: bool,
+    ramdisk_params: RamdiskParams<'a>,
+    /// `instance_info.ramdisk_kernel_arguments` (the template's `ramdisk_opts`).
+    ramdisk_args: Option<&'a str>,
+    /// Ironic's `boot_ramdisk` section retries forever (`|| goto boot_ramdisk`); its
+    /// agent section gives up after `attempts` and powers off.
+    retry_forever: bool,
 }
 
 /// Checks one value the script will carry.
@@ -325,16 +408,6 @@ fn printable(value: &str, kind: ValueKind) -> &str {
     }
 }
 
-/// A required URL: the node's own, else the configured default.
-fn required<'a>(
-    own: Option<&'a str>,
-    default: Option<&'a str>,
-    field: &'static str,
-) -> Result<&'a str, Refusal<'static>> {
-    let value = own.or(default).ok_or(Refusal::Missing(field))?;
-    checked(value, field, ValueKind::Token)
-}
-
 fn optional<'a>(
     value: Option<&'a str>,
     field: &'static str,
@@ -343,69 +416,157 @@ fn optional<'a>(
     value.map(|v| checked(v, field, kind)).transpose()
 }
 
-// One match over the state table reads better than helpers split across the file.
-#[allow(clippy::too_many_lines)]
+/// Whether iPXE fetches `reference` itself; anything else goes through Ironic's copy.
+fn is_http_url(reference: &str) -> bool {
+    let scheme = |prefix: &str| reference.get(..prefix.len()).is_some_and(|s| s.eq_ignore_ascii_case(prefix));
+    scheme("http://") || scheme("https://")
+}
+
+/// The API URL as Ironic's `get_ironic_api_url` gives it: trailing `/` stripped.
+fn api_url(url: &str) -> &str {
+    url.trim_end_matches('/')
+}
+
+/// A required image: `reference` (from `field`) as a URL iPXE fetches, or Ironic's copy
+/// of it under `label`. Never a bare UUID or `file://` path on a kernel line.
+fn image<'a>(
+    reference: Option<&'a str>,
+    field: &'static str,
+    label: &'static str,
+    config: &Config<'a>,
+) -> Result<Image<'a>, Refusal<'static>> {
+    let reference = checked(reference.ok_or(Refusal::Missing(field))?, field, ValueKind::Token)?;
+    if is_http_url(reference) {
+        return Ok(Image::Url(reference));
+    }
+    match config.ironic_http_url {
+        Some(http_url) => {
+            let http_url = checked(http_url, "ironic_http_url", ValueKind::Token)?;
+            Ok(Image::IronicCopy { http_url: http_url.trim_end_matches('/'), label })
+        }
+        None => Err(Refusal::NotFetchable(field)),
+    }
+}
+
+/// The agent's kernel and ramdisk references, as Ironic's
+/// `drivers/utils.get_agent_kernel_ramdisk` picks them: the node's `driver_info` pair
+/// when both are set (a half pair is ignored, as Ironic does with a warning), else the
+/// `*_by_arch` pair for `properties.cpu_arch` when both are set, else the configured
+/// pair. Each reference comes with the field to name if it is missing or unfetchable.
+type Reference<'a> = (Option<&'a str>, &'static str);
+
+fn agent_pair<'a>(
+    node: (Option<&'a str>, Option<&'a str>),
+    node_fields: (&'static str, &'static str),
+    arch_pair: Option<(Option<&'a str>, Option<&'a str>)>,
+    defaults: (Option<&'a str>, Option<&'a str>),
+    default_fields: (&'static str, &'static str),
+) -> (Reference<'a>, Reference<'a>) {
+    if let (Some(kernel), Some(ramdisk)) = node {
+        return ((Some(kernel), node_fields.0), (Some(ramdisk), node_fields.1));
+    }
+    // A half arch pair is ignored too (_get_kernel_ramdisk_by_arch).
+    if let Some((Some(kernel), Some(ramdisk))) = arch_pair {
+        return ((Some(kernel), default_fields.0), (Some(ramdisk), default_fields.1));
+    }
+    // Missing altogether: name the node's field, which is where an operator sets one.
+    let field = |value: Option<&str>, given, missing| if value.is_some() { given } else { missing };
+    (
+        (defaults.0, field(defaults.0, default_fields.0, node_fields.0)),
+        (defaults.1, field(defaults.1, default_fields.1, node_fields.1)),
+    )
+}
+
 fn plan<'a>(node: &Node<'a>, config: &Config<'a>, path: BootPath) -> Result<Plan<'a>, Refusal<'a>> {
-    let deploy_append =
-        optional(node.deploy_append().or(config.append_params), "driver_info.kernel_append_params", ValueKind::Words)?;
-    let agent = |kind, what, kernel, ramdisk, initrd_name| -> Result<Plan<'a>, Refusal<'a>> {
-        // The agent needs to find the API; an operator-given ipa-api-url wins.
-        let ipa_api_url = match deploy_append {
-            Some(append) if append.split(' ').any(|word| word.starts_with("ipa-api-url=")) => None,
-            _ => optional(config.ipa_api_url, "ipa_api_url", ValueKind::Token)?,
+    // Only iPXEBoot and iPXEHttpBoot write iPXE configs (pxe_utils.is_ipxe_enabled);
+    // absent or null is served as iPXE, this server's reason to exist.
+    if let Some(interface) = node.boot_interface() {
+        if !matches!(interface, "ipxe" | "http-ipxe") {
+            return Err(Refusal::BootInterface(interface));
+        }
+    }
+    let append = Append::of(node, config)?;
+    let ipa_debug = config.ipa_debug && !append.mentions("ipa-debug");
+    let api = optional(config.ipa_api_url, "ipa_api_url", ValueKind::Token)?.map(api_url);
+    let agent = |kind, what, pair: (Reference<'a>, Reference<'a>), labels: (&'static str, &'static str)| {
+        let ((kernel, kernel_field), (ramdisk, ramdisk_field)) = pair;
+        let ramdisk_params = match (path, api) {
+            // prepare_managed_inspection: the callback URL and, without fast track, no
+            // ipa-api-url. An operator-given callback wins, as ipa-api-url does.
+            (BootPath::InspectRamdisk, Some(api)) if !append.mentions("ipa-inspection-callback-url=") => {
+                RamdiskParams::InspectionCallback(api)
+            }
+            (BootPath::InspectRamdisk, _) => RamdiskParams::None,
+            // An operator-given ipa-api-url wins (a kept difference: Ironic adds its own).
+            (_, Some(api)) if !append.mentions("ipa-api-url=") => RamdiskParams::ApiUrl(api),
+            _ => RamdiskParams::None,
         };
         Ok(Plan::Kernel(KernelBoot {
             kind,
             what,
-            kernel,
-            ramdisk,
-            initrd_name,
+            kernel: image(kernel, kernel_field, labels.0, config)?,
+            ramdisk: image(ramdisk, ramdisk_field, labels.1, config)?,
+            initrd_name: labels.1,
             params: KernelParams::Agent,
-            append: deploy_append,
-            ipa_api_url,
+            append,
+            ipa_debug,
+            ramdisk_params,
+            ramdisk_args: None,
+            retry_forever: false,
         }))
     };
+    let arch: Option<&ArchImages<'a>> =
+        node.cpu_arch().and_then(|arch| config.by_arch.iter().find(|images| images.arch == arch));
     match path {
-        BootPath::DeployRamdisk => agent(
+        BootPath::DeployRamdisk | BootPath::InspectRamdisk => agent(
             ScriptKind::DeployRamdisk,
             "deploy ramdisk",
-            required(node.deploy_kernel(), config.deploy_kernel, "driver_info.deploy_kernel")?,
-            required(node.deploy_ramdisk(), config.deploy_ramdisk, "driver_info.deploy_ramdisk")?,
-            "deploy_ramdisk",
+            agent_pair(
+                (node.deploy_kernel(), node.deploy_ramdisk()),
+                ("driver_info.deploy_kernel", "driver_info.deploy_ramdisk"),
+                arch.map(|images| (images.deploy_kernel, images.deploy_ramdisk)),
+                (config.deploy_kernel, config.deploy_ramdisk),
+                ("deploy_kernel", "deploy_ramdisk"),
+            ),
+            ("deploy_kernel", "deploy_ramdisk"),
         ),
         BootPath::RescueRamdisk => agent(
             ScriptKind::RescueRamdisk,
             "rescue ramdisk",
-            required(node.rescue_kernel(), config.rescue_kernel, "driver_info.rescue_kernel")?,
-            required(node.rescue_ramdisk(), config.rescue_ramdisk, "driver_info.rescue_ramdisk")?,
-            "rescue_ramdisk",
+            agent_pair(
+                (node.rescue_kernel(), node.rescue_ramdisk()),
+                ("driver_info.rescue_kernel", "driver_info.rescue_ramdisk"),
+                arch.map(|images| (images.rescue_kernel, images.rescue_ramdisk)),
+                (config.rescue_kernel, config.rescue_ramdisk),
+                ("rescue_kernel", "rescue_ramdisk"),
+            ),
+            ("rescue_kernel", "rescue_ramdisk"),
         ),
+        // Ironic 39's get_boot_option is only kickstart, ramdisk or local: netboot is
+        // gone, so every active instance but a ramdisk deploy boots from its disk.
+        BootPath::Instance if !node.ramdisk_deploy() => Ok(Plan::LocalDisk(node.boot_mode().or(config.boot_mode))),
         BootPath::Instance => {
-            // instance_info's parameters replace driver_info's for the instance.
-            let append = match node.instance_append() {
-                Some(own) => Some(checked(own, "instance_info.kernel_append_params", ValueKind::Words)?),
-                None => deploy_append,
-            };
-            let instance = |kind, what, params| -> Result<Plan<'a>, Refusal<'a>> {
-                Ok(Plan::Kernel(KernelBoot {
-                    kind,
-                    what,
-                    kernel: required(node.instance_kernel(), None, "instance_info.kernel")?,
-                    ramdisk: required(node.instance_ramdisk(), None, "instance_info.ramdisk")?,
-                    initrd_name: "ramdisk",
-                    params,
-                    append,
-                    ipa_api_url: None,
-                }))
-            };
-            if node.ramdisk_deploy() {
-                instance(ScriptKind::InstanceRamdisk, "instance ramdisk", KernelParams::Ramdisk)
-            } else if node.image_type() == ImageType::WholeDisk || node.instance_kernel().is_none() {
-                Ok(Plan::LocalDisk(node.boot_mode().or(config.boot_mode)))
-            } else {
-                let root = required(node.root_uuid_or_disk_id(), None, "driver_internal_info.root_uuid_or_disk_id")?;
-                instance(ScriptKind::InstanceKernel, "instance kernel", KernelParams::Partition { root })
+            // The template's boot_ramdisk: boot_iso wins over kernel and ramdisk.
+            if node.boot_iso().is_some() {
+                return Ok(Plan::Sanboot(image(node.boot_iso(), "instance_info.boot_iso", "boot_iso", config)?));
             }
+            Ok(Plan::Kernel(KernelBoot {
+                kind: ScriptKind::InstanceRamdisk,
+                what: "instance ramdisk",
+                kernel: image(node.instance_kernel(), "instance_info.kernel", "kernel", config)?,
+                ramdisk: image(node.instance_ramdisk(), "instance_info.ramdisk", "ramdisk", config)?,
+                initrd_name: "ramdisk",
+                params: KernelParams::Ramdisk,
+                append,
+                ipa_debug,
+                ramdisk_params: RamdiskParams::None,
+                ramdisk_args: optional(
+                    node.ramdisk_kernel_arguments(),
+                    "instance_info.ramdisk_kernel_arguments",
+                    ValueKind::Words,
+                )?,
+                retry_forever: true,
+            }))
         }
         BootPath::Unbootable => Err(Refusal::UnbootableState),
     }
@@ -418,11 +579,12 @@ fn plan<'a>(node: &Node<'a>, config: &Config<'a>, path: BootPath) -> Result<Plan
 /// longest request target a route can have.
 pub(crate) fn unfit(node: &Node<'_>, config: &Config<'_>, scratch: &mut [u8]) -> Option<Quarantine> {
     let too_large = Quarantine { field: NodeField::Script, problem: QuarantineProblem::ScriptTooLarge };
-    for path in [BootPath::DeployRamdisk, BootPath::RescueRamdisk, BootPath::Instance] {
+    for path in [BootPath::DeployRamdisk, BootPath::InspectRamdisk, BootPath::RescueRamdisk, BootPath::Instance] {
         let mut w = ScriptWriter::new(scratch);
         match plan(node, config, path) {
             Ok(Plan::Kernel(boot)) => kernel_script(&mut w, config, node, &boot),
             Ok(Plan::LocalDisk(mode)) => local_disk_script(&mut w, node, mode),
+            Ok(Plan::Sanboot(iso)) => sanboot_script(&mut w, config, node, iso),
             Err(refusal) => {
                 let route = longest_route(node);
                 error_script(&mut w, config, &route, Some(node), refusal);
@@ -431,8 +593,10 @@ pub(crate) fn unfit(node: &Node<'_>, config: &Config<'_>, scratch: &mut [u8]) ->
         let Ok(len) = w.finish() else { return Some(too_large) };
         let script = scratch.get(..len).unwrap_or_default();
         if let Some(problem) = kernel_line_problem(script) {
+            // instance_info's parameters are on every kernel line when given.
             let field = match path {
-                BootPath::Instance if node.instance_append().is_some() => NodeField::InstanceAppend,
+                BootPath::Instance if node.ramdisk_kernel_arguments().is_some() => NodeField::RamdiskKernelArguments,
+                _ if node.instance_append().is_some() => NodeField::InstanceAppend,
                 _ => NodeField::DeployAppend,
             };
             return Some(Quarantine { field, problem });
@@ -481,33 +645,34 @@ fn kernel_line_problem(script: &[u8]) -> Option<QuarantineProblem> {
 fn kernel_script(w: &mut impl Sink, config: &Config<'_>, node: &Node<'_>, boot: &KernelBoot<'_>) {
     // Plain appends rather than `format_args!`: this is the hot path of a boot storm and
     // the formatting machinery costs more than the copying.
-    w.text("#!ipxe\n# ipxe-config: ");
-    w.text(boot.what);
-    w.text(" for node ");
-    w.uuid(&node.uuid());
-    w.text(" (provision state: ");
-    w.text(node.provision_state_text());
-    w.text(")\n\nset attempts:int32 ");
-    w.number(u32::from(config.retries));
-    w.text("\nset i:int32 0\n\n:fetch\nimgfree\nkernel ");
+    script_header(w, config, node, boot.what);
+    w.text(":fetch\nimgfree\nkernel ");
     fetch_timeout(w, config);
-    w.text(boot.kernel);
+    write_image(w, node, boot.kernel);
     match boot.params {
         KernelParams::Agent => w.text(" selinux=0 troubleshoot=0 text"),
-        KernelParams::Partition { root } => {
-            w.text(" root=UUID=");
-            w.text(root);
-            w.text(" ro text");
-        }
         KernelParams::Ramdisk => w.text(" root=/dev/ram0 text"),
     }
-    if let Some(append) = boot.append {
-        w.text(" ");
-        w.text(append);
+    write_append(w, &boot.append);
+    if boot.ipa_debug {
+        w.text(" ipa-debug=1");
     }
-    if let Some(url) = boot.ipa_api_url {
-        w.text(" ipa-api-url=");
-        w.text(url);
+    match boot.ramdisk_params {
+        RamdiskParams::None => {}
+        RamdiskParams::ApiUrl(url) => {
+            w.text(" ipa-api-url=");
+            w.text(url);
+        }
+        RamdiskParams::InspectionCallback(url) => {
+            // inspect_utils.get_inspection_callback: no second /v1 when the URL has one.
+            w.text(" ipa-inspection-callback-url=");
+            w.text(url);
+            w.text(if url.ends_with("/v1") { "/continue_inspection" } else { "/v1/continue_inspection" });
+        }
+    }
+    if let Some(args) = boot.ramdisk_args.filter(|a| !a.is_empty()) {
+        w.text(" ");
+        w.text(args);
     }
     if matches!(boot.params, KernelParams::Agent) {
         // iPXE expands ${mac} to the booting NIC's MAC: the agent's BOOTIF.
@@ -519,8 +684,12 @@ fn kernel_script(w: &mut impl Sink, config: &Config<'_>, node: &Node<'_>, boot: 
     w.text(boot.initrd_name);
     w.text(" ");
     fetch_timeout(w, config);
-    w.text(boot.ramdisk);
+    write_image(w, node, boot.ramdisk);
     w.text(" || goto retry\nboot\n\n");
+    if boot.retry_forever {
+        retry_forever(w, boot.what);
+        return;
+    }
     // Ironic's loop: give up after `attempts`, sleeping one second longer each time.
     w.text(":retry\niseq ${i} ${attempts} && goto give_up ||\ninc i\necho Fetching the ");
     w.text(boot.what);
@@ -529,6 +698,67 @@ fn kernel_script(w: &mut impl Sink, config: &Config<'_>, node: &Node<'_>, boot: 
     w.text(" after ${attempts} attempts.\necho Powering off in 30 seconds.\nsleep 30\n");
     // Some iPXE builds (Debian's among them) have no `poweroff`; reboot instead.
     w.text("poweroff ||\nreboot\n");
+}
+
+fn script_header(w: &mut impl Sink, config: &Config<'_>, node: &Node<'_>, what: &str) {
+    w.text("#!ipxe\n# ipxe-config: ");
+    w.text(what);
+    w.text(" for node ");
+    w.uuid(&node.uuid());
+    w.text(" (provision state: ");
+    w.text(node.provision_state_text());
+    w.text(")\n\nset attempts:int32 ");
+    w.number(u32::from(config.retries));
+    w.text("\nset i:int32 0\n\n");
+}
+
+/// The loop of Ironic's `boot_ramdisk` section, which never gives up: an active
+/// instance has nothing else to boot. Ours backs off one second more each time, up to
+/// `attempts` seconds, instead of hammering the server.
+fn retry_forever(w: &mut impl Sink, what: &str) {
+    w.text(":retry\niseq ${i} ${attempts} || inc i\necho Fetching the ");
+    w.text(what);
+    w.text(" failed, retrying in ${i} seconds.\nsleep ${i}\ngoto fetch\n");
+}
+
+/// A ramdisk deploy's `boot_iso`: the template's `sanboot <boot_iso_url>`.
+fn sanboot_script(w: &mut impl Sink, config: &Config<'_>, node: &Node<'_>, iso: Image<'_>) {
+    script_header(w, config, node, "instance ISO");
+    w.text(":fetch\nimgfree\nsanboot ");
+    write_image(w, node, iso);
+    w.text(" || goto retry\n\n");
+    retry_forever(w, "instance ISO");
+}
+
+fn write_image(w: &mut impl Sink, node: &Node<'_>, image: Image<'_>) {
+    match image {
+        Image::Url(url) => w.text(url),
+        Image::IronicCopy { http_url, label } => {
+            w.text(http_url);
+            w.text("/");
+            w.uuid(&node.uuid());
+            w.text("/");
+            w.text(label);
+        }
+    }
+}
+
+/// The parameters, ` `-prefixed, `%default%` replaced as Ironic's `str.replace` does
+/// (every occurrence); nothing for `""`.
+fn write_append(w: &mut impl Sink, append: &Append<'_>) {
+    let Some(text) = append.text.filter(|t| !t.is_empty()) else { return };
+    w.text(" ");
+    match append.default {
+        Some(default) => {
+            for (index, piece) in text.split(DEFAULT_PLACEHOLDER).enumerate() {
+                if index > 0 {
+                    w.text(default);
+                }
+                w.text(piece);
+            }
+        }
+        None => w.text(text),
+    }
 }
 
 fn fetch_timeout(w: &mut impl Sink, config: &Config<'_>) {
@@ -578,6 +808,24 @@ fn error_script(w: &mut impl Sink, config: &Config<'_>, route: &Route, node: Opt
             echo.fmt(format_args!(
                 "The node is in provision state {}, which has nothing to boot.",
                 printable(node.provision_state_text(), ValueKind::Words)
+            ));
+            if node.provision_state() == crate::state::ProvisionState::Rescue {
+                // Ironic's AgentRescue.clean_up deletes the config once rescue is done.
+                echo.line();
+                echo.fmt(format_args!(
+                    "Rescue has finished: Ironic keeps no boot config for a rescued node. Unrescue it to boot it again."
+                ));
+            }
+        }
+        (Refusal::BootInterface(interface), _) => {
+            echo.fmt(format_args!(
+                "The node's boot interface is {}; Ironic gives only ipxe and http-ipxe nodes an iPXE script.",
+                printable(interface, ValueKind::Token)
+            ));
+        }
+        (Refusal::NotFetchable(field), _) => {
+            echo.fmt(format_args!(
+                "The node's {field} is not an http(s) URL (a Glance image or file://), and this server has no Ironic http_url to boot Ironic's copy of it from."
             ));
         }
         (Refusal::Missing(field), _) => {

@@ -3,11 +3,15 @@
 /// What the renderer should boot, decided by a node's `provision_state`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BootPath {
-    /// The deploy ramdisk (Ironic Python Agent): deploying, cleaning, inspecting, servicing.
+    /// The deploy ramdisk (Ironic Python Agent): deploying, cleaning, servicing.
     DeployRamdisk,
+    /// The deploy ramdisk for inspection: it reports to
+    /// `ipa-inspection-callback-url=<API>/v1/continue_inspection` and gets no
+    /// `ipa-api-url` (Ironic's `prepare_managed_inspection`, without fast track).
+    InspectRamdisk,
     /// The rescue ramdisk.
     RescueRamdisk,
-    /// The provisioned instance: its kernel, or its local disk.
+    /// The provisioned instance: its ramdisk (`deploy_interface: ramdisk`) or its local disk.
     Instance,
     /// Nothing can be booted in this state; the node gets an error script.
     Unbootable,
@@ -88,14 +92,16 @@ impl ProvisionState {
             | Self::Cleaning
             | Self::CleanWait
             | Self::CleanHold
-            | Self::Inspecting
-            | Self::InspectWait
             | Self::Servicing
             | Self::ServiceWait
             | Self::ServiceHold => BootPath::DeployRamdisk,
-            Self::Rescuing | Self::RescueWait | Self::Rescue => BootPath::RescueRamdisk,
+            Self::Inspecting | Self::InspectWait => BootPath::InspectRamdisk,
+            Self::Rescuing | Self::RescueWait => BootPath::RescueRamdisk,
             Self::Active => BootPath::Instance,
-            Self::Other => BootPath::Unbootable,
+            // `rescue` (finished): Ironic's AgentRescue.clean_up -> clean_up_ramdisk has
+            // deleted the node's config, so Ironic serves it nothing; the rescue ramdisk
+            // runs from memory and is not booted again.
+            Self::Rescue | Self::Other => BootPath::Unbootable,
         }
     }
 }
@@ -105,7 +111,8 @@ impl ProvisionState {
 #[repr(u8)]
 pub enum BootMode {
     /// Not given by the inventory (`null` is common in real Ironic output): the
-    /// configured default applies.
+    /// configured default applies. A loaded node's mode is resolved as Ironic's
+    /// `boot_mode_utils.get_boot_mode` does (see [`Node::boot_mode`](crate::Node::boot_mode)).
     #[default]
     Unset,
     /// Legacy BIOS.
@@ -115,12 +122,20 @@ pub enum BootMode {
 }
 
 impl BootMode {
-    /// Parses Ironic's `bios` / `uefi`.
+    /// Parses Ironic's `bios` / `uefi`, in any case (Ironic lower-cases capabilities).
+    ///
+    /// ```
+    /// use ipxe_config::BootMode;
+    /// assert_eq!(BootMode::from_ironic("UEFI"), Some(BootMode::Uefi));
+    /// assert_eq!(BootMode::from_ironic("efi"), None);
+    /// ```
     pub fn from_ironic(text: &str) -> Option<Self> {
-        match text {
-            "bios" => Some(Self::Bios),
-            "uefi" => Some(Self::Uefi),
-            _ => None,
+        if text.eq_ignore_ascii_case("bios") {
+            Some(Self::Bios)
+        } else if text.eq_ignore_ascii_case("uefi") {
+            Some(Self::Uefi)
+        } else {
+            None
         }
     }
 
@@ -139,10 +154,10 @@ impl BootMode {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[repr(u8)]
 pub enum ImageType {
-    /// Not given; a node with an instance kernel is then booted as a partition image.
+    /// Not given.
     #[default]
     Unset,
-    /// A partition image with its own kernel and ramdisk.
+    /// A partition image (booted from the local disk once active, as Ironic 39 does).
     Partition,
     /// A whole-disk image: the node boots from its local disk.
     WholeDisk,

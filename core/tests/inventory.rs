@@ -21,7 +21,11 @@ fn real_ironic_output_loads_with_escapes_decoded_and_extras_skipped() {
     assert_eq!(node.deploy_kernel(), Some("http://10.99.0.1:8080/images/ipa.kernel"));
     assert_eq!(node.deploy_ramdisk(), Some("http://10.99.0.1:8080/images/ipa.initramfs"));
     assert_eq!(node.provision_state(), ProvisionState::WaitCallBack);
-    assert_eq!(node.boot_mode(), BootMode::Unset);
+    // `boot_mode` is null, but properties.capabilities says `boot_mode:uefi`, which
+    // Ironic reads first (boot_mode_utils.get_boot_mode_for_deploy).
+    assert_eq!(node.boot_mode(), BootMode::Uefi);
+    assert_eq!(node.cpu_arch(), Some("x86_64"));
+    assert_eq!(node.boot_interface(), Some("ipxe"));
     assert_eq!(node.image_type(), ImageType::WholeDisk);
     assert!(inventory.node_by_address(&PortAddress::parse(b"b8:59:9f:12:34:57").unwrap()).is_none());
     assert!(inventory.node_by_uuid(&Uuid::parse_str(UUID).unwrap()).is_some());
@@ -190,4 +194,33 @@ fn masked_and_empty_values_read_as_absent() {
     let inventory = storage.load(json.as_bytes()).expect("loads");
     let node = inventory.node_by_uuid(&Uuid::parse_str(UUID).unwrap()).unwrap();
     assert_eq!((node.deploy_kernel(), node.deploy_ramdisk(), node.deploy_append()), (None, None, None));
+}
+
+/// The boot mode's sources, resolved as Ironic 39's `boot_mode_utils` does.
+#[test]
+fn boot_mode_is_resolved_from_every_source_in_ironics_order() {
+    let cases: [(&str, Option<BootMode>); 8] = [
+        (r#""boot_mode": "uefi", "properties": {"capabilities": "boot_mode:bios"}"#, Some(BootMode::Bios)),
+        (r#""properties": {"capabilities": " disk_label : gpt , boot_mode : BIOS "}"#, Some(BootMode::Bios)),
+        (r#""properties": {"capabilities": {"boot_mode": "bios", "nested": [[1]]}}"#, Some(BootMode::Bios)),
+        (r#""instance_info": {"capabilities": "{\"boot_mode\": \"bios\"}"}"#, Some(BootMode::Bios)),
+        (
+            r#""boot_mode": "bios", "instance_info": {"capabilities": {"secure_boot": "True", "boot_mode": "bios"}}"#,
+            Some(BootMode::Uefi),
+        ),
+        (r#""driver_internal_info": {"deploy_boot_mode": "bios"}, "boot_mode": "uefi""#, Some(BootMode::Bios)),
+        (r#""instance_info": {"capabilities": "not json"}"#, None),
+        (r#""instance_info": {"deploy_boot_mode": "legacy"}"#, None),
+    ];
+    for (fields, expected) in cases {
+        let json =
+            format!(r#"{{"nodes": [{{"uuid": "{UUID}", "driver": "ipmi", "provision_state": "active", {fields}}}]}}"#);
+        let mut storage = Storage::new(4, 4, 4096);
+        let inventory = storage.load(json.as_bytes()).unwrap_or_else(|e| panic!("{fields}: {e}"));
+        let node = inventory.node_by_uuid(&Uuid::parse_str(UUID).unwrap()).unwrap();
+        match expected {
+            Some(mode) => assert_eq!(node.boot_mode(), mode, "{fields}"),
+            None => assert!(node.quarantine().is_some(), "{fields}: quarantined"),
+        }
+    }
 }

@@ -57,6 +57,18 @@ fn split_inventory(path: &Path, out: &Path) -> Result<(), String> {
         let file = out.join(format!("{uuid}.json"));
         let one = serde_json::json!({ "nodes": [node], "ports": own_ports });
         std::fs::write(&file, one.to_string()).map_err(|e| format!("{}: {e}", file.display()))?;
+        // The node's own settings of ours, as `extra.parity.ironic_conf` are Ironic's.
+        if let Some(ours) = node["extra"]["parity"]["ours"].as_object() {
+            let lines: Vec<String> = ours
+                .iter()
+                .map(|(name, value)| match value {
+                    Value::String(text) => format!("{name}={text}"),
+                    other => format!("{name}={other}"),
+                })
+                .collect();
+            let settings = out.join(format!("{uuid}.settings"));
+            std::fs::write(&settings, lines.join("\n")).map_err(|e| format!("{}: {e}", settings.display()))?;
+        }
     }
     Ok(())
 }

@@ -199,10 +199,20 @@
 #define IPXE_CONFIG_REFUSAL_QUARANTINED 7
 
 /**
+ * The node's `boot_interface` is not `ipxe` or `http-ipxe` (Ironic gives it no iPXE script).
+ */
+#define IPXE_CONFIG_REFUSAL_BOOT_INTERFACE 8
+
+/**
+ * An image reference is not an http(s) URL and no `ironic_http_url` is set.
+ */
+#define IPXE_CONFIG_REFUSAL_NOT_FETCHABLE 9
+
+/**
  * Bytes one node slot takes in an inventory storage block (for
  * `IPXE_CONFIG_STORAGE_BYTES`).
  */
-#define IPXE_CONFIG_NODE_SLOT_BYTES 68
+#define IPXE_CONFIG_NODE_SLOT_BYTES 84
 
 /**
  * Bytes one PXE port slot takes in an inventory storage block.
@@ -213,7 +223,7 @@
  * Distinct strings a node may add to the string pool; the string index has two
  * 4-byte slots per string the block can hold.
  */
-#define IPXE_CONFIG_STRINGS_PER_NODE 11
+#define IPXE_CONFIG_STRINGS_PER_NODE 15
 
 /**
  * Pool bytes the smallest pooled string takes (a 2-byte length and one byte): the
@@ -322,13 +332,21 @@ typedef struct ipxe_config_settings {
      */
     const char *rescue_ramdisk;
     /**
-     * Kernel parameters for nodes without `driver_info.kernel_append_params`.
+     * Ironic's `[pxe]kernel_append_params` ([`Config::append_params`]): for nodes
+     * without `kernel_append_params`, and what `%default%` stands for. `NULL` or `""`:
+     * none; the defaults hold Ironic's `nofb vga=normal`.
      */
     const char *append_params;
     /**
      * Driver name that matches every node ([`Config::any_driver`]); `NULL` means `"any"`.
      */
     const char *any_driver;
+    /**
+     * Ironic's `[deploy]http_url` ([`Config::ironic_http_url`]): non-http(s) image
+     * references are booted from `<http_url>/<node uuid>/<label>`; `NULL`: such nodes
+     * get an error script.
+     */
+    const char *ironic_http_url;
     /**
      * `--timeout` for image fetches, in milliseconds; 0 leaves iPXE's default.
      */
@@ -349,6 +367,10 @@ typedef struct ipxe_config_settings {
      * [`Config::boot_mode`] for nodes whose `boot_mode` is null: `IPXE_CONFIG_BOOT_MODE_*`.
      */
     int32_t boot_mode;
+    /**
+     * Ironic's `[DEFAULT]debug` ([`Config::ipa_debug`]): non-zero adds `ipa-debug=1`.
+     */
+    int32_t ipa_debug;
     /**
      * Script chained for machines no node owns, a URL or a path on this server
      * ([`Config::unknown_node_fallback`]); `NULL`: the error script's ending.

@@ -106,6 +106,10 @@ pub const IPXE_CONFIG_REFUSAL_UNSAFE_VALUE: i32 = 6;
 /// The node was quarantined at load (an unsafe or unrenderable value); a new code, so
 /// callers built against older headers see an unknown refusal, never a wrong one.
 pub const IPXE_CONFIG_REFUSAL_QUARANTINED: i32 = 7;
+/// The node's `boot_interface` is not `ipxe` or `http-ipxe` (Ironic gives it no iPXE script).
+pub const IPXE_CONFIG_REFUSAL_BOOT_INTERFACE: i32 = 8;
+/// An image reference is not an http(s) URL and no `ironic_http_url` is set.
+pub const IPXE_CONFIG_REFUSAL_NOT_FETCHABLE: i32 = 9;
 
 /// Marks a handle filled by a successful load ("ipxc").
 const LOADED: usize = 0x6970_7863;
@@ -216,12 +220,12 @@ impl IpxeConfigResult {
 
 /// Bytes one node slot takes in an inventory storage block (for
 /// `IPXE_CONFIG_STORAGE_BYTES`).
-pub const IPXE_CONFIG_NODE_SLOT_BYTES: usize = 68;
+pub const IPXE_CONFIG_NODE_SLOT_BYTES: usize = 84;
 /// Bytes one PXE port slot takes in an inventory storage block.
 pub const IPXE_CONFIG_PORT_SLOT_BYTES: usize = 28;
 /// Distinct strings a node may add to the string pool; the string index has two
 /// 4-byte slots per string the block can hold.
-pub const IPXE_CONFIG_STRINGS_PER_NODE: usize = 11;
+pub const IPXE_CONFIG_STRINGS_PER_NODE: usize = 15;
 /// Pool bytes the smallest pooled string takes (a 2-byte length and one byte): the
 /// string index holds at most one string per this many pool bytes.
 pub const IPXE_CONFIG_MIN_STRING_BYTES: usize = 3;
@@ -521,6 +525,8 @@ fn refusal_code(refusal: Refusal<'_>) -> (i32, &'static CStr) {
         Refusal::Missing(_) => IPXE_CONFIG_REFUSAL_MISSING_VALUE,
         Refusal::UnsafeValue(_) => IPXE_CONFIG_REFUSAL_UNSAFE_VALUE,
         Refusal::Quarantined(_) => IPXE_CONFIG_REFUSAL_QUARANTINED,
+        Refusal::BootInterface(_) => IPXE_CONFIG_REFUSAL_BOOT_INTERFACE,
+        Refusal::NotFetchable(_) => IPXE_CONFIG_REFUSAL_NOT_FETCHABLE,
     };
     (code, refusal.summary())
 }

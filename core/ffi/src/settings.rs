@@ -42,10 +42,16 @@ pub struct IpxeConfigSettings {
     pub rescue_kernel: *const c_char,
     /// Rescue ramdisk for nodes without `driver_info.rescue_ramdisk`.
     pub rescue_ramdisk: *const c_char,
-    /// Kernel parameters for nodes without `driver_info.kernel_append_params`.
+    /// Ironic's `[pxe]kernel_append_params` ([`Config::append_params`]): for nodes
+    /// without `kernel_append_params`, and what `%default%` stands for. `NULL` or `""`:
+    /// none; the defaults hold Ironic's `nofb vga=normal`.
     pub append_params: *const c_char,
     /// Driver name that matches every node ([`Config::any_driver`]); `NULL` means `"any"`.
     pub any_driver: *const c_char,
+    /// Ironic's `[deploy]http_url` ([`Config::ironic_http_url`]): non-http(s) image
+    /// references are booted from `<http_url>/<node uuid>/<label>`; `NULL`: such nodes
+    /// get an error script.
+    pub ironic_http_url: *const c_char,
     /// `--timeout` for image fetches, in milliseconds; 0 leaves iPXE's default.
     pub fetch_timeout_ms: u32,
     /// Retries of a failed kernel/initrd fetch (Ironic: 10).
@@ -56,12 +62,16 @@ pub struct IpxeConfigSettings {
     pub error_ending: i32,
     /// [`Config::boot_mode`] for nodes whose `boot_mode` is null: `IPXE_CONFIG_BOOT_MODE_*`.
     pub boot_mode: i32,
+    /// Ironic's `[DEFAULT]debug` ([`Config::ipa_debug`]): non-zero adds `ipa-debug=1`.
+    pub ipa_debug: i32,
     /// Script chained for machines no node owns, a URL or a path on this server
     /// ([`Config::unknown_node_fallback`]); `NULL`: the error script's ending.
     pub unknown_node_fallback: *const c_char,
 }
 
 const ANY_DRIVER: &CStr = c"any";
+/// [`ipxe_config::config::IRONIC_APPEND_PARAMS`], NUL-terminated (a test checks they agree).
+const IRONIC_APPEND_PARAMS: &CStr = c"nofb vga=normal";
 
 impl IpxeConfigSettings {
     /// The C defaults, equal to [`Config::DEFAULT`].
@@ -74,8 +84,9 @@ impl IpxeConfigSettings {
             deploy_ramdisk: core::ptr::null(),
             rescue_kernel: core::ptr::null(),
             rescue_ramdisk: core::ptr::null(),
-            append_params: core::ptr::null(),
+            append_params: IRONIC_APPEND_PARAMS.as_ptr(),
             any_driver: ANY_DRIVER.as_ptr(),
+            ironic_http_url: core::ptr::null(),
             fetch_timeout_ms: config.fetch_timeout_ms.unwrap_or(0),
             retries: config.retries,
             error_pause_seconds: config.error_pause_seconds,
@@ -88,6 +99,7 @@ impl IpxeConfigSettings {
                 BootMode::Bios => IPXE_CONFIG_BOOT_MODE_BIOS,
                 BootMode::Uefi | BootMode::Unset => IPXE_CONFIG_BOOT_MODE_UEFI,
             },
+            ipa_debug: i32::from(config.ipa_debug),
             unknown_node_fallback: core::ptr::null(),
         }
     }
@@ -127,6 +139,10 @@ impl IpxeConfigSettings {
             rescue_kernel: text("rescue_kernel", self.rescue_kernel)?,
             rescue_ramdisk: text("rescue_ramdisk", self.rescue_ramdisk)?,
             append_params: text("append_params", self.append_params)?,
+            // Not in the C settings yet: C callers get the single configured pair.
+            by_arch: &[],
+            ipa_debug: self.ipa_debug != 0,
+            ironic_http_url: text("ironic_http_url", self.ironic_http_url)?,
             boot_mode,
             retries: self.retries,
             fetch_timeout_ms: (self.fetch_timeout_ms != 0).then_some(self.fetch_timeout_ms),
@@ -188,6 +204,14 @@ mod tests {
         assert_eq!(config.error_ending, core.error_ending);
         assert_eq!(config.boot_mode, core.boot_mode);
         assert_eq!(config.base_url, None);
+        assert_eq!(config.append_params, core.append_params);
+        assert_eq!(config.ipa_debug, core.ipa_debug);
+        assert_eq!(config.ironic_http_url, core.ironic_http_url);
+    }
+
+    #[test]
+    fn the_c_append_default_is_ironics() {
+        assert_eq!(IRONIC_APPEND_PARAMS.to_str(), Ok(ipxe_config::config::IRONIC_APPEND_PARAMS));
     }
 
     #[test]
@@ -238,6 +262,7 @@ mod tests {
     #[test]
     fn layout_is_the_headers() {
         let pointer = core::mem::size_of::<*const c_char>();
-        assert_eq!(core::mem::size_of::<IpxeConfigSettings>(), 9 * pointer + 16);
+        // Ten pointers, 20 bytes of numbers between them, padded to the pointer's alignment.
+        assert_eq!(core::mem::size_of::<IpxeConfigSettings>(), (9 * pointer + 20).next_multiple_of(pointer) + pointer);
     }
 }

@@ -5,6 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
+use ipxe_config::config::ArchImages;
 use ipxe_config::{
     BootMode, Config, ErrorEnding, Extent, HeapInventoryBuffers, Inventory, InventoryCapacity, LoadError,
 };
@@ -55,6 +56,21 @@ pub const GOLDEN_CONFIG: Config<'static> = Config {
     ..Config::DEFAULT
 };
 
+/// [`GOLDEN_CONFIG`] with Ironic's `[deploy]http_url`, for images Ironic serves copies of.
+pub const IRONIC_COPIES: Config<'static> = Config { ironic_http_url: Some("http://10.99.0.1:8080"), ..GOLDEN_CONFIG };
+
+/// [`GOLDEN_CONFIG`] with default images and an aarch64 pair (Ironic's `*_by_arch`).
+const BY_ARCH: Config<'static> = Config {
+    deploy_kernel: Some("http://10.99.0.1/ipa.kernel"),
+    deploy_ramdisk: Some("http://10.99.0.1/ipa.initramfs"),
+    by_arch: &[ArchImages {
+        deploy_kernel: Some("http://10.99.0.1/ipa-aarch64.kernel"),
+        deploy_ramdisk: Some("http://10.99.0.1/ipa-aarch64.initramfs"),
+        ..ArchImages::new("aarch64")
+    }],
+    ..GOLDEN_CONFIG
+};
+
 pub struct GoldenCase {
     pub name: &'static str,
     pub target: &'static str,
@@ -80,7 +96,8 @@ pub fn golden_cases() -> Vec<GoldenCase> {
             GOLDEN_CONFIG,
         ),
         case("rescue-wait", mac(5), GOLDEN_CONFIG),
-        case("active-partition", mac(3), GOLDEN_CONFIG),
+        // Ironic 39 has no netboot: an active partition image boots from its disk.
+        case("active-partition-local-disk", mac(3), GOLDEN_CONFIG),
         case("active-ramdisk", mac(0x0b), GOLDEN_CONFIG),
         case("active-local-bios", mac(4), GOLDEN_CONFIG),
         case("active-local-uefi-default", mac(0x0c), GOLDEN_CONFIG),
@@ -95,6 +112,14 @@ pub fn golden_cases() -> Vec<GoldenCase> {
             GOLDEN_CONFIG,
         ),
         case("error-missing-deploy-kernel", mac(0x0e), GOLDEN_CONFIG),
+        case("inspect-wait-callback", uuid(0x20), GOLDEN_CONFIG),
+        case("error-rescue-finished", uuid(0x21), GOLDEN_CONFIG),
+        case("error-boot-interface-pxe", uuid(0x22), GOLDEN_CONFIG),
+        case("active-ramdisk-boot-iso", uuid(0x23), IRONIC_COPIES),
+        case("deploy-ironic-copies-debug", uuid(0x24), Config { ipa_debug: true, ..IRONIC_COPIES }),
+        case("error-not-fetchable", uuid(0x24), GOLDEN_CONFIG),
+        case("active-local-capabilities", uuid(0x25), GOLDEN_CONFIG),
+        case("deploy-by-arch", uuid(0x26), BY_ARCH),
         case("boot-ipxe-chain", "/boot.ipxe".into(), GOLDEN_CONFIG),
         case("boot-ipxe-chain-next-server", "/boot.ipxe".into(), Config::DEFAULT),
         case("boot-ipxe-chain-fallback", "/boot.ipxe".into(), FALLBACK_CONFIG),

@@ -336,6 +336,16 @@ pub fn twin(node: &NodeSpec, index: usize) -> (NodeSpec, Vec<Substitution>) {
             if value.split(' ').any(|word| word.starts_with("ipa-api-url=")) {
                 marker = format!("ipa-api-url={marker}");
             }
+            // Images that are http(s) URLs are fetched as they are; anything else is
+            // Ironic's copy or an error, so the twin's marker keeps the scheme's verdict.
+            let is_image = matches!(
+                *key,
+                "deploy_kernel" | "deploy_ramdisk" | "rescue_kernel" | "rescue_ramdisk" | "kernel" | "ramdisk"
+            );
+            let lower = value.to_ascii_lowercase();
+            if is_image && (lower.starts_with("http://") || lower.starts_with("https://")) {
+                marker = format!("http://{marker}");
+            }
         }
         *slot = mark(real, *kind, marker);
     }
@@ -415,6 +425,8 @@ fn render_text(
             ipxe_config::Refusal::Missing(field) => ipxe_config::Refusal::Missing(field),
             ipxe_config::Refusal::UnsafeValue(field) => ipxe_config::Refusal::UnsafeValue(field),
             ipxe_config::Refusal::Quarantined(cause) => ipxe_config::Refusal::Quarantined(cause),
+            ipxe_config::Refusal::BootInterface(_) => ipxe_config::Refusal::BootInterface(""),
+            ipxe_config::Refusal::NotFetchable(field) => ipxe_config::Refusal::NotFetchable(field),
         }),
     };
     (summary, text)

@@ -236,7 +236,7 @@ fn compare_echo(reference: &[&Line], actual: &[&Line], substitutions: &[Substitu
 
 /// Command lines the renderer writes, by command names and terminators (`iseq && goto ||`
 /// ends in an empty command). Any other line is a changed script.
-const LINE_PATTERNS: [&str; 21] = [
+const LINE_PATTERNS: [&str; 23] = [
     "set",
     "imgfree",
     "kernel || goto",
@@ -250,6 +250,8 @@ const LINE_PATTERNS: [&str; 21] = [
     "poweroff || ",
     "reboot",
     "sanboot || exit",
+    "sanboot || goto",
+    "iseq || inc",
     "exit",
     "isset || goto",
     "isset && exit || ",

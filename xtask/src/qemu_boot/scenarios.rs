@@ -77,17 +77,20 @@ pub const SCENARIOS: &[Scenario] = &[
         network: Network::Socketpair,
         appliance_log: Some("lookup=uuid"),
     },
+    // Ironic 39 has no netboot, so an active partition image boots from disk (the
+    // active-local scenario proves that); the instance kernel that still boots over the
+    // network is a ramdisk deploy's, with instance_info's parameters.
     Scenario {
-        name: "active-partition",
+        name: "active-ramdisk",
         firmware: Firmware::Bios,
-        macs: &["52:54:00:00:00:03"],
+        macs: &["52:54:00:00:00:0b"],
         appliance_args: &[],
         expect: Expect::Initrd {
             tag: Tag::Instance,
-            cmdline: &["root=UUID=9c2b1d4e-5f60-4a1b-8c2d-3e4f5a6b7c8d", "ro", "ipxe-config-node=active-partition"],
+            cmdline: &["root=/dev/ram0", "ipxe-config-node=active-ramdisk", "initrd=ramdisk"],
         },
         network: Network::Socketpair,
-        appliance_log: Some("script=instance"),
+        appliance_log: Some("script=instance-ramdisk"),
     },
     Scenario {
         name: "active-local",

@@ -142,9 +142,33 @@ pub struct NodeDefaults {
     /// Rescue ramdisk for nodes without `driver_info.rescue_ramdisk`.
     #[arg(long, value_name = "URL")]
     pub rescue_ramdisk: Option<String>,
-    /// Kernel parameters for nodes without `driver_info.kernel_append_params`.
-    #[arg(long, value_name = "PARAMS")]
-    pub kernel_append_params: Option<String>,
+    /// Ironic's `[pxe]kernel_append_params`: for nodes without `kernel_append_params`
+    /// in `instance_info` or `driver_info`, and what `%default%` in theirs stands for.
+    /// `""` for none.
+    #[arg(long, value_name = "PARAMS", default_value = ipxe_config::config::IRONIC_APPEND_PARAMS)]
+    pub kernel_append_params: String,
+    /// Ironic's `[DEFAULT]debug`: add `ipa-debug=1` to ramdisk kernel lines that do not
+    /// mention `ipa-debug`.
+    #[arg(long)]
+    pub ipa_debug: bool,
+    /// Ironic's `[deploy]http_url`: image references that are not http(s) URLs (Glance
+    /// UUIDs, `file://`) are booted from Ironic's copy, `URL/<node uuid>/<label>`.
+    /// Without it such nodes get an error script.
+    #[arg(long, value_name = "URL")]
+    pub ironic_http_url: Option<String>,
+    /// Deploy kernel for nodes whose `properties.cpu_arch` is ARCH (Ironic's
+    /// `[conductor]deploy_kernel_by_arch`); repeatable.
+    #[arg(long, value_name = "ARCH=URL", value_parser = parse_arch_url)]
+    pub deploy_kernel_by_arch: Vec<(String, String)>,
+    /// Deploy ramdisk by `properties.cpu_arch` (`[conductor]deploy_ramdisk_by_arch`).
+    #[arg(long, value_name = "ARCH=URL", value_parser = parse_arch_url)]
+    pub deploy_ramdisk_by_arch: Vec<(String, String)>,
+    /// Rescue kernel by `properties.cpu_arch` (`[conductor]rescue_kernel_by_arch`).
+    #[arg(long, value_name = "ARCH=URL", value_parser = parse_arch_url)]
+    pub rescue_kernel_by_arch: Vec<(String, String)>,
+    /// Rescue ramdisk by `properties.cpu_arch` (`[conductor]rescue_ramdisk_by_arch`).
+    #[arg(long, value_name = "ARCH=URL", value_parser = parse_arch_url)]
+    pub rescue_ramdisk_by_arch: Vec<(String, String)>,
     /// Retries of a failed kernel/initrd fetch.
     #[arg(long, default_value_t = 10)]
     pub retries: u16,
@@ -237,6 +261,42 @@ fn parse_cidr(text: &str) -> Result<(Ipv4Addr, u8), String> {
 
 fn parse_mac(text: &str) -> Result<[u8; 6], String> {
     ipxe_config::PortAddress::parse(text.as_bytes()).map(|address| address.0).map_err(|e| e.to_string())
+}
+
+fn parse_arch_url(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((arch, url)) if !arch.is_empty() && !url.is_empty() => Ok((arch.to_owned(), url.to_owned())),
+        _ => Err("expected ARCH=URL, e.g. aarch64=http://10.99.0.1/ipa-aarch64.kernel".into()),
+    }
+}
+
+/// The `--*-by-arch` lists as one table, an entry per architecture.
+pub fn by_arch(defaults: &NodeDefaults) -> Vec<ipxe_config::config::ArchImages<'_>> {
+    let mut table: Vec<ipxe_config::config::ArchImages<'_>> = Vec::new();
+    let lists = [
+        &defaults.deploy_kernel_by_arch,
+        &defaults.deploy_ramdisk_by_arch,
+        &defaults.rescue_kernel_by_arch,
+        &defaults.rescue_ramdisk_by_arch,
+    ];
+    for (which, list) in lists.into_iter().enumerate() {
+        for (arch, url) in list {
+            let index = table.iter().position(|images| images.arch == arch.as_str()).unwrap_or_else(|| {
+                table.push(ipxe_config::config::ArchImages::new(arch));
+                table.len() - 1
+            });
+            if let Some(images) = table.get_mut(index) {
+                let slot = match which {
+                    0 => &mut images.deploy_kernel,
+                    1 => &mut images.deploy_ramdisk,
+                    2 => &mut images.rescue_kernel,
+                    _ => &mut images.rescue_ramdisk,
+                };
+                *slot = Some(url.as_str());
+            }
+        }
+    }
+    table
 }
 
 fn parse_range(text: &str) -> Result<(Ipv4Addr, Ipv4Addr), String> {

@@ -61,7 +61,11 @@ fn config<'a>(cli: &'a Cli, base_url: &'a str) -> Result<Config<'a>, String> {
         deploy_ramdisk: defaults.deploy_ramdisk.as_deref(),
         rescue_kernel: defaults.rescue_kernel.as_deref(),
         rescue_ramdisk: defaults.rescue_ramdisk.as_deref(),
-        append_params: defaults.kernel_append_params.as_deref(),
+        // Built once at start-up and kept for the process's life, as the Cli is.
+        by_arch: cli::by_arch(defaults).leak(),
+        append_params: Some(defaults.kernel_append_params.as_str()).filter(|params| !params.is_empty()),
+        ipa_debug: defaults.ipa_debug,
+        ironic_http_url: defaults.ironic_http_url.as_deref(),
         boot_mode: match cli.default_boot_mode {
             BootModeArg::Bios => BootMode::Bios,
             BootModeArg::Uefi => BootMode::Uefi,
