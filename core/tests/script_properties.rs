@@ -18,31 +18,7 @@ use ipxe_config::{BootMode, Config, ErrorEnding};
 use proptest::collection::vec;
 use proptest::prelude::*;
 use proptest::test_runner::{Config as ProptestConfig, TestCaseError, TestRunner};
-use script_grammar::nodes::{check_inventory, JsonStyle, Kind, NodeSpec, PortSpec, Text};
-
-/// Provision states Ironic reports (bootable and not), spelled its way.
-const STATES: [&str; 20] = [
-    "deploying",
-    "wait call-back",
-    "deploy hold",
-    "cleaning",
-    "clean wait",
-    "clean hold",
-    "inspecting",
-    "inspect wait",
-    "servicing",
-    "service wait",
-    "service hold",
-    "rescuing",
-    "rescue wait",
-    "rescue",
-    "active",
-    "active",
-    "available",
-    "manageable",
-    "deploy failed",
-    "enroll",
-];
+use script_grammar::nodes::{check_inventory, JsonStyle, Kind, NodeSpec, PortSpec, Text, STATES};
 
 /// Fragments a script must not be bent by: every separator, comment and expansion
 /// character, quoting, whitespace and control characters, and Unicode look-alikes.

@@ -25,14 +25,9 @@
 mod common;
 
 use ipxe_config_server::dhcp::message::ClientMessage;
-use ipxe_config_server::{
-    Appliance, ApplianceStorage, ConnectionSlot, DhcpSettings, Lease, NoFiles, OpenFiles, RawStorage, Settings,
-    UdpStorage,
-};
+use ipxe_config_server::{Appliance, ApplianceBuffers, DhcpSettings, NoFiles, Settings};
 use libfuzzer_sys::fuzz_target;
-use smoltcp::iface::SocketStorage;
 use smoltcp::phy::ChecksumCapabilities;
-use smoltcp::socket::udp;
 use smoltcp::time::{Duration, Instant};
 use smoltcp::wire::{
     DhcpMessageType, DhcpPacket, DhcpRepr, EthernetAddress, EthernetFrame, EthernetProtocol, EthernetRepr, IpAddress,
@@ -53,6 +48,9 @@ const SENDER_MAC: EthernetAddress = EthernetAddress([0x02, 0x00, 0x00, 0x00, 0x0
 
 const LEASE_SECONDS: u32 = 3600;
 
+/// One small connection (DHCP is what is fuzzed) and a lease per pool address.
+type Buffers<'a> = ApplianceBuffers<'a, NoFiles, 1, 256, 256, 512, 100>;
+
 /// Ethernet, IPv4 and UDP headers in front of the payload.
 const HEADERS: usize = 14 + 20 + 8;
 
@@ -64,39 +62,20 @@ fuzz_target!(|payload: &[u8]| {
 
 fn exchange(payload: &[u8]) {
     let errors_before = errors_logged();
-    let mut socket_table: [SocketStorage<'_>; 2] = core::array::from_fn(|_| SocketStorage::EMPTY);
-    let mut slots = [ConnectionSlot::EMPTY; 1];
-    let (mut tcp_rx, mut tcp_tx, mut responses, mut scratch) = ([0u8; 256], [0u8; 256], [0u8; 512], [0u8; 128]);
-    let mut leases = [Lease::FREE; 100];
-    let (mut rx_meta, mut tx_meta) = ([udp::PacketMetadata::EMPTY; 4], [udp::PacketMetadata::EMPTY; 4]);
-    let (mut rx_payload, mut tx_payload) = ([0u8; 4 * 1536], [0u8; 4 * 1536]);
-    let storage = ApplianceStorage {
-        sockets: &mut socket_table,
-        connections: &mut slots,
-        tcp_rx: &mut tcp_rx,
-        tcp_tx: &mut tcp_tx,
-        responses: &mut responses,
-        request_scratch: &mut scratch,
-        leases: &mut leases,
-        dhcp: UdpStorage {
-            rx_meta: &mut rx_meta,
-            rx_payload: &mut rx_payload,
-            tx_meta: &mut tx_meta,
-            tx_payload: &mut tx_payload,
-        },
-        icmpv6: RawStorage { rx_meta: &mut [], rx_payload: &mut [], tx_meta: &mut [], tx_payload: &mut [] },
-    };
+    // Fresh buffers on the stack each input: nothing is allocated, and a `static` would
+    // not do, as `split` lends buffers out for their whole life (once).
+    let mut buffers = Buffers::new();
+    let (storage, files) = buffers.split(NoFiles);
     let mut settings = Settings::new(SERVER_MAC, SERVER_CIDR);
     settings.router_advertisements = false;
     settings.dhcp = Some(DhcpSettings { lease_seconds: LEASE_SECONDS, ..DhcpSettings::new(POOL_FIRST, POOL_LAST) });
     let mut now = Instant::from_secs(1);
     let mut wire = wire();
     let inventory = shared_inventory();
-    let mut appliance =
-        match Appliance::new(settings, storage, OpenFiles::new(NoFiles, &mut []), &mut wire.appliance_end(), now) {
-            Ok(appliance) => appliance,
-            Err(error) => panic!("appliance set-up: {error}"),
-        };
+    let mut appliance = match Appliance::new(settings, storage, files, &mut wire.appliance_end(), now) {
+        Ok(appliance) => appliance,
+        Err(error) => panic!("appliance set-up: {error}"),
+    };
     let mut ask = |frame: &[u8]| -> Vec<Vec<u8>> {
         wire.to_appliance.push(frame);
         now += Duration::from_millis(1);

@@ -32,7 +32,7 @@ use std::sync::OnceLock;
 
 use ipxe_config::{render, Route};
 use ipxe_config_server::http::response::HEAD_RESERVE;
-use ipxe_config_server::{Appliance, ApplianceStorage, ConnectionSlot, OpenFiles, RawStorage, Settings, UdpStorage};
+use ipxe_config_server::{Appliance, ApplianceBuffers, Settings};
 use libfuzzer_sys::fuzz_target;
 use smoltcp::iface::{Config as InterfaceConfig, Interface, SocketHandle, SocketSet, SocketStorage};
 use smoltcp::socket::tcp;
@@ -53,7 +53,9 @@ const TCP_RX_BYTES: usize = 4096;
 const TCP_TX_BYTES: usize = 4096;
 /// Holds every script of the fixture inventory with room to spare (see [`check_response_buffer`]).
 const RESPONSE_BYTES: usize = 8192;
-const SCRATCH_BYTES: usize = 4096;
+/// No DHCP leases: the fuzzed stream is HTTP only. The request scratch is a receive
+/// buffer's size, as the owned buffers make it.
+type Buffers<'a> = ApplianceBuffers<'a, StaticFiles, CONNECTIONS, TCP_RX_BYTES, TCP_TX_BYTES, RESPONSE_BYTES, 0>;
 /// Longer inputs are cut here: past the 4 KiB head limit nothing new happens.
 const MAX_STREAM: usize = 16 * 1024;
 
@@ -251,22 +253,9 @@ fuzz_target!(|input: &[u8]| {
 
 fn exchange(plan: Plan, stream: &[u8]) {
     let errors_before = errors_logged();
-    let mut socket_table: [SocketStorage<'_>; CONNECTIONS] = core::array::from_fn(|_| SocketStorage::EMPTY);
-    let mut slots = [ConnectionSlot::EMPTY; CONNECTIONS];
-    let mut open_files = [None; CONNECTIONS];
-    let (mut tcp_rx, mut tcp_tx) = (vec![0u8; CONNECTIONS * TCP_RX_BYTES], vec![0u8; CONNECTIONS * TCP_TX_BYTES]);
-    let (mut responses, mut scratch) = (vec![0u8; CONNECTIONS * RESPONSE_BYTES], vec![0u8; SCRATCH_BYTES]);
-    let storage = ApplianceStorage {
-        sockets: &mut socket_table,
-        connections: &mut slots,
-        tcp_rx: &mut tcp_rx,
-        tcp_tx: &mut tcp_tx,
-        responses: &mut responses,
-        request_scratch: &mut scratch,
-        leases: &mut [],
-        dhcp: UdpStorage { rx_meta: &mut [], rx_payload: &mut [], tx_meta: &mut [], tx_payload: &mut [] },
-        icmpv6: RawStorage { rx_meta: &mut [], rx_payload: &mut [], tx_meta: &mut [], tx_payload: &mut [] },
-    };
+    // Fresh buffers on the stack each input (about 50 KiB): nothing is allocated, and a
+    // `static` would not do, as `split` lends buffers out for their whole life (once).
+    let mut buffers = Buffers::new();
     let mut settings = Settings::new(SERVER_MAC, SERVER_CIDR);
     settings.router_advertisements = false;
     settings.random_seed = 0x5eed;
@@ -274,7 +263,7 @@ fn exchange(plan: Plan, stream: &[u8]) {
     let mut wire = wire();
     // The server's open-file table gives each response its own `SliceFile`; that every one
     // is given back is checked at the end.
-    let files = OpenFiles::new(StaticFiles::new(&FILES), &mut open_files);
+    let (storage, files) = buffers.split(StaticFiles::new(&FILES));
     let appliance = match Appliance::new(settings, storage, files, &mut wire.appliance_end(), now) {
         Ok(appliance) => appliance,
         Err(error) => panic!("appliance set-up: {error}"),

@@ -13,7 +13,7 @@ mod script_grammar;
 use arbitrary::Arbitrary;
 use ipxe_config::{BootMode, Config, ErrorEnding};
 use libfuzzer_sys::fuzz_target;
-use script_grammar::nodes::{check_inventory, JsonStyle, NodeSpec, PortSpec, Text};
+use script_grammar::nodes::{check_inventory, JsonStyle, NodeSpec, PortSpec, Text, STATES};
 
 const FRAGMENTS: [&str; 40] = [
     "||",
@@ -56,27 +56,6 @@ const FRAGMENTS: [&str; 40] = [
     "console=ttyS0",
     ":",
     "/",
-];
-
-const STATES: [&str; 18] = [
-    "deploying",
-    "wait call-back",
-    "deploy hold",
-    "cleaning",
-    "clean wait",
-    "clean hold",
-    "inspecting",
-    "inspect wait",
-    "servicing",
-    "service wait",
-    "service hold",
-    "rescuing",
-    "rescue wait",
-    "rescue",
-    "active",
-    "available",
-    "manageable",
-    "deploy failed",
 ];
 
 #[derive(Arbitrary, Debug)]

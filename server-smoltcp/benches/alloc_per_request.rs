@@ -1,7 +1,7 @@
 //! Allocations per request in the host appliance's steady state.
 //!
 //! The appliance is set up as `ipxe-config-appliance` sets itself up by default (buffers
-//! from `host::leak_storage`, DHCP and router advertisements on, a `DirectoryFiles` file
+//! from `host::leak_buffers`, DHCP and router advertisements on, a `DirectoryFiles` file
 //! root, the `FdLogger` at `info`, here writing to /dev/null, and a microsecond clock for
 //! the access log), then serves a warm-up round and 10,000 requests over the in-memory
 //! link: scripts by MAC and by UUID, the chain script, an error script, a file, `HEAD`,

@@ -1,7 +1,9 @@
 //! The memory an appliance serves from: how much of it ([`ApplianceCapacity`]), and owned
 //! buffers of a size fixed at compile time ([`ApplianceBuffers`], for a firmware `static`).
 //! A host allocates the same buffers once at start-up instead, from a capacity read from
-//! its flags ([`host::leak_buffers`](crate::host::leak_buffers), feature `host`).
+//! its flags ([`host::leak_buffers`](crate::host::leak_buffers), or
+//! [`host::HeapApplianceBuffers`](crate::host::HeapApplianceBuffers) to free them again;
+//! feature `host`).
 //!
 //! Names in this crate and in core: `*Capacity` says how much, `*Buffers` owns the
 //! memory, `*Storage` ([`ApplianceStorage`], core's `InventoryStorage`) is the borrowed
@@ -51,10 +53,6 @@ pub struct ApplianceCapacity {
     /// Payload bytes each way on the DHCP and ICMPv6 sockets.
     pub packet_bytes: usize,
 }
-
-/// The name [`ApplianceCapacity`] had before the owned buffers came; callers written
-/// against it (the tests, benches and fuzz targets) keep building.
-pub type StorageSizes = ApplianceCapacity;
 
 impl ApplianceCapacity {
     /// Eight connections with 4 KiB receive, 8 KiB send and 4 KiB response buffers, a

@@ -22,7 +22,7 @@ mod syn_backlog;
 pub mod host;
 
 pub use appliance::{Appliance, SetupError};
-pub use buffers::{ApplianceBuffers, ApplianceCapacity, StorageSizes};
+pub use buffers::{ApplianceBuffers, ApplianceCapacity};
 pub use dhcp::Lease;
 pub use files::{FileError, FileHandle, FilePath, FileSource, NoFiles, OpenFile, OpenFiles, SliceFile};
 pub use http::{ConnectionSlot, HttpLimits};

@@ -1,7 +1,9 @@
 //! The borrowed view of every buffer the appliance uses, as [`Appliance::new`]
 //! takes it: lent by [`ApplianceBuffers`] (a firmware `static`), by
 //! [`host::leak_buffers`](crate::host::leak_buffers) (allocated once at start-up), or
-//! assembled by hand from any slices. Nothing is allocated afterwards.
+//! assembled by hand from slices where one `static` cannot hold them all (a firmware that
+//! puts socket buffers and tables in different RAM regions). Nothing is allocated
+//! afterwards.
 //!
 //! [`Appliance::new`]: crate::Appliance::new
 //! [`ApplianceBuffers`]: crate::ApplianceBuffers

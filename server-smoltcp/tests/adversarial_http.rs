@@ -16,8 +16,8 @@ use common::lan::{leaked_sockets, Fetch, Lan};
 use common::log_capture;
 use common::{Response, DEPLOYING_NODE, SERVER_IP, SERVER_MAC};
 use ipxe_config::Config;
-use ipxe_config_server::host::leak_storage;
-use ipxe_config_server::{HttpLimits, Settings, StorageSizes};
+use ipxe_config_server::host::leak_buffers;
+use ipxe_config_server::{ApplianceCapacity, HttpLimits, Settings};
 use ipxe_config_testkit::files::{pseudo_random_bytes, MemoryFiles};
 use smoltcp::phy::ChecksumCapabilities;
 use smoltcp::socket::tcp::State;
@@ -38,13 +38,13 @@ const LIMITS: HttpLimits = HttpLimits::DEFAULT;
 /// The appliance with a pool of `connections` (the defaults otherwise) and a 4 MiB file.
 fn appliance(connections: usize) -> Lan<'static> {
     log_capture::start();
-    let sizes = StorageSizes { connections, ..StorageSizes::DEFAULT };
+    let sizes = ApplianceCapacity { connections, ..ApplianceCapacity::DEFAULT };
     let settings = Settings::new(SERVER_MAC, Ipv4Cidr::new(SERVER_IP, 24));
-    let mut files = MemoryFiles::new(connections);
+    let mut files = MemoryFiles::new();
     files.insert(BIG_FILE, pseudo_random_bytes(BIG_FILE_BYTES, 0x1234_5678));
     files.insert("small.txt", Arc::from(&b"a small file\n"[..]));
     let config = Config { base_url: Some("http://10.99.0.1"), ..Config::DEFAULT };
-    Lan::new(settings, leak_storage(&sizes), files, common::shared_inventory(), config)
+    Lan::new(settings, leak_buffers(&sizes, files), common::shared_inventory(), config)
 }
 
 /// A client station `n` (its own MAC and address) with two sockets.

@@ -41,29 +41,25 @@ mod owned {
     use embedded_io::{ErrorType, Read, Seek, SeekFrom};
     use ipxe_config_server::{FileError, FilePath, FileSource};
 
-    /// Named byte strings, meant for an `OpenFiles` table of `max_open` slots.
+    /// Named byte strings. Any number may be open at once: the `OpenFiles` table over the
+    /// source (one slot per connection) is what limits them.
+    #[derive(Default)]
     pub struct MemoryFiles {
         files: Vec<(String, Arc<[u8]>)>,
-        max_open: usize,
         /// Files opened over the source's life.
         pub opened: u64,
     }
 
     impl MemoryFiles {
-        /// No files yet, for a table of `max_open` open files.
-        pub fn new(max_open: usize) -> Self {
-            MemoryFiles { files: Vec::new(), max_open, opened: 0 }
+        /// No files yet.
+        pub fn new() -> Self {
+            MemoryFiles::default()
         }
 
         /// Adds (or replaces) `path` (relative, as [`FilePath`] gives it).
         pub fn insert(&mut self, path: &str, contents: Arc<[u8]>) {
             self.files.retain(|(name, _)| name != path);
             self.files.push((path.to_owned(), contents));
-        }
-
-        /// How many files may be open at once, like a real source.
-        pub fn max_open(&self) -> usize {
-            self.max_open
         }
     }
 

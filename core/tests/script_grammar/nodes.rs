@@ -12,6 +12,31 @@ use ipxe_config::{render, Config, HeapInventoryBuffers, InventoryCapacity, Provi
 use super::ipxe;
 use super::shape::{self, Substitution};
 
+/// Provision states Ironic reports (bootable and not), spelled its way, for generated
+/// nodes; `active` twice, as most of a fleet is.
+pub const STATES: [&str; 20] = [
+    "deploying",
+    "wait call-back",
+    "deploy hold",
+    "cleaning",
+    "clean wait",
+    "clean hold",
+    "inspecting",
+    "inspect wait",
+    "servicing",
+    "service wait",
+    "service hold",
+    "rescuing",
+    "rescue wait",
+    "rescue",
+    "active",
+    "active",
+    "available",
+    "manageable",
+    "deploy failed",
+    "enroll",
+];
+
 /// A JSON string member: left out, `null`, or a string.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Text {

@@ -8,8 +8,8 @@
 #![allow(dead_code)]
 
 use ipxe_config::{Config, Inventory};
-use ipxe_config_server::host::{leak_file_slots, leak_storage};
-use ipxe_config_server::{Appliance, FileSource, OpenFiles, Settings, StorageSizes};
+use ipxe_config_server::host::leak_buffers;
+use ipxe_config_server::{Appliance, ApplianceCapacity, FileSource, Settings};
 use ipxe_config_testkit::http::{parse_response, ResponseHead};
 use ipxe_config_testkit::inventory::shared_inventory;
 use ipxe_config_testkit::link::Wire;
@@ -33,15 +33,15 @@ const STUCK_TURNS: usize = 100_000;
 /// The buffer sizes `ipxe-config-appliance` allocates by default (its `--max-connections`,
 /// `--tcp-rx-bytes`, `--tcp-tx-bytes`, `--response-bytes` and `--max-header-bytes`
 /// defaults, a lease per pool address): what a host appliance runs with.
-pub fn binary_sizes() -> StorageSizes {
-    StorageSizes {
+pub fn binary_sizes() -> ApplianceCapacity {
+    ApplianceCapacity {
         connections: 32,
         tcp_rx_bytes: 8192,
         tcp_tx_bytes: 65536,
         response_bytes: 16384,
         request_scratch_bytes: 4096,
         dhcp_leases: 100,
-        ..StorageSizes::DEFAULT
+        ..ApplianceCapacity::DEFAULT
     }
 }
 
@@ -74,11 +74,10 @@ pub struct World<F: FileSource<File: 'static>> {
 }
 
 impl<F: FileSource<File: 'static>> World<F> {
-    pub fn new(settings: Settings, sizes: &StorageSizes, files: F) -> Self {
+    pub fn new(settings: Settings, sizes: &ApplianceCapacity, files: F) -> Self {
         let mut wire = Wire::new(512);
         let now = Instant::from_secs(1);
-        let storage = leak_storage(sizes);
-        let files = OpenFiles::new(files, leak_file_slots(sizes.connections));
+        let (storage, files) = leak_buffers(sizes, files);
         let appliance =
             Appliance::new(settings, storage, files, &mut wire.appliance_end(), now).expect("appliance set-up");
 

@@ -6,6 +6,6 @@ pub mod buffers;
 pub mod directory;
 pub mod logger;
 
-pub use buffers::{leak_buffers, leak_file_slots, leak_storage};
+pub use buffers::{leak_buffers, HeapApplianceBuffers};
 pub use directory::{DirectoryFiles, HostFile};
 pub use logger::FdLogger;

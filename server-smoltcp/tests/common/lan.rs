@@ -21,7 +21,6 @@ use std::collections::{BinaryHeap, HashMap, VecDeque};
 use std::rc::Rc;
 
 use ipxe_config::{Config, Inventory};
-use ipxe_config_server::host::leak_file_slots;
 use ipxe_config_server::{Appliance, ApplianceStorage, OpenFiles, Settings};
 use smoltcp::iface::{Config as InterfaceConfig, Interface, SocketHandle, SocketSet};
 use smoltcp::socket::tcp;
@@ -243,11 +242,11 @@ fn wire_bytes(len: usize) -> u64 {
 }
 
 impl<'a> Lan<'a> {
-    /// Sets up the appliance (its clock starts at 1 s) with no stations yet.
+    /// Sets up the appliance (its clock starts at 1 s) with no stations yet, in buffers
+    /// as `ApplianceBuffers::split` or `host::leak_buffers` hand them out.
     pub fn new(
         settings: Settings,
-        storage: ApplianceStorage<'a>,
-        files: MemoryFiles,
+        (storage, files): (ApplianceStorage<'a>, OpenFiles<'a, MemoryFiles>),
         inventory: Inventory<'a>,
         config: Config<'a>,
     ) -> Self {
@@ -255,9 +254,7 @@ impl<'a> Lan<'a> {
         let (mut queue, mut outbox) = (Queue::new(), Vec::new());
         let mut inbox = Inbound { queue: &mut queue, diverted: None };
         let mut port = Port::new(&mut inbox, &mut outbox);
-        let slots = leak_file_slots(files.max_open());
-        let appliance =
-            Appliance::new(settings, storage, OpenFiles::new(files, slots), &mut port, now).expect("appliance set-up");
+        let appliance = Appliance::new(settings, storage, files, &mut port, now).expect("appliance set-up");
         Lan {
             now,
             appliance,

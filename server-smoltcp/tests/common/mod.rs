@@ -11,8 +11,8 @@ pub mod storm;
 use std::path::{Path, PathBuf};
 
 use ipxe_config::{Config, Inventory};
-use ipxe_config_server::host::{leak_file_slots, leak_storage, DirectoryFiles};
-use ipxe_config_server::{Appliance, OpenFiles, Settings, StorageSizes};
+use ipxe_config_server::host::{leak_buffers, DirectoryFiles};
+use ipxe_config_server::{Appliance, ApplianceCapacity, Settings};
 use ipxe_config_testkit::http::{parse_response, take_response};
 use ipxe_config_testkit::link::Wire;
 use smoltcp::iface::{Config as InterfaceConfig, Interface, SocketHandle, SocketSet, SocketStorage};
@@ -45,7 +45,7 @@ pub fn scratch_dir(test: &str) -> PathBuf {
 
 /// What to build.
 pub struct Options {
-    pub sizes: StorageSizes,
+    pub sizes: ApplianceCapacity,
     pub settings: Settings,
     pub client_sockets: usize,
     pub client_rx_bytes: usize,
@@ -56,7 +56,7 @@ pub struct Options {
 impl Options {
     pub fn new(test: &str) -> Self {
         Options {
-            sizes: StorageSizes::DEFAULT,
+            sizes: ApplianceCapacity::DEFAULT,
             settings: ipxe_config_testkit::net::settings(),
             client_sockets: 4,
             client_rx_bytes: 65536,
@@ -86,9 +86,8 @@ impl Harness {
     pub fn new(options: Options) -> Self {
         let mut wire = Wire::new(512);
         let now = Instant::from_secs(1);
-        let storage = leak_storage(&options.sizes);
         let source = DirectoryFiles::open(&options.files).expect("file root");
-        let files = OpenFiles::new(source, leak_file_slots(options.sizes.connections));
+        let (storage, files) = leak_buffers(&options.sizes, source);
         let appliance =
             Appliance::new(options.settings, storage, files, &mut wire.appliance_end(), now).expect("appliance set-up");
 

@@ -19,11 +19,10 @@ use std::sync::Arc;
 use std::time::Instant as WallClock;
 
 use ipxe_config::{HeapInventoryBuffers, InventoryCapacity};
-use ipxe_config_server::{
-    ApplianceStorage, ConnectionSlot, DhcpSettings, HttpLimits, Lease, RawStorage, Settings, StorageSizes, UdpStorage,
-};
+use ipxe_config_server::host::HeapApplianceBuffers;
+use ipxe_config_server::{ApplianceCapacity, DhcpSettings, HttpLimits, Settings};
 use smoltcp::iface::{SocketHandle, SocketSet, SocketStorage};
-use smoltcp::socket::{raw, tcp, udp};
+use smoltcp::socket::tcp;
 use smoltcp::time::{Duration, Instant};
 use smoltcp::wire::{DhcpMessageType, EthernetAddress, Ipv4Address, Ipv4Cidr};
 
@@ -46,7 +45,7 @@ pub struct StormConfig {
     pub file_bytes: usize,
     /// The appliance's sizes (connection pool, buffers); the DHCP lease table is sized
     /// to the clients.
-    pub sizes: StorageSizes,
+    pub sizes: ApplianceCapacity,
     /// Line rate of the appliance's port.
     pub bits_per_second: u64,
     /// Clients power on spread evenly over this long (zero: all at the same instant).
@@ -64,12 +63,12 @@ impl StormConfig {
         StormConfig {
             clients,
             file_bytes: 1 << 20,
-            sizes: StorageSizes {
+            sizes: ApplianceCapacity {
                 connections: 32,
                 tcp_rx_bytes: 8192,
                 tcp_tx_bytes: 65536,
                 response_bytes: 16384,
-                ..StorageSizes::DEFAULT
+                ..ApplianceCapacity::DEFAULT
             },
             bits_per_second: 1_000_000_000,
             power_on_spread: Duration::ZERO,
@@ -196,68 +195,6 @@ pub fn inventory_json(count: usize) -> String {
 /// Room for an inventory of `count` nodes, each with one port and a few short strings.
 fn storm_capacity(count: usize) -> InventoryCapacity {
     InventoryCapacity::new(count, count, 4096 + count * 128)
-}
-
-/// Every buffer of an appliance, owned, so a storm frees it when done.
-pub struct ApplianceMemory<'a> {
-    sockets: Vec<SocketStorage<'a>>,
-    connections: Vec<ConnectionSlot>,
-    tcp_rx: Vec<u8>,
-    tcp_tx: Vec<u8>,
-    responses: Vec<u8>,
-    scratch: Vec<u8>,
-    leases: Vec<Lease>,
-    udp_meta: [Vec<udp::PacketMetadata>; 2],
-    udp_payload: [Vec<u8>; 2],
-    raw_meta: [Vec<raw::PacketMetadata>; 2],
-    raw_payload: [Vec<u8>; 2],
-}
-
-impl<'a> ApplianceMemory<'a> {
-    pub fn new(sizes: &StorageSizes) -> Self {
-        let slots = sizes.packet_slots;
-        ApplianceMemory {
-            sockets: (0..sizes.sockets()).map(|_| SocketStorage::EMPTY).collect(),
-            connections: vec![ConnectionSlot::EMPTY; sizes.connections],
-            tcp_rx: vec![0; sizes.connections * sizes.tcp_rx_bytes],
-            tcp_tx: vec![0; sizes.connections * sizes.tcp_tx_bytes],
-            responses: vec![0; sizes.connections * sizes.response_bytes],
-            scratch: vec![0; sizes.request_scratch_bytes],
-            leases: vec![Lease::FREE; sizes.dhcp_leases],
-            udp_meta: [vec![udp::PacketMetadata::EMPTY; slots], vec![udp::PacketMetadata::EMPTY; slots]],
-            udp_payload: [vec![0; sizes.packet_bytes], vec![0; sizes.packet_bytes]],
-            raw_meta: [vec![raw::PacketMetadata::EMPTY; slots], vec![raw::PacketMetadata::EMPTY; slots]],
-            raw_payload: [vec![0; sizes.packet_bytes], vec![0; sizes.packet_bytes]],
-        }
-    }
-
-    pub fn storage(&'a mut self) -> ApplianceStorage<'a> {
-        let [dhcp_in_meta, dhcp_out_meta] = &mut self.udp_meta;
-        let [dhcp_in, dhcp_out] = &mut self.udp_payload;
-        let [icmp_in_meta, icmp_out_meta] = &mut self.raw_meta;
-        let [icmp_in, icmp_out] = &mut self.raw_payload;
-        ApplianceStorage {
-            sockets: &mut self.sockets,
-            connections: &mut self.connections,
-            tcp_rx: &mut self.tcp_rx,
-            tcp_tx: &mut self.tcp_tx,
-            responses: &mut self.responses,
-            request_scratch: &mut self.scratch,
-            leases: &mut self.leases,
-            dhcp: UdpStorage {
-                rx_meta: dhcp_in_meta,
-                rx_payload: dhcp_in,
-                tx_meta: dhcp_out_meta,
-                tx_payload: dhcp_out,
-            },
-            icmpv6: RawStorage {
-                rx_meta: icmp_in_meta,
-                rx_payload: icmp_in,
-                tx_meta: icmp_out_meta,
-                tx_payload: icmp_out,
-            },
-        }
-    }
 }
 
 /// One TCP socket per station, owned.
@@ -663,12 +600,13 @@ pub fn run_storm_with(config: &StormConfig) -> StormReport {
     settings.dhcp = Some(DhcpSettings::new(first, last));
     settings.random_seed = 0x5eed;
     let file = pseudo_random_bytes(config.file_bytes, 0x2545_f491);
-    let mut files = MemoryFiles::new(sizes.connections);
+    let mut files = MemoryFiles::new();
     files.insert(KERNEL_PATH, Arc::clone(&file));
 
-    let mut appliance_memory = ApplianceMemory::new(&sizes);
+    // On the heap rather than leaked, so a storm frees its buffers when done.
+    let mut appliance_memory = HeapApplianceBuffers::new(&sizes);
     let mut station_memory = StationMemory::new(clients, CLIENT_RX, CLIENT_TX);
-    let mut lan = Lan::new(settings, appliance_memory.storage(), files, inventory, CONFIG);
+    let mut lan = Lan::new(settings, appliance_memory.split(files), inventory, CONFIG);
     lan.quantum = config.quantum;
     lan.bits_per_second = config.bits_per_second;
 
