@@ -146,6 +146,9 @@ impl Attack {
     }
 }
 
+/// Sockets the honest client takes in turn.
+const SOCKETS: usize = 4;
+
 /// The honest client: every `every`, one connection, its script, then [`FILE`].
 struct Ipxe {
     station: usize,
@@ -168,7 +171,8 @@ enum IpxeState {
 
 impl Ipxe {
     fn new(lan: &mut Lan<'static>, every: Duration) -> Self {
-        let (sockets, handles) = leaked_sockets(1, 65536, 16384);
+        // One socket per round, in turn: a closed one sits in TIME-WAIT for 10 s.
+        let (sockets, handles) = leaked_sockets(SOCKETS, 65536, 16384);
         let mac = EthernetAddress([0x52, 0x54, 0x00, 0x00, 0x00, 0x01]);
         let station = lan.add_station(mac, Some(Ipv4Cidr::new(common::CLIENT_IP, 24)), sockets, handles);
         Ipxe {
@@ -181,10 +185,14 @@ impl Ipxe {
         }
     }
 
+    fn socket(&self) -> usize {
+        self.rounds.len() % SOCKETS
+    }
+
     fn fail(&mut self, lan: &mut Lan<'static>, why: String) {
         self.failures.push(format!("round {} at {}: {why}", self.rounds.len(), self.started));
+        lan.stations[self.station].socket(self.socket()).abort();
         self.rounds.push(None);
-        lan.stations[self.station].socket(0).abort();
         lan.touch(self.station);
         self.state = IpxeState::Waiting { until: self.started + self.every };
     }
@@ -192,6 +200,7 @@ impl Ipxe {
     fn tick(&mut self, lan: &mut Lan<'static>) -> Instant {
         let now = lan.now;
         let station = self.station;
+        let socket = self.socket();
         if !matches!(self.state, IpxeState::Waiting { .. }) && now >= self.started + SERVED_WITHIN {
             let state = self.state;
             self.fail(lan, format!("not served within {SERVED_WITHIN} (stuck in {state:?})"));
@@ -199,39 +208,44 @@ impl Ipxe {
         }
         match self.state {
             IpxeState::Waiting { until } => {
-                if now >= until && lan.stations[station].connect(0, lan.appliance.ipv4(), 80) {
-                    self.started = now;
-                    self.state = IpxeState::Connecting;
+                if now >= until {
+                    if lan.stations[station].connect(socket, lan.appliance.ipv4(), 80) {
+                        self.started = now;
+                        self.state = IpxeState::Connecting;
+                    } else {
+                        // Its earlier reset goes out with the next poll.
+                        self.state = IpxeState::Waiting { until: now + Duration::from_millis(1) };
+                    }
                 }
                 lan.touch(station);
             }
-            IpxeState::Connecting => match lan.stations[station].socket(0).state() {
+            IpxeState::Connecting => match lan.stations[station].socket(socket).state() {
                 State::SynSent => {}
                 State::Established => {
                     let request = ipxe_request(SCRIPT_BY_MAC);
-                    lan.stations[station].socket(0).send_slice(request.as_bytes()).unwrap();
+                    lan.stations[station].socket(socket).send_slice(request.as_bytes()).unwrap();
                     lan.touch(station);
                     self.state = IpxeState::Script;
                 }
                 state => self.fail(lan, format!("connection refused or reset ({state})")),
             },
             IpxeState::Script | IpxeState::File => {
-                if let Some(response) = take_response(&mut lan.stations[station].received[0], false) {
+                if let Some(response) = take_response(&mut lan.stations[station].received[socket], false) {
                     assert_eq!(response.status, 200, "{response:?}");
                     if self.state == IpxeState::Script {
                         assert!(response.text().contains(&format!("for node {DEPLOYING_NODE} ")));
                         let request = ipxe_request(&format!("/{FILE}"));
-                        lan.stations[station].socket(0).send_slice(request.as_bytes()).unwrap();
+                        lan.stations[station].socket(socket).send_slice(request.as_bytes()).unwrap();
                         lan.touch(station);
                         self.state = IpxeState::File;
                     } else {
                         assert_eq!(response.body.len(), FILE_BYTES);
+                        lan.stations[station].socket(socket).close();
                         self.rounds.push(Some(now - self.started));
-                        lan.stations[station].socket(0).close();
                         lan.touch(station);
                         self.state = IpxeState::Waiting { until: self.started + self.every };
                     }
-                } else if !lan.stations[station].socket(0).may_recv() {
+                } else if !lan.stations[station].socket(socket).may_recv() {
                     let state = self.state;
                     self.fail(lan, format!("connection ended during {state:?}"));
                 }
@@ -250,11 +264,7 @@ impl Ipxe {
     /// Fails the test unless every round was served in time; the slowest round.
     fn assert_always_served(&self, what: &str) -> Duration {
         let slowest = self.rounds.iter().flatten().max().copied().unwrap_or_default();
-        println!(
-            "{what}: {} rounds, {} failed, slowest served in {slowest}",
-            self.rounds.len(),
-            self.failures.len()
-        );
+        println!("{what}: {} rounds, {} failed, slowest served in {slowest}", self.rounds.len(), self.failures.len());
         assert!(self.rounds.len() >= 10, "{what}: only {} rounds ran", self.rounds.len());
         assert!(self.failures.is_empty(), "{what}: the honest client was not served: {:#?}", self.failures);
         slowest
@@ -280,7 +290,15 @@ fn under_attack(shape: Shape, count: u8) -> (Lan<'static>, Ipxe, Attack) {
         lan.advance_to(wake.min(until));
     }
     let mut honest = Ipxe::new(&mut lan, Duration::from_secs(5));
+    let (started, steps) = (std::time::Instant::now(), lan.steps());
     run(&mut lan, &mut |lan| attack.tick(lan), &mut honest);
+    println!(
+        "{shape:?}: {} steps, {} frames up, {} down, {:?} wall",
+        lan.steps() - steps,
+        lan.stats.up.frames,
+        lan.stats.down.frames,
+        started.elapsed()
+    );
     (lan, honest, attack)
 }
 
@@ -311,4 +329,27 @@ fn close_holders_cannot_lock_out_an_honest_client() {
     honest.assert_always_served("close holders");
     println!("close holders: {} attacking connections ended", attack.ended);
     log_capture::assert_no_5xx(&log_capture::take());
+}
+
+/// One address opening 32 slow-reading connections: it keeps at most
+/// `max_connections_per_client` (8) of them, and the honest client is served.
+#[test]
+fn one_address_cannot_take_the_pool() {
+    let mut lan = appliance();
+    let station = attacker(&mut lan, 0, POOL);
+    let mut attack = Attack::new(Shape::SlowReader, (0..POOL).map(|socket| (station, socket)).collect(), lan.now);
+    attack.prepare(&mut lan);
+    let until = lan.now + Duration::from_secs(3);
+    while lan.now < until {
+        let wake = attack.tick(&mut lan);
+        lan.advance_to(wake.min(until));
+    }
+    let established = (0..POOL).filter(|&socket| lan.stations[station].socket(socket).state() == State::Established);
+    assert!(established.count() <= 8, "one address holds more than 8 connections");
+    let mut honest = Ipxe::new(&mut lan, Duration::from_secs(5));
+    run(&mut lan, &mut |lan| attack.tick(lan), &mut honest);
+    honest.assert_always_served("one address");
+    let lines = log_capture::take();
+    assert!(lines.iter().any(|(_, line)| line.contains("already holds 8 connections")), "the cap was logged");
+    log_capture::assert_no_5xx(&lines);
 }

@@ -4,9 +4,13 @@
 //!
 //! The pool's size is the number of concurrent connections. A socket that is not
 //! connected listens; when no socket listens, the connection that has been reclaimable
-//! longest (waiting for its next request, a handshake left half-open, or a request still
-//! arriving after [`HttpLimits::reclaim_after`]) is reset so a new client can connect. A
-//! response being sent is never taken.
+//! longest is reset so a new client can connect: one waiting for its next request, a
+//! handshake left half-open, or a request still arriving after
+//! [`HttpLimits::reclaim_after`]; a response that has not moved
+//! [`HttpLimits::send_progress_bytes`] in [`HttpLimits::send_progress_window`] (the least
+//! recently progressing first); a close the peer does not finish. Without that pressure
+//! only the timeouts end a connection, so a slow but live reader is never cut. One client
+//! address holds at most [`HttpLimits::max_connections_per_client`] connections.
 //!
 //! Panic contract: nothing here panics at run time; sizes are checked once, at set-up.
 
@@ -87,6 +91,18 @@ impl<'a> HttpServer<'a> {
         clock: Option<fn() -> Instant>,
         handler: &mut H,
     ) -> bool {
+        let mut progress = false;
+        let cap = self.limits.max_connections_per_client;
+        for index in 0..self.slots.len() {
+            let Some(client) = self.newly_over_cap(sockets, index) else { continue };
+            log_info!("http client={client} already holds {cap} connections; resetting its new one");
+            if let Some(slot) = self.slots.get_mut(index) {
+                if let Some(handle) = slot.handle {
+                    slot.abort(sockets.get_mut::<tcp::Socket>(handle), handler);
+                }
+            }
+            progress = true;
+        }
         let mut ctx = PollContext {
             now,
             clock,
@@ -95,7 +111,6 @@ impl<'a> HttpServer<'a> {
             scratch: &mut *self.scratch,
             handler: &mut *handler,
         };
-        let mut progress = false;
         for (slot, response) in self.slots.iter_mut().zip(self.responses.chunks_exact_mut(self.response_size.max(1))) {
             let Some(handle) = slot.handle else { continue };
             let socket = sockets.get_mut::<tcp::Socket>(handle);
@@ -107,6 +122,27 @@ impl<'a> HttpServer<'a> {
             }
         }
         progress | self.reclaim(sockets, now, handler)
+    }
+
+    /// The client's address if the connection in slot `index` was just established (not
+    /// yet served) and its client already holds the most connections allowed.
+    fn newly_over_cap(&self, sockets: &SocketSet<'a>, index: usize) -> Option<smoltcp::wire::IpAddress> {
+        let slot = self.slots.get(index)?;
+        let socket = sockets.get::<tcp::Socket>(slot.handle?);
+        if slot.phase != connection::Phase::Listening
+            || matches!(socket.state(), tcp::State::Listen | tcp::State::SynReceived | tcp::State::Closed)
+        {
+            return None;
+        }
+        let client = socket.remote_endpoint()?.addr;
+        let held = self
+            .slots
+            .iter()
+            .filter(|other| other.phase != connection::Phase::Listening)
+            .filter_map(|other| sockets.get::<tcp::Socket>(other.handle?).remote_endpoint())
+            .filter(|endpoint| endpoint.addr == client)
+            .count();
+        (held >= self.limits.max_connections_per_client).then_some(client)
     }
 
     /// Whether a new client can connect now: some socket is listening (one that has
@@ -124,14 +160,14 @@ impl<'a> HttpServer<'a> {
         if self.accepting(sockets) {
             return false;
         }
-        let reclaim_after = self.limits.reclaim_after;
+        let limits = &self.limits;
         let victim = self
             .slots
             .iter_mut()
             .filter_map(|slot| {
                 let state = sockets.get::<tcp::Socket>(slot.handle?).state();
-                let (since, why) = slot.reclaimable(state)?;
-                (now >= since + reclaim_after).then_some((since, why, slot))
+                let (since, from, why) = slot.reclaimable(state, limits)?;
+                (now >= from).then_some((since, why, slot))
             })
             .min_by_key(|(since, ..)| *since);
         let Some((since, why, slot)) = victim else { return false };
@@ -147,6 +183,13 @@ impl<'a> HttpServer<'a> {
             Reclaimable::SlowRequest => log_info!(
                 "http client={client:?} still sending its request after {millis} ms; reset to free a socket for a new client"
             ),
+            Reclaimable::SlowResponse => log_info!(
+                "http client={client:?} read under {} bytes of its response in {millis} ms; reset to free a socket for a new client",
+                limits.send_progress_bytes
+            ),
+            Reclaimable::Closing => log_info!(
+                "http client={client:?} has not finished closing after {millis} ms; reset to free a socket for a new client"
+            ),
         }
         slot.abort(socket, handler);
         true
@@ -158,13 +201,10 @@ impl<'a> HttpServer<'a> {
         self.slots
             .iter()
             .filter_map(|slot| {
-                let reclaim = if all_busy {
-                    let state = sockets.get::<tcp::Socket>(slot.handle?).state();
-                    slot.reclaimable(state).map(|(since, _)| since + self.limits.reclaim_after)
-                } else {
-                    None
-                };
-                match (slot.deadline(&self.limits), reclaim) {
+                let state = sockets.get::<tcp::Socket>(slot.handle?).state();
+                let reclaim =
+                    if all_busy { slot.reclaimable(state, &self.limits).map(|(_, from, _)| from) } else { None };
+                match (slot.deadline(state, &self.limits), reclaim) {
                     (Some(a), Some(b)) => Some(a.min(b)),
                     (a, b) => a.or(b),
                 }
