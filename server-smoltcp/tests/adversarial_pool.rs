@@ -22,9 +22,13 @@ use common::{DEPLOYING_NODE, SERVER_IP, SERVER_MAC};
 use ipxe_config::Config;
 use ipxe_config_server::host::leak_storage;
 use ipxe_config_server::{Settings, StorageSizes};
+use smoltcp::phy::ChecksumCapabilities;
 use smoltcp::socket::tcp::State;
 use smoltcp::time::{Duration, Instant};
-use smoltcp::wire::{EthernetAddress, Ipv4Address, Ipv4Cidr};
+use smoltcp::wire::{
+    EthernetAddress, EthernetFrame, EthernetProtocol, EthernetRepr, IpAddress, IpProtocol, Ipv4Address, Ipv4Cidr,
+    Ipv4Packet, Ipv4Repr, TcpControl, TcpPacket, TcpRepr, TcpSeqNumber,
+};
 
 const SCRIPT_BY_MAC: &str = "/v1/drivers/ipmi/vendor_passthru/ipxe_config?port_address=52%3A54%3A00%3A00%3A00%3A01";
 const BIG_FILE: &str = "images/big.img";
@@ -352,4 +356,106 @@ fn one_address_cannot_take_the_pool() {
     let lines = log_capture::take();
     assert!(lines.iter().any(|(_, line)| line.contains("already holds 8 connections")), "the cap was logged");
     log_capture::assert_no_5xx(&lines);
+}
+
+/// A bare SYN to the appliance's HTTP port from `source`, sent as station `mac`.
+fn syn_frame(mac: EthernetAddress, source: Ipv4Address, source_port: u16, seq: u32) -> Vec<u8> {
+    let tcp = TcpRepr {
+        src_port: source_port,
+        dst_port: 80,
+        control: TcpControl::Syn,
+        seq_number: TcpSeqNumber(seq as i32),
+        ack_number: None,
+        window_len: 64240,
+        window_scale: None,
+        max_seg_size: Some(1460),
+        sack_permitted: false,
+        sack_ranges: [None; 3],
+        timestamp: None,
+        payload: &[],
+    };
+    let ip = Ipv4Repr {
+        src_addr: source,
+        dst_addr: SERVER_IP,
+        next_header: IpProtocol::Tcp,
+        payload_len: tcp.buffer_len(),
+        hop_limit: 64,
+    };
+    let ethernet = EthernetRepr { src_addr: mac, dst_addr: SERVER_MAC, ethertype: EthernetProtocol::Ipv4 };
+    let mut frame = vec![0u8; 14 + 20 + tcp.buffer_len()];
+    ethernet.emit(&mut EthernetFrame::new_unchecked(&mut frame[..]));
+    let caps = ChecksumCapabilities::default();
+    ip.emit(&mut Ipv4Packet::new_unchecked(&mut frame[14..]), &caps);
+    tcp.emit(
+        &mut TcpPacket::new_unchecked(&mut frame[34..]),
+        &IpAddress::Ipv4(source),
+        &IpAddress::Ipv4(SERVER_IP),
+        &caps,
+    );
+    frame
+}
+
+/// SYNs at `per_second` from random addresses of the subnet that nobody answers ARP for
+/// (spoofed), each from a random port, sent by a station that answers nothing.
+struct SynFlood {
+    forger: usize,
+    mac: EthernetAddress,
+    every: Duration,
+    next: Instant,
+    random: u64,
+    sent: u64,
+}
+
+impl SynFlood {
+    fn new(lan: &mut Lan<'static>, per_second: u64) -> Self {
+        let (sockets, handles) = leaked_sockets(1, 1024, 1024);
+        let mac = EthernetAddress([0x02, 0xad, 0x00, 0x00, 0xff, 0x01]);
+        let forger = lan.add_station(mac, None, sockets, handles);
+        let every = Duration::from_micros(1_000_000 / per_second);
+        SynFlood { forger, mac, every, next: lan.now, random: 0x9e37_79b9_7f4a_7c15, sent: 0 }
+    }
+
+    fn random(&mut self) -> u64 {
+        // xorshift64: reproducible, and enough to spread sources and ports.
+        self.random ^= self.random << 13;
+        self.random ^= self.random >> 7;
+        self.random ^= self.random << 17;
+        self.random
+    }
+
+    fn tick(&mut self, lan: &mut Lan<'static>) -> Instant {
+        while lan.now >= self.next {
+            let random = self.random();
+            // 10.99.0.150-249: clear of the appliance, the honest client and other stations.
+            let host = 150 + (random % 100) as u8;
+            let port = 1024 + ((random >> 8) % 60_000) as u16;
+            let frame = syn_frame(self.mac, Ipv4Address::new(10, 99, 0, host), port, (random >> 32) as u32);
+            lan.inject(self.forger, frame);
+            self.sent += 1;
+            self.next = self.next + self.every;
+        }
+        self.next
+    }
+}
+
+/// 300 SYNs a second from spoofed addresses of the subnet for 60 s: the honest client is
+/// still served within 2 s every time.
+#[test]
+fn spoofed_syn_flood_does_not_lock_out_an_honest_client() {
+    let mut lan = appliance();
+    let mut flood = SynFlood::new(&mut lan, 300);
+    let until = lan.now + Duration::from_secs(3);
+    while lan.now < until {
+        let wake = flood.tick(&mut lan);
+        lan.advance_to(wake.min(until));
+    }
+    let mut honest = Ipxe::new(&mut lan, Duration::from_secs(5));
+    run(&mut lan, &mut |lan| flood.tick(lan), &mut honest);
+    println!(
+        "spoofed SYN flood: {} SYNs sent, {} ARP requests by the appliance",
+        flood.sent, lan.stats.appliance_arp_requests
+    );
+    honest.assert_always_served("spoofed SYN flood");
+    assert_eq!(lan.stats.unknown_destination, 0, "nothing was sent to the forged sources");
+    log_capture::assert_no_5xx(&log_capture::take());
 }

@@ -146,7 +146,7 @@ impl ConnectionSlot {
         let after = |since: Instant, wait, why| Some((since, since + wait, why));
         match self.phase {
             Phase::Listening if state == State::SynReceived => {
-                after(self.half_open_since?, limits.reclaim_after, Reclaimable::HalfOpen)
+                after(self.half_open_since?, limits.half_open_timeout, Reclaimable::HalfOpen)
             }
             Phase::Reading => match self.request_started {
                 Some(started) => after(started, limits.reclaim_after, Reclaimable::SlowRequest),
@@ -191,6 +191,17 @@ impl ConnectionSlot {
         self.release(handler);
         socket.abort();
         self.phase = Phase::Closing;
+    }
+
+    /// Drops a half-open handshake and listens again at once, without the reset: the
+    /// peer never acknowledged our SYN-ACK, and a spoofed one cannot even be reached
+    /// (the reset would wait for an ARP answer that never comes, holding the socket).
+    pub(crate) fn drop_half_open(&mut self, socket: &mut tcp::Socket<'_>, port: u16) {
+        socket.abort();
+        // Cannot fail: an aborted socket is closed, and the port was checked at set-up.
+        let _ = socket.listen(port);
+        self.phase = Phase::Listening;
+        self.half_open_since = None;
     }
 
     /// Closes the connection once what is queued is sent (a FIN, not a reset).

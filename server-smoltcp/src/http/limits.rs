@@ -22,6 +22,12 @@ pub struct HttpLimits {
     /// this long may be reset so a new client can connect. Keeps a connection that was
     /// just accepted from being taken before its first request arrives.
     pub reclaim_after: Duration,
+    /// When every socket is busy and new clients wait, a handshake half-open this long
+    /// may be reset (without a reset segment: the peer never completed it). A LAN
+    /// handshake takes one round trip, milliseconds; a spoofed SYN never completes, and
+    /// each one held a socket for [`HttpLimits::reclaim_after`] plus the time its
+    /// undeliverable reset waited, so a few dozen spoofed SYNs a second kept every socket.
+    pub half_open_timeout: Duration,
     /// When every socket is busy, a connection with a response outstanding that has not
     /// moved this many bytes into its socket within [`HttpLimits::send_progress_window`]
     /// may be reset, the one whose progress is oldest first. A floor on the send rate
@@ -42,7 +48,8 @@ pub struct HttpLimits {
 }
 
 impl HttpLimits {
-    /// 4 KiB heads, 1 KiB targets, 30 s idle, 10 s per request head, reclaim after 1 s,
+    /// 4 KiB heads, 1 KiB targets, 30 s idle, 10 s per request head, reclaim after 1 s
+    /// (a half-open handshake after 100 ms),
     /// 16 KiB per second of sending under pressure, 2 s closing, 8 connections per client.
     pub const DEFAULT: HttpLimits = HttpLimits {
         max_header_bytes: 4096,
@@ -50,6 +57,7 @@ impl HttpLimits {
         idle_timeout: Duration::from_secs(30),
         request_deadline: Duration::from_secs(10),
         reclaim_after: Duration::from_secs(1),
+        half_open_timeout: Duration::from_millis(100),
         send_progress_bytes: 16 * 1024,
         send_progress_window: Duration::from_secs(1),
         closing_timeout: Duration::from_secs(2),

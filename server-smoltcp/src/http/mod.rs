@@ -84,12 +84,15 @@ impl<'a> HttpServer<'a> {
 
     /// Advances every connection, answering requests with `handler`; `true` if anything
     /// changed. `clock`, if given, is a finer clock than `now` for the handler's timings.
+    /// `clients_waiting`: new clients wait for a socket (the pool is under pressure), so
+    /// slow responses and unfinished closes may be reclaimed too.
     pub(crate) fn poll<H: Handler>(
         &mut self,
         sockets: &mut SocketSet<'a>,
         now: Instant,
         clock: Option<fn() -> Instant>,
         handler: &mut H,
+        clients_waiting: bool,
     ) -> bool {
         let mut progress = false;
         let cap = self.limits.max_connections_per_client;
@@ -121,7 +124,7 @@ impl<'a> HttpServer<'a> {
                 progress = true;
             }
         }
-        progress | self.reclaim(sockets, now, handler)
+        progress | self.reclaim(sockets, now, handler, clients_waiting)
     }
 
     /// The client's address if the connection in slot `index` was just established (not
@@ -156,7 +159,13 @@ impl<'a> HttpServer<'a> {
 
     /// When no socket listens, resets the connection that has been reclaimable longest
     /// (see [`ConnectionSlot::reclaimable`]).
-    fn reclaim<H: Handler>(&mut self, sockets: &mut SocketSet<'a>, now: Instant, handler: &mut H) -> bool {
+    fn reclaim<H: Handler>(
+        &mut self,
+        sockets: &mut SocketSet<'a>,
+        now: Instant,
+        handler: &mut H,
+        clients_waiting: bool,
+    ) -> bool {
         if self.accepting(sockets) {
             return false;
         }
@@ -167,7 +176,7 @@ impl<'a> HttpServer<'a> {
             .filter_map(|slot| {
                 let state = sockets.get::<tcp::Socket>(slot.handle?).state();
                 let (since, from, why) = slot.reclaimable(state, limits)?;
-                (now >= from).then_some((since, why, slot))
+                (pressing(why, clients_waiting) && now >= from).then_some((since, why, slot))
             })
             .min_by_key(|(since, ..)| *since);
         let Some((since, why, slot)) = victim else { return false };
@@ -191,19 +200,28 @@ impl<'a> HttpServer<'a> {
                 "http client={client:?} has not finished closing after {millis} ms; reset to free a socket for a new client"
             ),
         }
-        slot.abort(socket, handler);
+        if why == Reclaimable::HalfOpen {
+            slot.drop_half_open(socket, self.port);
+        } else {
+            slot.abort(socket, handler);
+        }
         true
     }
 
     /// The earliest time a connection times out, or may be reclaimed.
-    pub(crate) fn poll_at(&self, sockets: &SocketSet<'a>) -> Option<Instant> {
+    pub(crate) fn poll_at(&self, sockets: &SocketSet<'a>, clients_waiting: bool) -> Option<Instant> {
         let all_busy = !self.accepting(sockets);
         self.slots
             .iter()
             .filter_map(|slot| {
                 let state = sockets.get::<tcp::Socket>(slot.handle?).state();
-                let reclaim =
-                    if all_busy { slot.reclaimable(state, &self.limits).map(|(_, from, _)| from) } else { None };
+                let reclaim = if all_busy {
+                    slot.reclaimable(state, &self.limits)
+                        .filter(|&(_, _, why)| pressing(why, clients_waiting))
+                        .map(|(_, from, _)| from)
+                } else {
+                    None
+                };
                 match (slot.deadline(state, &self.limits), reclaim) {
                     (Some(a), Some(b)) => Some(a.min(b)),
                     (a, b) => a.or(b),
@@ -211,4 +229,13 @@ impl<'a> HttpServer<'a> {
             })
             .min()
     }
+}
+
+/// Whether a connection reclaimable for `why` may be taken now. Idle, half-open and
+/// slow-request connections are taken whenever every socket is busy; a response still
+/// going out, or a close, only when new clients are actually waiting: without pressure a
+/// slow reader (iPXE under emulation, a long link) keeps its connection until it stops
+/// reading for the idle timeout.
+fn pressing(why: Reclaimable, clients_waiting: bool) -> bool {
+    clients_waiting || !matches!(why, Reclaimable::SlowResponse | Reclaimable::Closing)
 }
