@@ -36,6 +36,8 @@ const BIG_FILE_BYTES: usize = 4 << 20;
 const FILE: &str = "images/initrd.img";
 const FILE_BYTES: usize = 128 << 10;
 const POOL: usize = 32;
+/// One attacking station per socket of the pool.
+const ATTACKERS: u8 = 32;
 const ATTACK: Duration = Duration::from_secs(60);
 /// What the honest client must get, each time.
 const SERVED_WITHIN: Duration = Duration::from_secs(2);
@@ -193,7 +195,7 @@ impl Ipxe {
         self.rounds.len() % SOCKETS
     }
 
-    fn fail(&mut self, lan: &mut Lan<'static>, why: String) {
+    fn fail(&mut self, lan: &mut Lan<'static>, why: &str) {
         self.failures.push(format!("round {} at {}: {why}", self.rounds.len(), self.started));
         lan.stations[self.station].socket(self.socket()).abort();
         self.rounds.push(None);
@@ -207,7 +209,7 @@ impl Ipxe {
         let socket = self.socket();
         if !matches!(self.state, IpxeState::Waiting { .. }) && now >= self.started + SERVED_WITHIN {
             let state = self.state;
-            self.fail(lan, format!("not served within {SERVED_WITHIN} (stuck in {state:?})"));
+            self.fail(lan, &format!("not served within {SERVED_WITHIN} (stuck in {state:?})"));
             return self.wake(now);
         }
         match self.state {
@@ -231,7 +233,7 @@ impl Ipxe {
                     lan.touch(station);
                     self.state = IpxeState::Script;
                 }
-                state => self.fail(lan, format!("connection refused or reset ({state})")),
+                state => self.fail(lan, &format!("connection refused or reset ({state})")),
             },
             IpxeState::Script | IpxeState::File => {
                 if let Some(response) = take_response(&mut lan.stations[station].received[socket], false) {
@@ -251,7 +253,7 @@ impl Ipxe {
                     }
                 } else if !lan.stations[station].socket(socket).may_recv() {
                     let state = self.state;
-                    self.fail(lan, format!("connection ended during {state:?}"));
+                    self.fail(lan, &format!("connection ended during {state:?}"));
                 }
             }
         }
@@ -310,7 +312,7 @@ fn under_attack(shape: Shape, count: u8) -> (Lan<'static>, Ipxe, Attack) {
 /// 2 KiB window: every socket is sending a response, and none is finishing.
 #[test]
 fn slow_readers_cannot_lock_out_an_honest_client() {
-    let (_lan, honest, attack) = under_attack(Shape::SlowReader, POOL as u8);
+    let (_lan, honest, attack) = under_attack(Shape::SlowReader, ATTACKERS);
     honest.assert_always_served("slow readers");
     println!("slow readers: {} attacking connections ended", attack.ended);
     log_capture::assert_no_5xx(&log_capture::take());
@@ -319,7 +321,7 @@ fn slow_readers_cannot_lock_out_an_honest_client() {
 /// 32 connections each pipelining 300 small requests and reading the answers slowly.
 #[test]
 fn slow_pipeliners_cannot_lock_out_an_honest_client() {
-    let (_lan, honest, attack) = under_attack(Shape::Pipeliner, POOL as u8);
+    let (_lan, honest, attack) = under_attack(Shape::Pipeliner, ATTACKERS);
     honest.assert_always_served("slow pipeliners");
     println!("slow pipeliners: {} attacking connections ended", attack.ended);
     log_capture::assert_no_5xx(&log_capture::take());
@@ -329,7 +331,7 @@ fn slow_pipeliners_cannot_lock_out_an_honest_client() {
 /// appliance's sockets waits in FIN-WAIT-2, and the clients come back when let go.
 #[test]
 fn close_holders_cannot_lock_out_an_honest_client() {
-    let (_lan, honest, attack) = under_attack(Shape::CloseHold, POOL as u8);
+    let (_lan, honest, attack) = under_attack(Shape::CloseHold, ATTACKERS);
     honest.assert_always_served("close holders");
     println!("close holders: {} attacking connections ended", attack.ended);
     log_capture::assert_no_5xx(&log_capture::take());
@@ -364,7 +366,7 @@ fn syn_frame(mac: EthernetAddress, source: Ipv4Address, source_port: u16, seq: u
         src_port: source_port,
         dst_port: 80,
         control: TcpControl::Syn,
-        seq_number: TcpSeqNumber(seq as i32),
+        seq_number: TcpSeqNumber(i32::from_ne_bytes(seq.to_ne_bytes())),
         ack_number: None,
         window_len: 64240,
         window_scale: None,
@@ -432,7 +434,7 @@ impl SynFlood {
             let frame = syn_frame(self.mac, Ipv4Address::new(10, 99, 0, host), port, (random >> 32) as u32);
             lan.inject(self.forger, frame);
             self.sent += 1;
-            self.next = self.next + self.every;
+            self.next += self.every;
         }
         self.next
     }

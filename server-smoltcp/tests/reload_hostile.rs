@@ -236,7 +236,7 @@ fn hostile(valid: &[u8]) -> Vec<(&'static str, Vec<u8>)> {
     huge.extend(std::iter::repeat_n(b'x', 16 << 20));
     let mut invalid_utf8 = valid.to_vec();
     let quote = invalid_utf8.iter().position(|&b| b == b'"').unwrap();
-    invalid_utf8.splice(quote + 1..quote + 1, [0xff, 0xfe, 0xc3]);
+    invalid_utf8.splice(quote + 1..=quote, [0xff, 0xfe, 0xc3]);
     vec![
         ("100 000-deep arrays in a skipped field", nested),
         ("100 000-deep objects, unterminated, in a node's unknown field", nested_objects),

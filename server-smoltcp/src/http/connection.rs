@@ -175,12 +175,11 @@ impl ConnectionSlot {
                 Some(started) => started + limits.request_deadline,
                 None => self.last_activity + limits.idle_timeout,
             }),
-            Phase::Sending(_) => Some(self.last_activity + limits.idle_timeout),
             // Only FIN-WAIT-2 has the short timeout (see `step`).
             Phase::Closing if state == State::FinWait2 => {
                 Some((self.last_activity + limits.idle_timeout).min(self.closing_since + limits.closing_timeout))
             }
-            Phase::Closing => Some(self.last_activity + limits.idle_timeout),
+            Phase::Sending(_) | Phase::Closing => Some(self.last_activity + limits.idle_timeout),
         }
     }
 
