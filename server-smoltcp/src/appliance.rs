@@ -332,8 +332,9 @@ impl<'a, F: FileSource> Appliance<'a, F> {
     }
 
     fn serve(&mut self, now: Instant, inventory: &Inventory<'_>, config: &Config<'_>) -> bool {
+        let clients_waiting = self.clients_waiting();
         let mut service = IpxeService::new(&mut self.files, inventory, config);
-        let mut served = self.http.poll(&mut self.sockets, now, self.settings.clock, &mut service);
+        let mut served = self.http.poll(&mut self.sockets, now, self.settings.clock, &mut service, clients_waiting);
         if let Some(dhcp) = &mut self.dhcp {
             served |= dhcp.poll(&mut self.sockets, now, inventory, config);
         }
@@ -343,6 +344,12 @@ impl<'a, F: FileSource> Appliance<'a, F> {
         served
     }
 
+    /// Whether new clients wait for an HTTP socket: SYNs are held, or (on a device too
+    /// large for the gate, which cannot see them) every socket is taken.
+    fn clients_waiting(&self) -> bool {
+        !self.syn_backlog.is_empty() || (self.gate_frame.is_none() && !self.http.accepting(&self.sockets))
+    }
+
     /// The next time [`Appliance::poll`] must run if no frame arrives first.
     pub fn poll_at(&mut self, now: Instant) -> Option<Instant> {
         if self.busy || (!self.syn_backlog.is_empty() && self.http.accepting(&self.sockets)) {
@@ -350,7 +357,7 @@ impl<'a, F: FileSource> Appliance<'a, F> {
         }
         let ours = [
             self.iface.poll_at(now, &self.sockets),
-            self.http.poll_at(&self.sockets),
+            self.http.poll_at(&self.sockets, self.clients_waiting()),
             self.adverts.as_ref().and_then(RouterAdvertiser::poll_at),
         ];
         ours.into_iter().flatten().min()

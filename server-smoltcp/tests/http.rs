@@ -325,8 +325,11 @@ fn idle_longest_connection_is_reclaimed_when_every_socket_is_busy() {
     assert_eq!(h.get(2, "/boot.ipxe").status, 200);
 }
 
+/// A stalled response is reclaimed only under pressure (see `adversarial_pool.rs` for the
+/// send-rate rule): with no other client waiting, a reader that stops for seconds keeps
+/// its connection and gets the whole response.
 #[test]
-fn connection_mid_response_is_never_reclaimed() {
+fn stalled_response_is_not_reclaimed_without_pressure() {
     let mut options = Options::new("no_reclaim_busy");
     options.sizes.connections = 1;
     options.client_sockets = 2;
@@ -335,17 +338,12 @@ fn connection_mid_response_is_never_reclaimed() {
     h.write_file("big", &vec![3u8; 300_000]);
     h.connect(0);
     h.send(0, b"GET /big HTTP/1.1\r\n\r\n");
-    // The only socket is busy with a response for longer than `reclaim_after`…
+    // The only socket is busy with a response that does not move for far longer than the
+    // send-progress window, and nobody else wants a socket…
     for _ in 0..10 {
         h.advance(Duration::from_millis(200));
     }
-    // …so a second client waits (its SYN is held until a socket is free, not reset)
-    // instead of the transfer being cut.
-    h.start_connect(1);
-    for _ in 0..200 {
-        h.step();
-    }
-    assert_eq!(h.socket(1).state(), State::SynSent);
+    // …so the transfer goes on.
     assert_eq!(h.socket(0).state(), State::Established);
     let (status, head, len) = h.read_response_in_place(0, true);
     assert_eq!((status, len), (200, 300_000));

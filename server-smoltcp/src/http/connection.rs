@@ -40,6 +40,13 @@ pub struct ConnectionSlot {
     /// Since when the socket has been closed with its reset still unsent (see
     /// [`ConnectionSlot::step`]).
     pub(crate) reset_pending_since: Option<Instant>,
+    /// When the connection last completed [`HttpLimits::send_progress_bytes`] of sending
+    /// (or was accepted), and the bytes sent since: kept across the responses of one
+    /// connection, so pipelining many small answers is measured like one large one.
+    pub(crate) progress_since: Instant,
+    pub(crate) progress_bytes: u64,
+    /// When we closed the connection (sent, or queued, our FIN).
+    pub(crate) closing_since: Instant,
 }
 
 /// Why a connection may be reset when every socket is taken and a new client waits.
@@ -51,6 +58,11 @@ pub(crate) enum Reclaimable {
     HalfOpen,
     /// A request head or body still arriving: slow, stalled or a slowloris.
     SlowRequest,
+    /// A response going out slower than [`HttpLimits::send_progress_bytes`] per
+    /// [`HttpLimits::send_progress_window`]: a slow reader.
+    SlowResponse,
+    /// Closed by us, and the peer has not finished the close.
+    Closing,
 }
 
 /// Where a connection is in its exchange.
@@ -109,30 +121,51 @@ impl ConnectionSlot {
         seen: 0,
         half_open_since: None,
         reset_pending_since: None,
+        progress_since: Instant::ZERO,
+        progress_bytes: 0,
+        closing_since: Instant::ZERO,
     };
 
-    /// Whether (and since when) this connection may be reset to free its socket for a
-    /// new client, given its socket's state.
+    /// Whether this connection may be reset to free its socket for a new client, given its
+    /// socket's state: `(since, from, why)`, where `from` is when it becomes reclaimable
+    /// and `since` orders the candidates (the oldest is taken first).
     ///
     /// Besides connections waiting for their next request, a handshake left half-open and
     /// a request still arriving qualify: iPXE completes its handshake in one round trip
     /// and sends each request whole, so when every socket is taken, a client that has
     /// spent [`HttpLimits::reclaim_after`] on either is holding a socket someone else
     /// needs, and vanished or trickling clients can never keep new ones out for longer
-    /// than that. A response being sent is never taken.
-    pub(crate) fn reclaimable(&self, state: State) -> Option<(Instant, Reclaimable)> {
+    /// than that. A response qualifies once it has gone
+    /// [`HttpLimits::send_progress_window`] without sending
+    /// [`HttpLimits::send_progress_bytes`] (the least recently progressing first), so
+    /// readers taking a few bytes at a time through a tiny window cannot hold the pool;
+    /// a connection we closed qualifies after [`HttpLimits::reclaim_after`] if the peer
+    /// has acknowledged everything but not closed (FIN-WAIT-2), or after
+    /// [`HttpLimits::closing_timeout`] if it is still taking the last bytes.
+    pub(crate) fn reclaimable(&self, state: State, limits: &HttpLimits) -> Option<(Instant, Instant, Reclaimable)> {
+        let after = |since: Instant, wait, why| Some((since, since + wait, why));
         match self.phase {
-            Phase::Listening if state == State::SynReceived => Some((self.half_open_since?, Reclaimable::HalfOpen)),
-            Phase::Reading => Some(match self.request_started {
-                Some(started) => (started, Reclaimable::SlowRequest),
-                None => (self.last_activity, Reclaimable::Idle),
-            }),
-            Phase::Listening | Phase::Sending(_) | Phase::Closing => None,
+            Phase::Listening if state == State::SynReceived => {
+                after(self.half_open_since?, limits.half_open_timeout, Reclaimable::HalfOpen)
+            }
+            Phase::Reading => match self.request_started {
+                Some(started) => after(started, limits.reclaim_after, Reclaimable::SlowRequest),
+                None => after(self.last_activity, limits.reclaim_after, Reclaimable::Idle),
+            },
+            Phase::Sending(_) => after(self.progress_since, limits.send_progress_window, Reclaimable::SlowResponse),
+            Phase::Closing if state == State::FinWait2 => {
+                after(self.closing_since, limits.reclaim_after, Reclaimable::Closing)
+            }
+            // Closed: an abort already under way; nothing to take.
+            Phase::Closing if state != State::Closed => {
+                after(self.closing_since, limits.closing_timeout, Reclaimable::Closing)
+            }
+            Phase::Listening | Phase::Closing => None,
         }
     }
 
     /// The next time this connection must be looked at even if no packet arrives.
-    pub(crate) fn deadline(&self, limits: &HttpLimits) -> Option<Instant> {
+    pub(crate) fn deadline(&self, state: State, limits: &HttpLimits) -> Option<Instant> {
         if let Some(since) = self.reset_pending_since {
             return Some(since + limits.reclaim_after);
         }
@@ -142,6 +175,10 @@ impl ConnectionSlot {
                 Some(started) => started + limits.request_deadline,
                 None => self.last_activity + limits.idle_timeout,
             }),
+            // Only FIN-WAIT-2 has the short timeout (see `step`).
+            Phase::Closing if state == State::FinWait2 => {
+                Some((self.last_activity + limits.idle_timeout).min(self.closing_since + limits.closing_timeout))
+            }
             Phase::Sending(_) | Phase::Closing => Some(self.last_activity + limits.idle_timeout),
         }
     }
@@ -155,10 +192,22 @@ impl ConnectionSlot {
         self.phase = Phase::Closing;
     }
 
+    /// Drops a half-open handshake and listens again at once, without the reset: the
+    /// peer never acknowledged our SYN-ACK, and a spoofed one cannot even be reached
+    /// (the reset would wait for an ARP answer that never comes, holding the socket).
+    pub(crate) fn drop_half_open(&mut self, socket: &mut tcp::Socket<'_>, port: u16) {
+        socket.abort();
+        // Cannot fail: an aborted socket is closed, and the port was checked at set-up.
+        let _ = socket.listen(port);
+        self.phase = Phase::Listening;
+        self.half_open_since = None;
+    }
+
     /// Closes the connection once what is queued is sent (a FIN, not a reset).
-    fn close(&mut self, socket: &mut tcp::Socket<'_>) {
+    fn close(&mut self, socket: &mut tcp::Socket<'_>, now: Instant) {
         socket.close();
         self.phase = Phase::Closing;
+        self.closing_since = now;
     }
 
     /// Gives back the stream of the response being sent, if any. The phase holds a
@@ -236,13 +285,24 @@ impl ConnectionSlot {
                 self.discard = 0;
                 self.seen = 0;
                 self.half_open_since = None;
+                self.progress_since = ctx.now;
+                self.progress_bytes = 0;
                 true
             }
             Phase::Reading => self.read(socket, response, ctx),
             Phase::Sending(outgoing) => self.send(socket, response, outgoing, ctx),
             Phase::Closing => {
-                if ctx.now >= self.last_activity + ctx.limits.idle_timeout {
-                    // A peer that never finishes the close (FIN-WAIT-2 forever) loses the socket.
+                // A peer that has everything but never finishes the close (FIN-WAIT-2)
+                // holds the socket for nothing: the short timeout. One still taking the
+                // last bytes, or gone, has the idle timeout like any transfer.
+                let holding =
+                    socket.state() == State::FinWait2 && ctx.now >= self.closing_since + ctx.limits.closing_timeout;
+                if holding || ctx.now >= self.last_activity + ctx.limits.idle_timeout {
+                    log_debug!(
+                        "http client={:?} did not finish closing ({}); resetting the connection",
+                        socket.remote_endpoint(),
+                        socket.state()
+                    );
                     socket.abort();
                     return true;
                 }
@@ -286,7 +346,7 @@ impl ConnectionSlot {
         if self.discard > 0 || queued == 0 {
             if !socket.may_recv() || now >= self.last_activity + ctx.limits.idle_timeout {
                 // The client is done with this connection, or kept it idle too long.
-                self.close(socket);
+                self.close(socket, now);
                 self.last_activity = now;
                 return true;
             }
@@ -305,7 +365,7 @@ impl ConnectionSlot {
         if queued == self.seen {
             if !socket.may_recv() {
                 // The client closed mid-head; nothing can complete it.
-                self.close(socket);
+                self.close(socket, now);
                 return true;
             }
             return progress;
@@ -346,6 +406,12 @@ impl ConnectionSlot {
         if let Some(unread) = sent.unread {
             handler.close_stream(unread);
         }
+        // Time spent waiting for this request is not time spent sending: the send-rate
+        // clock stops while the client has nothing to read, so a keep-alive client asking
+        // for its kernel seconds after its script starts with a clean record.
+        if now > self.last_activity {
+            self.progress_since = (self.progress_since + (now - self.last_activity)).min(now);
+        }
         self.last_activity = now;
         self.phase = Phase::Sending(Outgoing {
             next: sent.placed.start,
@@ -362,14 +428,14 @@ impl ConnectionSlot {
         mut outgoing: Outgoing,
         ctx: &mut PollContext<'_, H>,
     ) -> bool {
-        let mut moved = false;
+        let mut moved: u64 = 0;
         while outgoing.next < outgoing.end {
             let pending = response.get(outgoing.next..outgoing.end).unwrap_or_default();
             match socket.send_slice(pending) {
                 Ok(0) => break,
                 Ok(sent) => {
                     outgoing.next += sent;
-                    moved = true;
+                    moved += sent as u64;
                 }
                 Err(_) => {
                     self.abort(socket, ctx.handler);
@@ -394,7 +460,7 @@ impl ConnectionSlot {
                     match read {
                         Ok(Ok(read)) if read > 0 => {
                             body.remaining -= read as u64;
-                            moved = true;
+                            moved += read as u64;
                         }
                         Ok(Ok(_)) => {
                             // The body shrank under us (a file truncated while sent): the
@@ -423,19 +489,24 @@ impl ConnectionSlot {
                 }
             }
         }
-        if moved {
+        if moved > 0 {
             self.last_activity = ctx.now;
+            self.progress_bytes = self.progress_bytes.saturating_add(moved);
+            if self.progress_bytes >= ctx.limits.send_progress_bytes {
+                self.progress_since = ctx.now;
+                self.progress_bytes = 0;
+            }
         }
         if outgoing.next >= outgoing.end && outgoing.stream.is_none() {
             if outgoing.close_after {
-                self.close(socket);
+                self.close(socket, ctx.now);
             } else {
                 self.phase = Phase::Reading;
             }
             return true;
         }
         self.phase = Phase::Sending(outgoing);
-        if !moved && ctx.now >= self.last_activity + ctx.limits.idle_timeout {
+        if moved == 0 && ctx.now >= self.last_activity + ctx.limits.idle_timeout {
             log_warn!(
                 "http client={:?} stopped reading its response; resetting the connection",
                 socket.remote_endpoint()
@@ -443,7 +514,7 @@ impl ConnectionSlot {
             self.abort(socket, ctx.handler);
             return true;
         }
-        moved
+        moved > 0
     }
 }
 

@@ -4,9 +4,13 @@
 //!
 //! The pool's size is the number of concurrent connections. A socket that is not
 //! connected listens; when no socket listens, the connection that has been reclaimable
-//! longest (waiting for its next request, a handshake left half-open, or a request still
-//! arriving after [`HttpLimits::reclaim_after`]) is reset so a new client can connect. A
-//! response being sent is never taken.
+//! longest is reset so a new client can connect: one waiting for its next request, a
+//! handshake left half-open, or a request still arriving after
+//! [`HttpLimits::reclaim_after`]; a response that has not moved
+//! [`HttpLimits::send_progress_bytes`] in [`HttpLimits::send_progress_window`] (the least
+//! recently progressing first); a close the peer does not finish. Without that pressure
+//! only the timeouts end a connection, so a slow but live reader is never cut. One client
+//! address holds at most [`HttpLimits::max_connections_per_client`] connections.
 //!
 //! Panic contract: nothing here panics at run time; sizes are checked once, at set-up.
 
@@ -80,13 +84,28 @@ impl<'a> HttpServer<'a> {
 
     /// Advances every connection, answering requests with `handler`; `true` if anything
     /// changed. `clock`, if given, is a finer clock than `now` for the handler's timings.
+    /// `clients_waiting`: new clients wait for a socket (the pool is under pressure), so
+    /// slow responses and unfinished closes may be reclaimed too.
     pub(crate) fn poll<H: Handler>(
         &mut self,
         sockets: &mut SocketSet<'a>,
         now: Instant,
         clock: Option<fn() -> Instant>,
         handler: &mut H,
+        clients_waiting: bool,
     ) -> bool {
+        let mut progress = false;
+        let cap = self.limits.max_connections_per_client;
+        for index in 0..self.slots.len() {
+            let Some(client) = self.newly_over_cap(sockets, index) else { continue };
+            log_info!("http client={client} already holds {cap} connections; resetting its new one");
+            if let Some(slot) = self.slots.get_mut(index) {
+                if let Some(handle) = slot.handle {
+                    slot.abort(sockets.get_mut::<tcp::Socket>(handle), handler);
+                }
+            }
+            progress = true;
+        }
         let mut ctx = PollContext {
             now,
             clock,
@@ -95,7 +114,6 @@ impl<'a> HttpServer<'a> {
             scratch: &mut *self.scratch,
             handler: &mut *handler,
         };
-        let mut progress = false;
         for (slot, response) in self.slots.iter_mut().zip(self.responses.chunks_exact_mut(self.response_size.max(1))) {
             let Some(handle) = slot.handle else { continue };
             let socket = sockets.get_mut::<tcp::Socket>(handle);
@@ -106,7 +124,28 @@ impl<'a> HttpServer<'a> {
                 progress = true;
             }
         }
-        progress | self.reclaim(sockets, now, handler)
+        progress | self.reclaim(sockets, now, handler, clients_waiting)
+    }
+
+    /// The client's address if the connection in slot `index` was just established (not
+    /// yet served) and its client already holds the most connections allowed.
+    fn newly_over_cap(&self, sockets: &SocketSet<'a>, index: usize) -> Option<smoltcp::wire::IpAddress> {
+        let slot = self.slots.get(index)?;
+        let socket = sockets.get::<tcp::Socket>(slot.handle?);
+        if slot.phase != connection::Phase::Listening
+            || matches!(socket.state(), tcp::State::Listen | tcp::State::SynReceived | tcp::State::Closed)
+        {
+            return None;
+        }
+        let client = socket.remote_endpoint()?.addr;
+        let held = self
+            .slots
+            .iter()
+            .filter(|other| other.phase != connection::Phase::Listening)
+            .filter_map(|other| sockets.get::<tcp::Socket>(other.handle?).remote_endpoint())
+            .filter(|endpoint| endpoint.addr == client)
+            .count();
+        (held >= self.limits.max_connections_per_client).then_some(client)
     }
 
     /// Whether a new client can connect now: some socket is listening (one that has
@@ -120,18 +159,24 @@ impl<'a> HttpServer<'a> {
 
     /// When no socket listens, resets the connection that has been reclaimable longest
     /// (see [`ConnectionSlot::reclaimable`]).
-    fn reclaim<H: Handler>(&mut self, sockets: &mut SocketSet<'a>, now: Instant, handler: &mut H) -> bool {
+    fn reclaim<H: Handler>(
+        &mut self,
+        sockets: &mut SocketSet<'a>,
+        now: Instant,
+        handler: &mut H,
+        clients_waiting: bool,
+    ) -> bool {
         if self.accepting(sockets) {
             return false;
         }
-        let reclaim_after = self.limits.reclaim_after;
+        let limits = &self.limits;
         let victim = self
             .slots
             .iter_mut()
             .filter_map(|slot| {
                 let state = sockets.get::<tcp::Socket>(slot.handle?).state();
-                let (since, why) = slot.reclaimable(state)?;
-                (now >= since + reclaim_after).then_some((since, why, slot))
+                let (since, from, why) = slot.reclaimable(state, limits)?;
+                (pressing(why, clients_waiting) && now >= from).then_some((since, why, slot))
             })
             .min_by_key(|(since, ..)| *since);
         let Some((since, why, slot)) = victim else { return false };
@@ -147,28 +192,50 @@ impl<'a> HttpServer<'a> {
             Reclaimable::SlowRequest => log_info!(
                 "http client={client:?} still sending its request after {millis} ms; reset to free a socket for a new client"
             ),
+            Reclaimable::SlowResponse => log_info!(
+                "http client={client:?} read under {} bytes of its response in {millis} ms; reset to free a socket for a new client",
+                limits.send_progress_bytes
+            ),
+            Reclaimable::Closing => log_info!(
+                "http client={client:?} has not finished closing after {millis} ms; reset to free a socket for a new client"
+            ),
         }
-        slot.abort(socket, handler);
+        if why == Reclaimable::HalfOpen {
+            slot.drop_half_open(socket, self.port);
+        } else {
+            slot.abort(socket, handler);
+        }
         true
     }
 
     /// The earliest time a connection times out, or may be reclaimed.
-    pub(crate) fn poll_at(&self, sockets: &SocketSet<'a>) -> Option<Instant> {
+    pub(crate) fn poll_at(&self, sockets: &SocketSet<'a>, clients_waiting: bool) -> Option<Instant> {
         let all_busy = !self.accepting(sockets);
         self.slots
             .iter()
             .filter_map(|slot| {
+                let state = sockets.get::<tcp::Socket>(slot.handle?).state();
                 let reclaim = if all_busy {
-                    let state = sockets.get::<tcp::Socket>(slot.handle?).state();
-                    slot.reclaimable(state).map(|(since, _)| since + self.limits.reclaim_after)
+                    slot.reclaimable(state, &self.limits)
+                        .filter(|&(_, _, why)| pressing(why, clients_waiting))
+                        .map(|(_, from, _)| from)
                 } else {
                     None
                 };
-                match (slot.deadline(&self.limits), reclaim) {
+                match (slot.deadline(state, &self.limits), reclaim) {
                     (Some(a), Some(b)) => Some(a.min(b)),
                     (a, b) => a.or(b),
                 }
             })
             .min()
     }
+}
+
+/// Whether a connection reclaimable for `why` may be taken now. Idle, half-open and
+/// slow-request connections are taken whenever every socket is busy; a response still
+/// going out, or a close, only when new clients are actually waiting: without pressure a
+/// slow reader (iPXE under emulation, a long link) keeps its connection until it stops
+/// reading for the idle timeout.
+fn pressing(why: Reclaimable, clients_waiting: bool) -> bool {
+    clients_waiting || !matches!(why, Reclaimable::SlowResponse | Reclaimable::Closing)
 }

@@ -189,6 +189,16 @@ pub struct LimitArgs {
     /// A request head must arrive within this long (`408`).
     #[arg(long, value_name = "MS", default_value_t = 10_000)]
     pub request_deadline_ms: u64,
+    /// Connections one client address may hold (a NAT in front of many clients may need more).
+    #[arg(long, value_name = "COUNT", default_value_t = 8, value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_connections_per_client: u64,
+    /// When clients wait for a socket, a response sending less than this many bytes per
+    /// second may be reset to make room (never without such pressure).
+    #[arg(long, value_name = "BYTES", default_value_t = 16_384)]
+    pub min_send_rate: u64,
+    /// Reset a connection we closed whose peer never closes its side (FIN-WAIT-2).
+    #[arg(long, value_name = "MS", default_value_t = 2_000)]
+    pub closing_timeout_ms: u64,
     /// Longest request head (`431`).
     #[arg(long, value_name = "BYTES", default_value_t = 4096)]
     pub max_header_bytes: usize,

@@ -112,6 +112,10 @@ fn settings(cli: &Cli) -> Result<Settings, String> {
         // Capped at a day: timestamps are i64 microseconds, and longer is meaningless.
         idle_timeout: Duration::from_millis(limits.idle_timeout_ms.min(DAY_MS)),
         request_deadline: Duration::from_millis(limits.request_deadline_ms.min(DAY_MS)),
+        max_connections_per_client: usize::try_from(limits.max_connections_per_client).unwrap_or(usize::MAX),
+        // Measured over the default one-second window.
+        send_progress_bytes: limits.min_send_rate,
+        closing_timeout: Duration::from_millis(limits.closing_timeout_ms.min(DAY_MS)),
         ..HttpLimits::DEFAULT
     };
     if !cli.no_dhcp {
