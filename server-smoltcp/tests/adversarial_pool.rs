@@ -15,13 +15,14 @@ mod common;
 
 use std::sync::Arc;
 
-use common::lan::{ipxe_request, leaked_sockets, take_response, Lan};
+use common::lan::{ipxe_request, leaked_sockets, Lan};
 use common::log_capture;
-use common::memory_files::{pseudo_random_bytes, MemoryFiles};
 use common::{DEPLOYING_NODE, SERVER_IP, SERVER_MAC};
 use ipxe_config::Config;
-use ipxe_config_server::host::leak_storage;
-use ipxe_config_server::{Settings, StorageSizes};
+use ipxe_config_server::host::leak_buffers;
+use ipxe_config_server::{ApplianceCapacity, Settings};
+use ipxe_config_testkit::files::{pseudo_random_bytes, MemoryFiles};
+use ipxe_config_testkit::http::take_response;
 use smoltcp::phy::ChecksumCapabilities;
 use smoltcp::socket::tcp::State;
 use smoltcp::time::{Duration, Instant};
@@ -45,14 +46,14 @@ const SERVED_WITHIN: Duration = Duration::from_secs(2);
 /// The appliance with a pool of 32 and default limits.
 fn appliance() -> Lan<'static> {
     log_capture::start();
-    let sizes = StorageSizes { connections: POOL, ..StorageSizes::DEFAULT };
+    let sizes = ApplianceCapacity { connections: POOL, ..ApplianceCapacity::DEFAULT };
     let settings = Settings::new(SERVER_MAC, Ipv4Cidr::new(SERVER_IP, 24));
-    let mut files = MemoryFiles::new(POOL);
+    let mut files = MemoryFiles::new();
     files.insert(BIG_FILE, pseudo_random_bytes(BIG_FILE_BYTES, 0x1234_5678));
     files.insert(FILE, pseudo_random_bytes(FILE_BYTES, 0x0bad_cafe));
     files.insert("small.txt", Arc::from(&b"a small file\n"[..]));
     let config = Config { base_url: Some("http://10.99.0.1"), ..Config::DEFAULT };
-    Lan::new(settings, leak_storage(&sizes), files, common::shared_inventory(), config)
+    Lan::new(settings, leak_buffers(&sizes, files), common::shared_inventory(), config)
 }
 
 /// An attacking station `n`: its own MAC and address, `sockets` sockets with a 2 KiB

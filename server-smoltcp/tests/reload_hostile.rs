@@ -17,8 +17,9 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::lan::{ipxe_request, leaked_sockets, take_response};
+use common::lan::{ipxe_request, leaked_sockets};
 use common::{scratch_dir, shared_fixture, DEPLOYING_NODE};
+use ipxe_config_testkit::http::take_response;
 use smoltcp::iface::{Config as InterfaceConfig, Interface, SocketSet};
 use smoltcp::phy::{self, Device, DeviceCapabilities, Medium};
 use smoltcp::socket::tcp;
