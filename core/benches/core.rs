@@ -10,7 +10,8 @@ use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use ipxe_config::{
-    render, BootMode, Config, Extent, HeapInventoryBuffers, Inventory, InventoryCapacity, PortAddress, Route, Uuid,
+    render, BootMode, Extent, HeapInventoryBuffers, Inventory, InventoryCapacity, PortAddress, RenderConfig, Route,
+    Uuid,
 };
 
 /// Heap inventory buffers for a generated inventory (allocated once, outside the timed
@@ -96,11 +97,11 @@ fn bench_render(c: &mut Criterion) {
     let mut storage = Storage::for_nodes(64);
     storage.extent = storage.load(FIXTURE);
     let inventory = storage.inventory();
-    let config = Config {
+    let config = RenderConfig {
         base_url: Some("http://10.99.0.1"),
         ipa_api_url: Some("http://10.99.0.1:6385"),
         boot_mode: BootMode::Bios,
-        ..Config::DEFAULT
+        ..RenderConfig::DEFAULT
     };
     let cases = [
         ("deploy", format!("{EP}?port_address=52%3A54%3A00%3A00%3A00%3A01")),

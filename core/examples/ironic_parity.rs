@@ -19,7 +19,7 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use ipxe_config::config::ArchImages;
-use ipxe_config::{load, render, BootMode, Config, InventoryStorage, NodeRecord, PortRecord, Route};
+use ipxe_config::{load, render, BootMode, InventoryStorage, NodeRecord, PortRecord, RenderConfig, Route};
 
 fn main() -> ExitCode {
     match run() {
@@ -77,7 +77,7 @@ fn render_with_settings(path: &Path, out_dir: &Path, common: &[String]) -> Resul
     render_inventory(path, out_dir, &config)
 }
 
-fn render_inventory(path: &Path, out_dir: &Path, config: &Config<'_>) -> Result<usize, String> {
+fn render_inventory(path: &Path, out_dir: &Path, config: &RenderConfig<'_>) -> Result<usize, String> {
     let json = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
     let (mut nodes, mut ports) = (vec![NodeRecord::EMPTY; 256], vec![PortRecord::EMPTY; 256]);
     let (mut strings, mut index) = (vec![0u8; 64 * 1024], vec![0u32; 2048]);
@@ -108,8 +108,8 @@ fn render_inventory(path: &Path, out_dir: &Path, config: &Config<'_>) -> Result<
 }
 
 /// The settings the parity test names; anything else is a mistake in `conf.json`.
-fn config_from(settings: &[String]) -> Result<Config<'_>, String> {
-    let mut config = Config::DEFAULT;
+fn config_from(settings: &[String]) -> Result<RenderConfig<'_>, String> {
+    let mut config = RenderConfig::DEFAULT;
     for setting in settings {
         let (name, value) = setting.split_once('=').ok_or_else(|| format!("`{setting}`: expected setting=value"))?;
         let slot = match name {

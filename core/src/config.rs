@@ -55,10 +55,10 @@ impl<'c> ArchImages<'c> {
     }
 }
 
-/// Settings for all nodes. Every text value is checked by [`Config::validate`] with the
+/// Settings for all nodes. Every text value is checked by [`RenderConfig::validate`] with the
 /// same rules as inventory values.
 #[derive(Debug, Clone, Copy)]
-pub struct Config<'c> {
+pub struct RenderConfig<'c> {
     /// Base URL of this server (`http://10.99.0.1`), written into chain and retry scripts.
     /// `None` writes `http://${next-server}` (the DHCP server's next-server): older iPXE
     /// builds do not resolve relative URLs in `chain`.
@@ -108,15 +108,15 @@ pub struct Config<'c> {
     /// What a machine no node owns is sent to (Ironic's `[pxe]ipxe_fallback_script`),
     /// e.g. a discovery or inspection ramdisk's script: a URL (`http://…`), or a path
     /// on this server (`/inspect.ipxe`, `inspect.ipxe`), which is written after
-    /// [`Config::base_url`]. `/boot.ipxe` chains it when no NIC is known, and so does the
+    /// [`RenderConfig::base_url`]. `/boot.ipxe` chains it when no NIC is known, and so does the
     /// answer for an unknown MAC or UUID; `None` keeps the error script's ending.
     pub unknown_node_fallback: Option<&'c str>,
 }
 
-impl Config<'static> {
+impl RenderConfig<'static> {
     /// The defaults: Ironic's retry count, kernel parameters and boot mode (UEFI), a
     /// 10-second error pause then reboot.
-    pub const DEFAULT: Config<'static> = Config {
+    pub const DEFAULT: RenderConfig<'static> = RenderConfig {
         base_url: None,
         ipa_api_url: None,
         deploy_kernel: None,
@@ -137,7 +137,7 @@ impl Config<'static> {
     };
 }
 
-impl Default for Config<'static> {
+impl Default for RenderConfig<'static> {
     fn default() -> Self {
         Self::DEFAULT
     }
@@ -160,12 +160,12 @@ impl fmt::Display for ConfigError {
 
 impl core::error::Error for ConfigError {}
 
-impl Config<'_> {
+impl RenderConfig<'_> {
     /// Checks every text setting as the loader checks inventory values.
     ///
     /// ```
-    /// use ipxe_config::Config;
-    /// let config = Config { append_params: Some("quiet\nshell"), ..Config::DEFAULT };
+    /// use ipxe_config::RenderConfig;
+    /// let config = RenderConfig { append_params: Some("quiet\nshell"), ..RenderConfig::DEFAULT };
     /// assert_eq!(config.validate().unwrap_err().to_string(), "append_params: contains a line break");
     /// ```
     pub fn validate(&self) -> Result<(), ConfigError> {
@@ -217,7 +217,7 @@ mod tests {
             ("--autofree", UnsafeValue::OptionLike),
             ("", UnsafeValue::Empty),
         ] {
-            let config = Config { unknown_node_fallback: Some(fallback), ..Config::DEFAULT };
+            let config = RenderConfig { unknown_node_fallback: Some(fallback), ..RenderConfig::DEFAULT };
             assert_eq!(
                 config.validate(),
                 Err(ConfigError { setting: "unknown_node_fallback", reason }),
@@ -225,7 +225,10 @@ mod tests {
             );
         }
         for fallback in ["inspector.ipxe", "/ipxe/inspector.ipxe", "https://10.0.0.1/inspect.ipxe"] {
-            assert_eq!(Config { unknown_node_fallback: Some(fallback), ..Config::DEFAULT }.validate(), Ok(()));
+            assert_eq!(
+                RenderConfig { unknown_node_fallback: Some(fallback), ..RenderConfig::DEFAULT }.validate(),
+                Ok(())
+            );
         }
     }
 }

@@ -163,7 +163,7 @@ impl fmt::Display for Endpoint<'_> {
 /// with. Paths are written after it and start with `/`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BaseUrl<'a> {
-    /// A configured base URL ([`Config::base_url`](crate::Config::base_url)); a trailing
+    /// A configured base URL ([`RenderConfig::base_url`](crate::RenderConfig::base_url)); a trailing
     /// `/` is dropped so the path after it does not double it.
     Given(&'a str),
     /// `http://<address>`, with `:<port>` unless it is 80.

@@ -28,7 +28,7 @@ pub mod writer;
 #[cfg(feature = "alloc")]
 pub use buffers::HeapInventoryBuffers;
 pub use buffers::{InventoryBuffers, InventoryCapacity};
-pub use config::{Config, ErrorEnding};
+pub use config::{ErrorEnding, RenderConfig};
 pub use endpoint::{BaseUrl, Endpoint, NodeParam};
 pub use error::{KeyText, Limit, LoadError, Problem, Subject};
 pub use inventory::{Extent, Inventory, InventoryStorage, Node};

@@ -11,7 +11,7 @@ use core::fmt;
 use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use uuid::Uuid;
 
-use crate::config::Config;
+use crate::config::RenderConfig;
 use crate::error::{KeyText, Limit, LoadError, Problem, Subject};
 use crate::inventory::{Inventory, InventoryStorage, Node};
 use crate::json_string::{self, UnescapeError};
@@ -46,7 +46,7 @@ const MASKED: &str = "******";
 /// Deepest nesting of arrays and objects anywhere in the document, the top-level object
 /// counting as 1. serde-json-core's own skipping (`IgnoredAny`) recurses once per level
 /// with no bound, so a `[[[[…` of 100,000 levels in a node's `extra` overflowed the
-/// stack; every nested value is read or skipped through [`Skip`], which counts. Ironic's
+/// stack; every nested value is read or skipped through `Skip`, which counts. Ironic's
 /// own documents nest 5 or 6 levels (`properties.capabilities`, `links`).
 pub const MAX_DEPTH: usize = 32;
 
@@ -79,7 +79,7 @@ pub fn load<'s>(json: &[u8], storage: impl Into<InventoryStorage<'s>>) -> Result
 /// send (its response buffer's body area).
 pub struct ScriptFit<'f, 'c> {
     /// The settings requests will be answered with.
-    pub config: &'f Config<'c>,
+    pub config: &'f RenderConfig<'c>,
     /// Scratch for rendering; its length is the largest script that may be sent.
     pub scratch: &'f mut [u8],
 }
@@ -98,7 +98,7 @@ pub struct ScriptFit<'f, 'c> {
 ///   "driver_info": {"deploy_kernel": "http://x/k", "deploy_ramdisk": "http://x/r"}}]}"#;
 /// let mut buffers = InventoryBuffers::<4, 4, 256>::new();
 /// let mut scratch = [0u8; 256];
-/// let fit = ScriptFit { config: &Config::DEFAULT, scratch: &mut scratch };
+/// let fit = ScriptFit { config: &RenderConfig::DEFAULT, scratch: &mut scratch };
 /// let inventory = load_fitted(json, &mut buffers, fit).unwrap();
 /// assert_eq!(inventory.quarantined_count(), 1, "a deploy script needs more than 256 bytes");
 /// ```

@@ -12,7 +12,7 @@ use core::fmt;
 
 use uuid::Uuid;
 
-use crate::config::{ArchImages, Config, ErrorEnding};
+use crate::config::{ArchImages, ErrorEnding, RenderConfig};
 use crate::endpoint::{BaseUrl, Endpoint, NodeParam};
 use crate::inventory::{Inventory, Node};
 use crate::io_sink::IoSink;
@@ -105,7 +105,7 @@ pub enum Refusal<'a> {
     /// node no iPXE script (PXELINUX/GRUB for `pxe`, nothing for virtual media).
     BootInterface(&'a str),
     /// An image reference iPXE cannot fetch (a Glance UUID, `file://`) and no
-    /// [`Config::ironic_http_url`] to boot Ironic's cached copy from.
+    /// [`RenderConfig::ironic_http_url`] to boot Ironic's cached copy from.
     NotFetchable(&'static str),
 }
 
@@ -176,7 +176,7 @@ pub struct Rendered<'a> {
 /// [`BufferTooSmall`] with the size needed; nothing partial is returned as success.
 pub fn render<'a>(
     inventory: &Inventory<'a>,
-    config: &Config<'a>,
+    config: &RenderConfig<'a>,
     route: &Route,
     out: &mut [u8],
 ) -> Result<Rendered<'a>, BufferTooSmall> {
@@ -191,12 +191,12 @@ pub fn render<'a>(
 /// written. `out` is not flushed.
 ///
 /// ```
-/// use ipxe_config::{render, render_to, Config, Inventory, Route};
+/// use ipxe_config::{render, render_to, RenderConfig, Inventory, Route};
 /// let route = Route::parse(b"/boot.ipxe").unwrap();
 /// let mut buf = [0u8; 2048];
 /// let mut sink: &mut [u8] = &mut [0u8; 2048];
-/// let streamed = render_to(&Inventory::EMPTY, &Config::DEFAULT, &route, &mut sink).unwrap();
-/// let sliced = render(&Inventory::EMPTY, &Config::DEFAULT, &route, &mut buf).unwrap();
+/// let streamed = render_to(&Inventory::EMPTY, &RenderConfig::DEFAULT, &route, &mut sink).unwrap();
+/// let sliced = render(&Inventory::EMPTY, &RenderConfig::DEFAULT, &route, &mut buf).unwrap();
 /// assert_eq!(streamed, sliced);
 /// ```
 ///
@@ -205,7 +205,7 @@ pub fn render<'a>(
 /// reports it as an error (as `&mut [u8]` does), so nothing is truncated silently.
 pub fn render_to<'a, W: embedded_io::Write>(
     inventory: &Inventory<'a>,
-    config: &Config<'a>,
+    config: &RenderConfig<'a>,
     route: &Route,
     out: &mut W,
 ) -> Result<Rendered<'a>, W::Error> {
@@ -229,7 +229,7 @@ impl<'a> Script<'a> {
     }
 }
 
-fn script<'a>(w: &mut impl Sink, inventory: &Inventory<'a>, config: &Config<'a>, route: &Route) -> Script<'a> {
+fn script<'a>(w: &mut impl Sink, inventory: &Inventory<'a>, config: &RenderConfig<'a>, route: &Route) -> Script<'a> {
     let (kind, node, refusal) = match route {
         Route::ChainScript => {
             chain_script(w, config);
@@ -341,7 +341,7 @@ struct Append<'a> {
 const DEFAULT_PLACEHOLDER: &str = "%default%";
 
 impl<'a> Append<'a> {
-    fn of(node: &Node<'a>, config: &Config<'a>) -> Result<Self, Refusal<'a>> {
+    fn of(node: &Node<'a>, config: &RenderConfig<'a>) -> Result<Self, Refusal<'a>> {
         let default = optional(config.append_params, "append_params", ValueKind::Words)?;
         // For every boot, the deploy ramdisk included: instance_info before driver_info.
         for (own, field) in [
@@ -433,7 +433,7 @@ fn image<'a>(
     reference: Option<&'a str>,
     field: &'static str,
     label: &'static str,
-    config: &Config<'a>,
+    config: &RenderConfig<'a>,
 ) -> Result<Image<'a>, Refusal<'static>> {
     let reference = checked(reference.ok_or(Refusal::Missing(field))?, field, ValueKind::Token)?;
     if is_http_url(reference) {
@@ -477,7 +477,7 @@ fn agent_pair<'a>(
     )
 }
 
-fn plan<'a>(node: &Node<'a>, config: &Config<'a>, path: BootPath) -> Result<Plan<'a>, Refusal<'a>> {
+fn plan<'a>(node: &Node<'a>, config: &RenderConfig<'a>, path: BootPath) -> Result<Plan<'a>, Refusal<'a>> {
     // Only iPXEBoot and iPXEHttpBoot write iPXE configs (pxe_utils.is_ipxe_enabled);
     // absent or null is served as iPXE, this server's reason to exist.
     if let Some(interface) = node.boot_interface() {
@@ -577,7 +577,7 @@ fn plan<'a>(node: &Node<'a>, config: &Config<'a>, path: BootPath) -> Result<Plan
 /// change between loads when it comes from Ironic): `None` if it can. Loading calls this
 /// for [`load_fitted`](crate::load_fitted); error scripts are sized for too, with the
 /// longest request target a route can have.
-pub(crate) fn unfit(node: &Node<'_>, config: &Config<'_>, scratch: &mut [u8]) -> Option<Quarantine> {
+pub(crate) fn unfit(node: &Node<'_>, config: &RenderConfig<'_>, scratch: &mut [u8]) -> Option<Quarantine> {
     let too_large = Quarantine { field: NodeField::Script, problem: QuarantineProblem::ScriptTooLarge };
     for path in [BootPath::DeployRamdisk, BootPath::InspectRamdisk, BootPath::RescueRamdisk, BootPath::Instance] {
         let mut w = ScriptWriter::new(scratch);
@@ -642,7 +642,7 @@ fn kernel_line_problem(script: &[u8]) -> Option<QuarantineProblem> {
     None
 }
 
-fn kernel_script(w: &mut impl Sink, config: &Config<'_>, node: &Node<'_>, boot: &KernelBoot<'_>) {
+fn kernel_script(w: &mut impl Sink, config: &RenderConfig<'_>, node: &Node<'_>, boot: &KernelBoot<'_>) {
     // Plain appends rather than `format_args!`: this is the hot path of a boot storm and
     // the formatting machinery costs more than the copying.
     script_header(w, config, node, boot.what);
@@ -700,7 +700,7 @@ fn kernel_script(w: &mut impl Sink, config: &Config<'_>, node: &Node<'_>, boot: 
     w.text("poweroff ||\nreboot\n");
 }
 
-fn script_header(w: &mut impl Sink, config: &Config<'_>, node: &Node<'_>, what: &str) {
+fn script_header(w: &mut impl Sink, config: &RenderConfig<'_>, node: &Node<'_>, what: &str) {
     w.text("#!ipxe\n# ipxe-config: ");
     w.text(what);
     w.text(" for node ");
@@ -722,7 +722,7 @@ fn retry_forever(w: &mut impl Sink, what: &str) {
 }
 
 /// A ramdisk deploy's `boot_iso`: the template's `sanboot <boot_iso_url>`.
-fn sanboot_script(w: &mut impl Sink, config: &Config<'_>, node: &Node<'_>, iso: Image<'_>) {
+fn sanboot_script(w: &mut impl Sink, config: &RenderConfig<'_>, node: &Node<'_>, iso: Image<'_>) {
     script_header(w, config, node, "instance ISO");
     w.text(":fetch\nimgfree\nsanboot ");
     write_image(w, node, iso);
@@ -761,7 +761,7 @@ fn write_append(w: &mut impl Sink, append: &Append<'_>) {
     }
 }
 
-fn fetch_timeout(w: &mut impl Sink, config: &Config<'_>) {
+fn fetch_timeout(w: &mut impl Sink, config: &RenderConfig<'_>) {
     if let Some(timeout) = config.fetch_timeout_ms {
         w.text("--timeout ");
         w.number(timeout);
@@ -785,7 +785,13 @@ fn local_disk_script(w: &mut impl Sink, node: &Node<'_>, mode: BootMode) {
 /// unknown MAC returns to it instead of ending the boot.
 const CHAIN_SETTING: &str = "ipxe_config_chain";
 
-fn error_script(w: &mut impl Sink, config: &Config<'_>, route: &Route, node: Option<&Node<'_>>, refusal: Refusal<'_>) {
+fn error_script(
+    w: &mut impl Sink,
+    config: &RenderConfig<'_>,
+    route: &Route,
+    node: Option<&Node<'_>>,
+    refusal: Refusal<'_>,
+) {
     w.fmt(format_args!("#!ipxe\n# ipxe-config: error script ({refusal})\n\necho\n"));
     let mut echo = EchoLines::new(w);
     echo.fmt(format_args!("ipxe-config cannot boot this machine."));
@@ -862,7 +868,7 @@ fn error_script(w: &mut impl Sink, config: &Config<'_>, route: &Route, node: Opt
 }
 
 /// The configured pause and ending of an error script.
-fn ending(w: &mut impl Sink, config: &Config<'_>, route: &Route) {
+fn ending(w: &mut impl Sink, config: &RenderConfig<'_>, route: &Route) {
     let pause = config.error_pause_seconds;
     let sentence = match config.error_ending {
         ErrorEnding::Retry => "Asking the server again",
@@ -889,7 +895,7 @@ fn ending(w: &mut impl Sink, config: &Config<'_>, route: &Route) {
 /// Chains the configured script for machines no node owns, if there is one. `--replace`
 /// puts it in this script's place, so what it returns goes to whoever ran this one; if the
 /// fetch fails, `chain` fails and the error script's own ending follows.
-fn unknown_node_fallback(w: &mut impl Sink, config: &Config<'_>) {
+fn unknown_node_fallback(w: &mut impl Sink, config: &RenderConfig<'_>) {
     let Some(fallback) =
         config.unknown_node_fallback.and_then(|f| checked(f, "unknown_node_fallback", ValueKind::Token).ok())
     else {
@@ -912,7 +918,7 @@ fn unknown_node_fallback(w: &mut impl Sink, config: &Config<'_>) {
 /// This server's base URL. iPXE builds of Debian's age do not resolve relative URLs in
 /// `chain` ("Operation not supported", seen under QEMU), so without a configured base the
 /// DHCP server's `next-server` is used, which is where PXE setups usually serve from.
-fn base_url(w: &mut impl Sink, config: &Config<'_>) {
+fn base_url(w: &mut impl Sink, config: &RenderConfig<'_>) {
     let base = match config.base_url.and_then(|b| checked(b, "base_url", ValueKind::Token).ok()) {
         Some(base) => BaseUrl::Given(base),
         None => BaseUrl::NextServer,
@@ -923,7 +929,7 @@ fn base_url(w: &mut impl Sink, config: &Config<'_>) {
 /// The setting holding NIC number `${nic}`'s MAC, which iPXE expands when it fetches.
 const NIC_MAC_SETTING: &str = "${net${nic}/mac}";
 
-fn chain_script(w: &mut impl Sink, config: &Config<'_>) {
+fn chain_script(w: &mut impl Sink, config: &RenderConfig<'_>) {
     w.text("#!ipxe\n# ipxe-config: ask the server about each network interface in turn\n\n");
     w.fmt(format_args!("set {CHAIN_SETTING} 1\nset nic:int32 0\n:next_nic\n"));
     w.text("isset ${net${nic}/mac} || goto no_known_nic\n");

@@ -8,8 +8,8 @@
 mod common;
 
 use ipxe_config::{
-    load, render, Config, Extent, Inventory, InventoryCapacity, InventoryStorage, NodeRecord, PortRecord, Refusal,
-    Route, ScriptKind,
+    load, render, Extent, Inventory, InventoryCapacity, InventoryStorage, NodeRecord, PortRecord, Refusal,
+    RenderConfig, Route, ScriptKind,
 };
 
 /// Inventory memory the test owns byte for byte, as a C caller owns the block it gives
@@ -59,7 +59,7 @@ fn corrupted(from: &str, to: &str) -> ForeignStorage {
 fn script_for(inventory: &Inventory<'_>, target: &str) -> (String, ipxe_config::Rendered<'static>) {
     let route = Route::parse(target.as_bytes()).expect("valid target");
     let mut out = [0u8; 4096];
-    let rendered = render(inventory, &Config::DEFAULT, &route, &mut out).expect("fits");
+    let rendered = render(inventory, &RenderConfig::DEFAULT, &route, &mut out).expect("fits");
     let text = String::from_utf8(out[..rendered.len].to_vec()).expect("UTF-8");
     let summary = ipxe_config::Rendered { state: None, refusal: None, ..rendered };
     (text, summary)
@@ -73,7 +73,7 @@ fn a_corrupted_provision_state_gets_an_error_script_not_a_command() {
     let target = "/v1/drivers/ipmi/vendor_passthru/ipxe_config?port_address=52:54:00:00:00:01";
     let route = Route::parse(target.as_bytes()).unwrap();
     let mut out = [0u8; 4096];
-    let rendered = render(&inventory, &Config::DEFAULT, &route, &mut out).unwrap();
+    let rendered = render(&inventory, &RenderConfig::DEFAULT, &route, &mut out).unwrap();
     assert_eq!(rendered.kind, ScriptKind::Error);
     assert_eq!(rendered.refusal, Some(Refusal::UnsafeValue("provision_state")));
     let text = std::str::from_utf8(&out[..rendered.len]).unwrap();

@@ -133,7 +133,7 @@ fn the_shipped_static_chain_script_is_what_the_server_renders() {
     let storage = common::load_fixture("inventory.json");
     let mut out = [0u8; 4096];
     let rendered =
-        render(&storage.inventory(), &ipxe_config::Config::DEFAULT, &Route::ChainScript, &mut out).expect("fits");
+        render(&storage.inventory(), &ipxe_config::RenderConfig::DEFAULT, &Route::ChainScript, &mut out).expect("fits");
     let actual = std::str::from_utf8(&out[..rendered.len]).expect("UTF-8");
     let path = common::fixture("../ipxe-scripts/boot.ipxe");
     if std::env::var_os("UPDATE_GOLDEN").is_some() {

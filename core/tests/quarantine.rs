@@ -6,8 +6,8 @@ mod common;
 use common::Storage;
 use ipxe_config::quarantine::{MAX_KERNEL_CMDLINE, MAX_KERNEL_WORDS};
 use ipxe_config::{
-    load_fitted, render, Config, HeapInventoryBuffers, InventoryCapacity, NodeField, PortAddress, QuarantineProblem,
-    Refusal, Route, ScriptFit, ScriptKind, Uuid,
+    load_fitted, render, HeapInventoryBuffers, InventoryCapacity, NodeField, PortAddress, QuarantineProblem, Refusal,
+    RenderConfig, Route, ScriptFit, ScriptKind, Uuid,
 };
 
 const BAD: &str = "0000000f-0000-4000-8000-00000000000f";
@@ -27,7 +27,7 @@ fn document(bad_driver_info: &str) -> String {
 fn script(inventory: &ipxe_config::Inventory<'_>, target: &str) -> (Option<Refusal<'static>>, ScriptKind, String) {
     let route = Route::parse(target.as_bytes()).unwrap_or_else(|e| panic!("{target}: {e}"));
     let mut out = vec![0u8; 16 * 1024];
-    let rendered = render(inventory, &Config::DEFAULT, &route, &mut out).unwrap_or_else(|e| panic!("{e}"));
+    let rendered = render(inventory, &RenderConfig::DEFAULT, &route, &mut out).unwrap_or_else(|e| panic!("{e}"));
     let refusal = match rendered.refusal {
         Some(Refusal::Quarantined(cause)) => Some(Refusal::Quarantined(cause)),
         Some(_) => Some(Refusal::UnbootableState),
@@ -124,7 +124,7 @@ fn kernel_lines_past_ipxe_bounds_quarantine_the_node() {
     ));
     let mut buffers = HeapInventoryBuffers::new(InventoryCapacity::new(4, 4, 8192)).unwrap();
     let mut scratch = vec![0u8; 16 * 1024];
-    let config = Config { ipa_api_url: Some("http://10.99.0.1:6385"), ..Config::DEFAULT };
+    let config = RenderConfig { ipa_api_url: Some("http://10.99.0.1:6385"), ..RenderConfig::DEFAULT };
     let inventory = buffers.load_fitted(json.as_bytes(), ScriptFit { config: &config, scratch: &mut scratch }).unwrap();
     let quarantined: Vec<_> = inventory.quarantined().collect();
     assert_eq!(quarantined.len(), 1);
@@ -142,11 +142,11 @@ fn a_script_larger_than_the_response_buffer_quarantines_at_load() {
     let mut out = vec![0u8; 16 * 1024];
     let route =
         Route::parse(format!("/v1/drivers/ipmi/vendor_passthru/ipxe_config?node_uuid={GOOD}").as_bytes()).unwrap();
-    let good_len = render(&inventory, &Config::DEFAULT, &route, &mut out).unwrap().len;
+    let good_len = render(&inventory, &RenderConfig::DEFAULT, &route, &mut out).unwrap().len;
 
     let mut buffers = HeapInventoryBuffers::new(InventoryCapacity::new(4, 4, 8192)).unwrap();
     let mut scratch = vec![0u8; good_len + 400];
-    let fit = ScriptFit { config: &Config::DEFAULT, scratch: &mut scratch };
+    let fit = ScriptFit { config: &RenderConfig::DEFAULT, scratch: &mut scratch };
     let inventory = load_fitted(json.as_bytes(), &mut buffers, fit).unwrap();
     let quarantined: Vec<_> = inventory.quarantined().collect();
     assert_eq!(quarantined.len(), 1, "{quarantined:?}");

@@ -14,7 +14,7 @@ mod script_grammar;
 
 use std::collections::BTreeMap;
 
-use ipxe_config::{BootMode, Config, ErrorEnding};
+use ipxe_config::{BootMode, ErrorEnding, RenderConfig};
 use proptest::collection::vec;
 use proptest::prelude::*;
 use proptest::test_runner::{Config as ProptestConfig, TestCaseError, TestRunner};
@@ -168,7 +168,7 @@ fn node() -> impl Strategy<Value = NodeSpec> {
         )
 }
 
-fn config() -> impl Strategy<Value = Config<'static>> {
+fn config() -> impl Strategy<Value = RenderConfig<'static>> {
     let url = |u: &'static str| proptest::option::of(Just(u));
     (
         url("http://10.99.0.1"),
@@ -193,7 +193,7 @@ fn config() -> impl Strategy<Value = Config<'static>> {
                 fetch_timeout_ms,
                 pause,
                 ironic_http_url,
-            )| Config {
+            )| RenderConfig {
                 ironic_http_url,
                 base_url,
                 ipa_api_url,
@@ -206,7 +206,7 @@ fn config() -> impl Strategy<Value = Config<'static>> {
                 fetch_timeout_ms,
                 error_pause_seconds: pause,
                 error_ending,
-                ..Config::DEFAULT
+                ..RenderConfig::DEFAULT
             },
         )
 }
@@ -289,7 +289,7 @@ fn words_cut_at_the_console_width_do_not_become_commands() {
         (format!("{run}-x"), "deploying".to_string()),
     ] {
         let node = plain_node(&driver, &state, std::array::from_fn(|_| Text::Absent));
-        if let Err(problem) = check_inventory(&[node], JsonStyle::default(), &Config::DEFAULT) {
+        if let Err(problem) = check_inventory(&[node], JsonStyle::default(), &RenderConfig::DEFAULT) {
             panic!("driver {driver:?}, provision state {state:?}: {problem}");
         }
     }
@@ -303,7 +303,7 @@ fn words_wrapped_to_a_line_start_are_not_read_as_options() {
     for length in 40..72 {
         let state = format!("{} -x", "y".repeat(length));
         let node = plain_node("ipmi", &state, std::array::from_fn(|_| Text::Absent));
-        if let Err(problem) = check_inventory(&[node], JsonStyle::default(), &Config::DEFAULT) {
+        if let Err(problem) = check_inventory(&[node], JsonStyle::default(), &RenderConfig::DEFAULT) {
             panic!("provision state {state:?}: {problem}");
         }
     }
@@ -316,7 +316,8 @@ fn option_like_urls_are_refused_naming_node_and_field() {
     let mut texts: [Text; 9] = std::array::from_fn(|_| Text::Absent);
     texts[1] = Text::Value("--name=x".into());
     let node = plain_node("ipmi", "deploying", texts);
-    let outcome = check_inventory(&[node], JsonStyle::default(), &Config::DEFAULT).unwrap_or_else(|e| panic!("{e}"));
+    let outcome =
+        check_inventory(&[node], JsonStyle::default(), &RenderConfig::DEFAULT).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(outcome.refused_field, Some("driver_info.deploy_ramdisk"));
 }
 
@@ -353,7 +354,8 @@ fn quoted_kernel_parameters_render_as_the_same_words() {
     texts[1] = Text::Value("http://10.99.0.1/ipa.initramfs".into());
     texts[4] = Text::Value(append.into());
     let node = plain_node("ipmi", "deploying", texts);
-    let outcome = check_inventory(&[node], JsonStyle::default(), &Config::DEFAULT).unwrap_or_else(|e| panic!("{e}"));
+    let outcome =
+        check_inventory(&[node], JsonStyle::default(), &RenderConfig::DEFAULT).unwrap_or_else(|e| panic!("{e}"));
     assert!(outcome.accepted, "refused: {:?}", outcome.refused_field);
 
     // As JSON: `\` and `"` escaped, nothing else in the value needs it.
@@ -370,7 +372,7 @@ fn quoted_kernel_parameters_render_as_the_same_words() {
     )
     .unwrap();
     let mut out = [0u8; 4096];
-    let rendered = ipxe_config::render(&inventory, &Config::DEFAULT, &route, &mut out).unwrap();
+    let rendered = ipxe_config::render(&inventory, &RenderConfig::DEFAULT, &route, &mut out).unwrap();
     let text = std::str::from_utf8(&out[..rendered.len]).unwrap();
     let script = script_grammar::ipxe::parse(text);
     let kernel = script

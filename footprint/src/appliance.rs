@@ -13,7 +13,7 @@ use core::sync::atomic::{AtomicBool, Ordering};
 
 use ipxe_config::{Inventory, InventoryBuffers, InventoryCapacity, InventoryStorage};
 use ipxe_config_server::{
-    Appliance, ApplianceBuffers, ApplianceCapacity, ApplianceStorage, DhcpSettings, OpenFiles, Settings,
+    Appliance, ApplianceBuffers, ApplianceCapacity, ApplianceSettings, ApplianceStorage, DhcpSettings, OpenFiles,
 };
 use ipxe_config_testkit::files::StaticFiles;
 use ipxe_config_testkit::net::{CONFIG, POOL_FIRST, SERVER_CIDR, SERVER_MAC};
@@ -139,8 +139,8 @@ pub fn split(
 }
 
 /// The settings of a firmware appliance: DHCP and router advertisements on.
-fn settings() -> Settings {
-    let mut settings = Settings::new(SERVER_MAC, SERVER_CIDR);
+fn settings() -> ApplianceSettings {
+    let mut settings = ApplianceSettings::new(SERVER_MAC, SERVER_CIDR);
     // One pool address per slot of the lease table: .100 to .163 for the default 64.
     let last = Ipv4Address::from(u32::from(POOL_FIRST) + SIZES.dhcp_leases as u32 - 1);
     settings.dhcp = Some(DhcpSettings::new(POOL_FIRST, last));

@@ -9,7 +9,7 @@
 
 mod appliance;
 
-use ipxe_config::{load, render, Config, Route};
+use ipxe_config::{load, render, RenderConfig, Route};
 use smoltcp::time::Instant;
 
 use appliance::Memory;
@@ -35,7 +35,7 @@ fn serve_once(json: &[u8], target: &[u8], memory: Memory, now: Instant) -> Outco
     };
     let script_len = Route::parse(target)
         .ok()
-        .and_then(|route| render(&inventory, &Config::DEFAULT, &route, script).ok())
+        .and_then(|route| render(&inventory, &RenderConfig::DEFAULT, &route, script).ok())
         .map_or(0, |rendered| rendered.len);
     let polled = appliance::poll_once(storage, files, &inventory, now);
     Outcome { script_len, polled }

@@ -25,7 +25,7 @@
 mod common;
 
 use ipxe_config_server::dhcp::message::ClientMessage;
-use ipxe_config_server::{Appliance, ApplianceBuffers, DhcpSettings, NoFiles, Settings};
+use ipxe_config_server::{Appliance, ApplianceBuffers, ApplianceSettings, DhcpSettings, NoFiles};
 use libfuzzer_sys::fuzz_target;
 use smoltcp::phy::ChecksumCapabilities;
 use smoltcp::time::{Duration, Instant};
@@ -66,7 +66,7 @@ fn exchange(payload: &[u8]) {
     // not do, as `split` lends buffers out for their whole life (once).
     let mut buffers = Buffers::new();
     let (storage, files) = buffers.split(NoFiles);
-    let mut settings = Settings::new(SERVER_MAC, SERVER_CIDR);
+    let mut settings = ApplianceSettings::new(SERVER_MAC, SERVER_CIDR);
     settings.router_advertisements = false;
     settings.dhcp = Some(DhcpSettings { lease_seconds: LEASE_SECONDS, ..DhcpSettings::new(POOL_FIRST, POOL_LAST) });
     let mut now = Instant::from_secs(1);

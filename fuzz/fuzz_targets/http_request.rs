@@ -32,7 +32,7 @@ use std::sync::OnceLock;
 
 use ipxe_config::{render, Route};
 use ipxe_config_server::http::response::HEAD_RESERVE;
-use ipxe_config_server::{Appliance, ApplianceBuffers, Settings};
+use ipxe_config_server::{Appliance, ApplianceBuffers, ApplianceSettings};
 use libfuzzer_sys::fuzz_target;
 use smoltcp::iface::{Config as InterfaceConfig, Interface, SocketHandle, SocketSet, SocketStorage};
 use smoltcp::socket::tcp;
@@ -256,7 +256,7 @@ fn exchange(plan: Plan, stream: &[u8]) {
     // Fresh buffers on the stack each input (about 50 KiB): nothing is allocated, and a
     // `static` would not do, as `split` lends buffers out for their whole life (once).
     let mut buffers = Buffers::new();
-    let mut settings = Settings::new(SERVER_MAC, SERVER_CIDR);
+    let mut settings = ApplianceSettings::new(SERVER_MAC, SERVER_CIDR);
     settings.router_advertisements = false;
     settings.random_seed = 0x5eed;
     let now = Instant::from_secs(1);

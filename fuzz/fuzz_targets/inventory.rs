@@ -11,13 +11,13 @@
 mod script_grammar;
 
 use ipxe_config::route::DriverName;
-use ipxe_config::{render, BootMode, Config, ErrorEnding, Inventory, InventoryBuffers, Route};
+use ipxe_config::{render, BootMode, ErrorEnding, Inventory, InventoryBuffers, RenderConfig, Route};
 use libfuzzer_sys::fuzz_target;
 use script_grammar::{ipxe, shape};
 
-const CONFIGS: [Config<'static>; 2] = [
-    Config::DEFAULT,
-    Config {
+const CONFIGS: [RenderConfig<'static>; 2] = [
+    RenderConfig::DEFAULT,
+    RenderConfig {
         base_url: Some("http://10.99.0.1"),
         ipa_api_url: Some("http://10.99.0.1:6385"),
         deploy_kernel: Some("http://10.99.0.1/ipa.kernel"),
@@ -27,7 +27,7 @@ const CONFIGS: [Config<'static>; 2] = [
         fetch_timeout_ms: Some(60_000),
         error_pause_seconds: 0,
         error_ending: ErrorEnding::Retry,
-        ..Config::DEFAULT
+        ..RenderConfig::DEFAULT
     },
 ];
 

@@ -11,7 +11,7 @@
 mod script_grammar;
 
 use arbitrary::Arbitrary;
-use ipxe_config::{BootMode, Config, ErrorEnding};
+use ipxe_config::{BootMode, ErrorEnding, RenderConfig};
 use libfuzzer_sys::fuzz_target;
 use script_grammar::nodes::{check_inventory, JsonStyle, NodeSpec, PortSpec, Text, STATES};
 
@@ -141,10 +141,10 @@ struct Input {
     config: u8,
 }
 
-fn config(bits: u8) -> Config<'static> {
+fn config(bits: u8) -> RenderConfig<'static> {
     let bit = |n: u8| bits & (1 << n) != 0;
     let images = bit(2);
-    Config {
+    RenderConfig {
         base_url: bit(0).then_some("http://10.99.0.1"),
         ipa_api_url: bit(1).then_some("http://10.99.0.1:6385"),
         deploy_kernel: images.then_some("http://10.99.0.1/ipa.kernel"),
@@ -159,7 +159,7 @@ fn config(bits: u8) -> Config<'static> {
             _ => ErrorEnding::Reboot,
         },
         fetch_timeout_ms: bit(7).then_some(60_000),
-        ..Config::DEFAULT
+        ..RenderConfig::DEFAULT
     }
 }
 

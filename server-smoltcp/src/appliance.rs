@@ -2,7 +2,7 @@
 //! router advertisements, driven by [`Appliance::poll`] over any `phy::Device`.
 //!
 //! The appliance owns no inventory: each poll borrows the current [`Inventory`] and
-//! [`Config`], so a host can load a new inventory beside the old one and switch between
+//! [`RenderConfig`], so a host can load a new inventory beside the old one and switch between
 //! polls. Responses already being sent are unaffected: a script is rendered whole into
 //! its connection's buffer before the first byte goes out.
 //!
@@ -12,7 +12,7 @@
 
 use core::fmt;
 
-use ipxe_config::{Config, Inventory};
+use ipxe_config::{Inventory, RenderConfig};
 use smoltcp::iface::{Config as InterfaceConfig, Interface, PollIngressSingleResult, PollResult, SocketSet};
 use smoltcp::phy::{Device, Medium};
 use smoltcp::socket::{raw, udp};
@@ -27,7 +27,7 @@ use crate::http::response::HEAD_RESERVE;
 use crate::http::{HttpBuffers, HttpServer};
 use crate::router_advert::{link_local, RouterAdvertiser};
 use crate::service::IpxeService;
-use crate::settings::Settings;
+use crate::settings::ApplianceSettings;
 use crate::storage::ApplianceStorage;
 use crate::syn_backlog::{Destination, Replay, SynBacklog, SynGate, GATE_FRAME};
 
@@ -118,7 +118,7 @@ pub struct Appliance<'a, F: FileSource> {
     dhcp: Option<DhcpServer<'a>>,
     adverts: Option<RouterAdvertiser>,
     files: OpenFiles<'a, F>,
-    settings: Settings,
+    settings: ApplianceSettings,
     /// The last poll stopped at its round limit with work left.
     busy: bool,
     /// Frames pass through here while every HTTP socket is busy (see `syn_backlog`);
@@ -145,7 +145,7 @@ impl<'a, F: FileSource> Appliance<'a, F> {
     /// [`host::leak_buffers`](crate::host::leak_buffers) on a host. `device` is only asked for its
     /// capabilities; every poll passes it again.
     pub fn new<D: Device + ?Sized>(
-        settings: Settings,
+        settings: ApplianceSettings,
         storage: ApplianceStorage<'a>,
         files: OpenFiles<'a, F>,
         device: &mut D,
@@ -225,7 +225,7 @@ impl<'a, F: FileSource> Appliance<'a, F> {
         now: Instant,
         device: &mut D,
         inventory: &Inventory<'_>,
-        config: &Config<'_>,
+        config: &RenderConfig<'_>,
     ) -> bool {
         let mut activity = false;
         self.busy = true;
@@ -257,7 +257,7 @@ impl<'a, F: FileSource> Appliance<'a, F> {
         now: Instant,
         device: &mut D,
         inventory: &Inventory<'_>,
-        config: &Config<'_>,
+        config: &RenderConfig<'_>,
     ) -> bool {
         self.iface.poll_maintenance(now);
         let mut changed = false;
@@ -331,7 +331,7 @@ impl<'a, F: FileSource> Appliance<'a, F> {
         self.held_back_logged = Some(now);
     }
 
-    fn serve(&mut self, now: Instant, inventory: &Inventory<'_>, config: &Config<'_>) -> bool {
+    fn serve(&mut self, now: Instant, inventory: &Inventory<'_>, config: &RenderConfig<'_>) -> bool {
         let clients_waiting = self.clients_waiting();
         let mut service = IpxeService::new(&mut self.files, inventory, config);
         let mut served = self.http.poll(&mut self.sockets, now, self.settings.clock, &mut service, clients_waiting);
@@ -374,7 +374,7 @@ impl<'a, F: FileSource> Appliance<'a, F> {
     }
 
     /// The settings it runs with.
-    pub fn settings(&self) -> &Settings {
+    pub fn settings(&self) -> &ApplianceSettings {
         &self.settings
     }
 
@@ -385,7 +385,7 @@ impl<'a, F: FileSource> Appliance<'a, F> {
 }
 
 fn check<D: Device + ?Sized>(
-    settings: &Settings,
+    settings: &ApplianceSettings,
     storage: &ApplianceStorage<'_>,
     device: &D,
 ) -> Result<(), SetupError> {

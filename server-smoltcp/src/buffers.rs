@@ -376,8 +376,10 @@ mod tests {
     #[test]
     fn an_appliance_sets_up_in_the_owned_buffers() {
         use smoltcp::wire::{EthernetAddress, Ipv4Address, Ipv4Cidr};
-        let mut settings =
-            crate::Settings::new(EthernetAddress([2, 0, 0, 0, 0, 1]), Ipv4Cidr::new(Ipv4Address::new(10, 0, 0, 1), 24));
+        let mut settings = crate::ApplianceSettings::new(
+            EthernetAddress([2, 0, 0, 0, 0, 1]),
+            Ipv4Cidr::new(Ipv4Address::new(10, 0, 0, 1), 24),
+        );
         settings.dhcp =
             Some(crate::DhcpSettings::new(Ipv4Address::new(10, 0, 0, 100), Ipv4Address::new(10, 0, 0, 163)));
         let (storage, files) = leaked(Default8::new()).split(NoFiles);

@@ -26,5 +26,5 @@ pub use buffers::{ApplianceBuffers, ApplianceCapacity};
 pub use dhcp::Lease;
 pub use files::{FileError, FileHandle, FilePath, FileSource, NoFiles, OpenFile, OpenFiles, SliceFile};
 pub use http::{ConnectionSlot, HttpLimits};
-pub use settings::{DhcpSettings, KnownMacUrl, Settings};
+pub use settings::{ApplianceSettings, DhcpSettings, KnownMacUrl};
 pub use storage::{ApplianceStorage, RawStorage, UdpStorage};

@@ -7,7 +7,7 @@ use crate::http::HttpLimits;
 
 /// The appliance's identity on the link and the services it runs.
 #[derive(Debug, Clone, Copy)]
-pub struct Settings {
+pub struct ApplianceSettings {
     /// The interface's MAC address; its IPv6 link-local address is derived from it.
     pub mac: EthernetAddress,
     /// The appliance's IPv4 address and prefix (`10.99.0.1/24`).
@@ -31,11 +31,11 @@ pub struct Settings {
     pub clock: Option<fn() -> Instant>,
 }
 
-impl Settings {
-    /// Settings with the defaults for everything but the addresses: HTTP on port 80 with
+impl ApplianceSettings {
+    /// ApplianceSettings with the defaults for everything but the addresses: HTTP on port 80 with
     /// [`HttpLimits::DEFAULT`], no DHCP, router advertisements on.
     pub fn new(mac: EthernetAddress, ip: Ipv4Cidr) -> Self {
-        Settings {
+        ApplianceSettings {
             mac,
             ip,
             gateway: None,

@@ -15,9 +15,9 @@ use std::sync::Arc;
 use common::lan::{leaked_sockets, Fetch, Lan};
 use common::log_capture;
 use common::{Response, DEPLOYING_NODE, SERVER_IP, SERVER_MAC};
-use ipxe_config::Config;
+use ipxe_config::RenderConfig;
 use ipxe_config_server::host::leak_buffers;
-use ipxe_config_server::{ApplianceCapacity, HttpLimits, Settings};
+use ipxe_config_server::{ApplianceCapacity, ApplianceSettings, HttpLimits};
 use ipxe_config_testkit::files::{pseudo_random_bytes, MemoryFiles};
 use smoltcp::phy::ChecksumCapabilities;
 use smoltcp::socket::tcp::State;
@@ -39,11 +39,11 @@ const LIMITS: HttpLimits = HttpLimits::DEFAULT;
 fn appliance(connections: usize) -> Lan<'static> {
     log_capture::start();
     let sizes = ApplianceCapacity { connections, ..ApplianceCapacity::DEFAULT };
-    let settings = Settings::new(SERVER_MAC, Ipv4Cidr::new(SERVER_IP, 24));
+    let settings = ApplianceSettings::new(SERVER_MAC, Ipv4Cidr::new(SERVER_IP, 24));
     let mut files = MemoryFiles::new();
     files.insert(BIG_FILE, pseudo_random_bytes(BIG_FILE_BYTES, 0x1234_5678));
     files.insert("small.txt", Arc::from(&b"a small file\n"[..]));
-    let config = Config { base_url: Some("http://10.99.0.1"), ..Config::DEFAULT };
+    let config = RenderConfig { base_url: Some("http://10.99.0.1"), ..RenderConfig::DEFAULT };
     Lan::new(settings, leak_buffers(&sizes, files), common::shared_inventory(), config)
 }
 

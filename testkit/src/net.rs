@@ -1,8 +1,8 @@
 //! The test network: one /24 with the appliance at `.1`, a client at `.50` whose MAC is
 //! node 1's PXE port in `fixtures/inventory.json`, and DHCP handing out `.100`–`.199`.
 
-use ipxe_config::Config;
-use ipxe_config_server::{DhcpSettings, Settings};
+use ipxe_config::RenderConfig;
+use ipxe_config_server::{ApplianceSettings, DhcpSettings};
 use smoltcp::wire::{EthernetAddress, Ipv4Address, Ipv4Cidr};
 
 /// The appliance's IPv4 address.
@@ -24,12 +24,12 @@ pub const POOL_LAST: Ipv4Address = Ipv4Address::new(10, 99, 0, 199);
 pub const BASE_URL: &str = "http://10.99.0.1";
 
 /// The configuration the appliance serves with: the defaults, with URLs on [`BASE_URL`].
-pub const CONFIG: Config<'static> = Config { base_url: Some(BASE_URL), ..Config::DEFAULT };
+pub const CONFIG: RenderConfig<'static> = RenderConfig { base_url: Some(BASE_URL), ..RenderConfig::DEFAULT };
 
 /// The appliance on [`SERVER_CIDR`] with the DHCP pool [`POOL_FIRST`]–[`POOL_LAST`] and
 /// router advertisements on: what `ipxe-config-appliance` starts with by default.
-pub fn settings() -> Settings {
-    let mut settings = Settings::new(SERVER_MAC, SERVER_CIDR);
+pub fn settings() -> ApplianceSettings {
+    let mut settings = ApplianceSettings::new(SERVER_MAC, SERVER_CIDR);
     settings.dhcp = Some(DhcpSettings::new(POOL_FIRST, POOL_LAST));
     settings
 }

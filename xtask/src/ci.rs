@@ -23,6 +23,7 @@ pub fn run_all() -> Result<(), String> {
         ("host packages", host_packages),
         ("cargo fmt --check", || run(cargo().args(["fmt", "--all", "--check"]))),
         ("clippy", || run(cargo().args(["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"]))),
+        ("rustdoc", || run(cargo().args(["doc", "--workspace", "--no-deps"]).env("RUSTDOCFLAGS", "-D warnings"))),
         ("cargo test", workspace_tests),
         ("no_std builds", no_std_builds),
         ("C header drift", crate::ffi::check_header),

@@ -30,7 +30,7 @@ enum Task {
         /// Run only this scenario.
         #[arg(long)]
         scenario: Option<String>,
-        /// Keep every scenario's logs under target/qemu-boot/<scenario>/ (failures always keep theirs).
+        /// Keep every scenario's logs under `target/qemu-boot/<scenario>/` (failures always keep theirs).
         #[arg(long)]
         keep: bool,
         /// Boot each selected scenario this many times.

@@ -308,11 +308,11 @@ typedef struct ipxe_config_inventory {
 typedef struct ipxe_config_settings {
     /**
      * This server, e.g. `"http://10.99.0.1"`, for chain and retry URLs; `NULL`:
-     * `http://${next-server}` ([`Config::base_url`]).
+     * `http://${next-server}` ([`RenderConfig::base_url`]).
      */
     const char *base_url;
     /**
-     * `ipa-api-url=` for the deploy ramdisk ([`Config::ipa_api_url`]).
+     * `ipa-api-url=` for the deploy ramdisk ([`RenderConfig::ipa_api_url`]).
      */
     const char *ipa_api_url;
     /**
@@ -332,17 +332,17 @@ typedef struct ipxe_config_settings {
      */
     const char *rescue_ramdisk;
     /**
-     * Ironic's `[pxe]kernel_append_params` ([`Config::append_params`]): for nodes
+     * Ironic's `[pxe]kernel_append_params` ([`RenderConfig::append_params`]): for nodes
      * without `kernel_append_params`, and what `%default%` stands for. `NULL` or `""`:
      * none; the defaults hold Ironic's `nofb vga=normal`.
      */
     const char *append_params;
     /**
-     * Driver name that matches every node ([`Config::any_driver`]); `NULL` means `"any"`.
+     * Driver name that matches every node ([`RenderConfig::any_driver`]); `NULL` means `"any"`.
      */
     const char *any_driver;
     /**
-     * Ironic's `[deploy]http_url` ([`Config::ironic_http_url`]): non-http(s) image
+     * Ironic's `[deploy]http_url` ([`RenderConfig::ironic_http_url`]): non-http(s) image
      * references are booted from `<http_url>/<node uuid>/<label>`; `NULL`: such nodes
      * get an error script.
      */
@@ -364,16 +364,16 @@ typedef struct ipxe_config_settings {
      */
     int32_t error_ending;
     /**
-     * [`Config::boot_mode`] for nodes whose `boot_mode` is null: `IPXE_CONFIG_BOOT_MODE_*`.
+     * [`RenderConfig::boot_mode`] for nodes whose `boot_mode` is null: `IPXE_CONFIG_BOOT_MODE_*`.
      */
     int32_t boot_mode;
     /**
-     * Ironic's `[DEFAULT]debug` ([`Config::ipa_debug`]): non-zero adds `ipa-debug=1`.
+     * Ironic's `[DEFAULT]debug` ([`RenderConfig::ipa_debug`]): non-zero adds `ipa-debug=1`.
      */
     int32_t ipa_debug;
     /**
      * Script chained for machines no node owns, a URL or a path on this server
-     * ([`Config::unknown_node_fallback`]); `NULL`: the error script's ending.
+     * ([`RenderConfig::unknown_node_fallback`]); `NULL`: the error script's ending.
      */
     const char *unknown_node_fallback;
 } ipxe_config_settings;

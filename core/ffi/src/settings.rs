@@ -1,10 +1,10 @@
-//! `ipxe_config_settings`: the C mirror of [`Config`], and its checked conversion.
+//! `ipxe_config_settings`: the C mirror of [`RenderConfig`], and its checked conversion.
 
 use core::ffi::{c_char, CStr};
 use core::fmt;
 
 use ipxe_config::config::ConfigError;
-use ipxe_config::{BootMode, Config, ErrorEnding};
+use ipxe_config::{BootMode, ErrorEnding, RenderConfig};
 
 use crate::raw;
 
@@ -20,7 +20,7 @@ pub const IPXE_CONFIG_BOOT_MODE_UEFI: i32 = 0;
 /// `boot_mode`: legacy BIOS.
 pub const IPXE_CONFIG_BOOT_MODE_BIOS: i32 = 1;
 
-/// Settings for all nodes (`ipxe_config_settings` in C), mirroring [`Config`].
+/// Settings for all nodes (`ipxe_config_settings` in C), mirroring [`RenderConfig`].
 ///
 /// Strings are NUL-terminated UTF-8; `NULL` or `""` means "not set" (for `any_driver`,
 /// `NULL` means `"any"`). They are read on every call that takes the struct and never
@@ -30,9 +30,9 @@ pub const IPXE_CONFIG_BOOT_MODE_BIOS: i32 = 1;
 #[derive(Debug, Clone, Copy)]
 pub struct IpxeConfigSettings {
     /// This server, e.g. `"http://10.99.0.1"`, for chain and retry URLs; `NULL`:
-    /// `http://${next-server}` ([`Config::base_url`]).
+    /// `http://${next-server}` ([`RenderConfig::base_url`]).
     pub base_url: *const c_char,
-    /// `ipa-api-url=` for the deploy ramdisk ([`Config::ipa_api_url`]).
+    /// `ipa-api-url=` for the deploy ramdisk ([`RenderConfig::ipa_api_url`]).
     pub ipa_api_url: *const c_char,
     /// Deploy kernel for nodes without `driver_info.deploy_kernel`.
     pub deploy_kernel: *const c_char,
@@ -42,13 +42,13 @@ pub struct IpxeConfigSettings {
     pub rescue_kernel: *const c_char,
     /// Rescue ramdisk for nodes without `driver_info.rescue_ramdisk`.
     pub rescue_ramdisk: *const c_char,
-    /// Ironic's `[pxe]kernel_append_params` ([`Config::append_params`]): for nodes
+    /// Ironic's `[pxe]kernel_append_params` ([`RenderConfig::append_params`]): for nodes
     /// without `kernel_append_params`, and what `%default%` stands for. `NULL` or `""`:
     /// none; the defaults hold Ironic's `nofb vga=normal`.
     pub append_params: *const c_char,
-    /// Driver name that matches every node ([`Config::any_driver`]); `NULL` means `"any"`.
+    /// Driver name that matches every node ([`RenderConfig::any_driver`]); `NULL` means `"any"`.
     pub any_driver: *const c_char,
-    /// Ironic's `[deploy]http_url` ([`Config::ironic_http_url`]): non-http(s) image
+    /// Ironic's `[deploy]http_url` ([`RenderConfig::ironic_http_url`]): non-http(s) image
     /// references are booted from `<http_url>/<node uuid>/<label>`; `NULL`: such nodes
     /// get an error script.
     pub ironic_http_url: *const c_char,
@@ -60,12 +60,12 @@ pub struct IpxeConfigSettings {
     pub error_pause_seconds: u16,
     /// What an error script does after its pause: one of `IPXE_CONFIG_ENDING_*`.
     pub error_ending: i32,
-    /// [`Config::boot_mode`] for nodes whose `boot_mode` is null: `IPXE_CONFIG_BOOT_MODE_*`.
+    /// [`RenderConfig::boot_mode`] for nodes whose `boot_mode` is null: `IPXE_CONFIG_BOOT_MODE_*`.
     pub boot_mode: i32,
-    /// Ironic's `[DEFAULT]debug` ([`Config::ipa_debug`]): non-zero adds `ipa-debug=1`.
+    /// Ironic's `[DEFAULT]debug` ([`RenderConfig::ipa_debug`]): non-zero adds `ipa-debug=1`.
     pub ipa_debug: i32,
     /// Script chained for machines no node owns, a URL or a path on this server
-    /// ([`Config::unknown_node_fallback`]); `NULL`: the error script's ending.
+    /// ([`RenderConfig::unknown_node_fallback`]); `NULL`: the error script's ending.
     pub unknown_node_fallback: *const c_char,
 }
 
@@ -74,9 +74,9 @@ const ANY_DRIVER: &CStr = c"any";
 const IRONIC_APPEND_PARAMS: &CStr = c"nofb vga=normal";
 
 impl IpxeConfigSettings {
-    /// The C defaults, equal to [`Config::DEFAULT`].
+    /// The C defaults, equal to [`RenderConfig::DEFAULT`].
     pub fn defaults() -> Self {
-        let config = Config::DEFAULT;
+        let config = RenderConfig::DEFAULT;
         Self {
             base_url: core::ptr::null(),
             ipa_api_url: core::ptr::null(),
@@ -104,16 +104,16 @@ impl IpxeConfigSettings {
         }
     }
 
-    /// The [`Config`] these settings describe, validated with [`Config::validate`].
+    /// The [`RenderConfig`] these settings describe, validated with [`RenderConfig::validate`].
     ///
     /// # Errors
     /// A string that is not UTF-8, an enum value outside its constants, or a value
-    /// [`Config::validate`] refuses.
+    /// [`RenderConfig::validate`] refuses.
     ///
     /// # Safety
     /// Every non-null string pointer must point to a NUL-terminated string that stays
     /// valid and unchanged for `'a`.
-    pub unsafe fn to_config<'a>(&self) -> Result<Config<'a>, SettingsError> {
+    pub unsafe fn to_config<'a>(&self) -> Result<RenderConfig<'a>, SettingsError> {
         // SAFETY: forwarded from this function's contract, one pointer at a time.
         let text = |setting, pointer| unsafe { optional_text(setting, pointer) };
         let error_ending = match self.error_ending {
@@ -131,7 +131,7 @@ impl IpxeConfigSettings {
         let any_driver = unsafe { raw::c_text(self.any_driver) }
             .map_err(|raw::NotUtf8| SettingsError::NotUtf8("any_driver"))?
             .unwrap_or("any");
-        let config = Config {
+        let config = RenderConfig {
             base_url: text("base_url", self.base_url)?,
             ipa_api_url: text("ipa_api_url", self.ipa_api_url)?,
             deploy_kernel: text("deploy_kernel", self.deploy_kernel)?,
@@ -196,7 +196,7 @@ mod tests {
         let settings = IpxeConfigSettings::defaults();
         // SAFETY: the defaults hold only null pointers and a static C string.
         let config = unsafe { settings.to_config() }.unwrap();
-        let core = Config::DEFAULT;
+        let core = RenderConfig::DEFAULT;
         assert_eq!(config.any_driver, core.any_driver);
         assert_eq!(config.retries, core.retries);
         assert_eq!(config.fetch_timeout_ms, core.fetch_timeout_ms);

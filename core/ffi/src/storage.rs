@@ -19,8 +19,9 @@ use core::slice;
 
 use ipxe_config::{InventoryStorage, NodeRecord, PortRecord};
 
-/// What the caller wants the storage to hold: core's one capacity type, which also sizes
-/// the string index ([`ipxe_config::InventoryCapacity::string_index_slots`]).
+// What the caller wants the storage to hold: core's one capacity type, which also sizes
+// the string index (`InventoryCapacity::string_index_slots`). A plain comment: rustdoc
+// 1.95 crashes on an intra-doc link in the docs of a renamed re-export.
 pub use ipxe_config::InventoryCapacity as Capacities;
 
 /// Offsets (from the start of the caller's block) of each region.

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use ipxe_config::config::ArchImages;
 use ipxe_config::{
-    BootMode, Config, ErrorEnding, Extent, HeapInventoryBuffers, Inventory, InventoryCapacity, LoadError,
+    BootMode, ErrorEnding, Extent, HeapInventoryBuffers, Inventory, InventoryCapacity, LoadError, RenderConfig,
 };
 
 pub fn fixture(name: &str) -> PathBuf {
@@ -49,18 +49,19 @@ pub fn load_fixture(name: &str) -> Storage {
 }
 
 /// The configuration the golden scripts were rendered with.
-pub const GOLDEN_CONFIG: Config<'static> = Config {
+pub const GOLDEN_CONFIG: RenderConfig<'static> = RenderConfig {
     base_url: Some("http://10.99.0.1"),
     ipa_api_url: Some("http://10.99.0.1:6385"),
     error_pause_seconds: 5,
-    ..Config::DEFAULT
+    ..RenderConfig::DEFAULT
 };
 
 /// [`GOLDEN_CONFIG`] with Ironic's `[deploy]http_url`, for images Ironic serves copies of.
-pub const IRONIC_COPIES: Config<'static> = Config { ironic_http_url: Some("http://10.99.0.1:8080"), ..GOLDEN_CONFIG };
+pub const IRONIC_COPIES: RenderConfig<'static> =
+    RenderConfig { ironic_http_url: Some("http://10.99.0.1:8080"), ..GOLDEN_CONFIG };
 
 /// [`GOLDEN_CONFIG`] with default images and an aarch64 pair (Ironic's `*_by_arch`).
-const BY_ARCH: Config<'static> = Config {
+const BY_ARCH: RenderConfig<'static> = RenderConfig {
     deploy_kernel: Some("http://10.99.0.1/ipa.kernel"),
     deploy_ramdisk: Some("http://10.99.0.1/ipa.initramfs"),
     by_arch: &[ArchImages {
@@ -74,13 +75,14 @@ const BY_ARCH: Config<'static> = Config {
 pub struct GoldenCase {
     pub name: &'static str,
     pub target: &'static str,
-    pub config: Config<'static>,
+    pub config: RenderConfig<'static>,
 }
 
 const EP: &str = "/v1/drivers/ipmi/vendor_passthru/ipxe_config";
 
 /// A fallback given as a path on this server (Ironic's `ipxe_fallback_script` is a file name).
-const FALLBACK_CONFIG: Config<'static> = Config { unknown_node_fallback: Some("inspector.ipxe"), ..GOLDEN_CONFIG };
+const FALLBACK_CONFIG: RenderConfig<'static> =
+    RenderConfig { unknown_node_fallback: Some("inspector.ipxe"), ..GOLDEN_CONFIG };
 
 pub fn golden_cases() -> Vec<GoldenCase> {
     let case = |name, target: String, config| GoldenCase { name, target: Box::leak(target.into_boxed_str()), config };
@@ -89,7 +91,11 @@ pub fn golden_cases() -> Vec<GoldenCase> {
     vec![
         case("deploy-by-mac", mac(1), GOLDEN_CONFIG),
         case("deploy-wait-call-back-by-uuid", uuid(2), GOLDEN_CONFIG),
-        case("deploy-with-timeout", mac(1), Config { fetch_timeout_ms: Some(60_000), retries: 3, ..GOLDEN_CONFIG }),
+        case(
+            "deploy-with-timeout",
+            mac(1),
+            RenderConfig { fetch_timeout_ms: Some(60_000), retries: 3, ..GOLDEN_CONFIG },
+        ),
         case(
             "cleaning-redfish",
             "/v1/drivers/redfish/vendor_passthru/ipxe_config?port_address=52-54-00-00-00-0D".into(),
@@ -101,11 +107,15 @@ pub fn golden_cases() -> Vec<GoldenCase> {
         case("active-ramdisk", mac(0x0b), GOLDEN_CONFIG),
         case("active-local-bios", mac(4), GOLDEN_CONFIG),
         case("active-local-uefi-default", mac(0x0c), GOLDEN_CONFIG),
-        case("active-local-bios-default", mac(0x0c), Config { boot_mode: BootMode::Bios, ..GOLDEN_CONFIG }),
+        case("active-local-bios-default", mac(0x0c), RenderConfig { boot_mode: BootMode::Bios, ..GOLDEN_CONFIG }),
         case("error-unbootable-state", mac(6), GOLDEN_CONFIG),
-        case("error-unbootable-state-retry", uuid(6), Config { error_ending: ErrorEnding::Retry, ..GOLDEN_CONFIG }),
+        case(
+            "error-unbootable-state-retry",
+            uuid(6),
+            RenderConfig { error_ending: ErrorEnding::Retry, ..GOLDEN_CONFIG },
+        ),
         case("error-unknown-node", uuid(0x99), GOLDEN_CONFIG),
-        case("error-unknown-mac-exit", mac(0x77), Config { error_ending: ErrorEnding::Exit, ..GOLDEN_CONFIG }),
+        case("error-unknown-mac-exit", mac(0x77), RenderConfig { error_ending: ErrorEnding::Exit, ..GOLDEN_CONFIG }),
         case(
             "error-driver-mismatch",
             "/v1/drivers/redfish/vendor_passthru/ipxe_config?port_address=525400000001".into(),
@@ -116,18 +126,18 @@ pub fn golden_cases() -> Vec<GoldenCase> {
         case("error-rescue-finished", uuid(0x21), GOLDEN_CONFIG),
         case("error-boot-interface-pxe", uuid(0x22), GOLDEN_CONFIG),
         case("active-ramdisk-boot-iso", uuid(0x23), IRONIC_COPIES),
-        case("deploy-ironic-copies-debug", uuid(0x24), Config { ipa_debug: true, ..IRONIC_COPIES }),
+        case("deploy-ironic-copies-debug", uuid(0x24), RenderConfig { ipa_debug: true, ..IRONIC_COPIES }),
         case("error-not-fetchable", uuid(0x24), GOLDEN_CONFIG),
         case("active-local-capabilities", uuid(0x25), GOLDEN_CONFIG),
         case("deploy-by-arch", uuid(0x26), BY_ARCH),
         case("boot-ipxe-chain", "/boot.ipxe".into(), GOLDEN_CONFIG),
-        case("boot-ipxe-chain-next-server", "/boot.ipxe".into(), Config::DEFAULT),
+        case("boot-ipxe-chain-next-server", "/boot.ipxe".into(), RenderConfig::DEFAULT),
         case("boot-ipxe-chain-fallback", "/boot.ipxe".into(), FALLBACK_CONFIG),
         case("error-unknown-mac-fallback", mac(0x77), FALLBACK_CONFIG),
         case(
             "error-unknown-node-fallback-url",
             uuid(0x99),
-            Config { unknown_node_fallback: Some("http://10.99.0.2/inspector.ipxe"), ..Config::DEFAULT },
+            RenderConfig { unknown_node_fallback: Some("http://10.99.0.2/inspector.ipxe"), ..RenderConfig::DEFAULT },
         ),
     ]
 }

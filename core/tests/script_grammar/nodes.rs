@@ -7,7 +7,7 @@
 use std::fmt::Write as _;
 
 use ipxe_config::route::DriverName;
-use ipxe_config::{render, Config, HeapInventoryBuffers, InventoryCapacity, ProvisionState, Route, ScriptKind};
+use ipxe_config::{render, HeapInventoryBuffers, InventoryCapacity, ProvisionState, RenderConfig, Route, ScriptKind};
 
 use super::ipxe;
 use super::shape::{self, Substitution};
@@ -421,7 +421,7 @@ impl Storage {
 /// Renders, growing the buffer once if the first one is too small.
 fn render_text(
     inventory: &ipxe_config::Inventory<'_>,
-    config: &Config<'_>,
+    config: &RenderConfig<'_>,
     route: &Route,
 ) -> (ipxe_config::Rendered<'static>, String) {
     let mut out = vec![0u8; 16 * 1024];
@@ -460,7 +460,7 @@ fn render_text(
 /// Request targets for `node` and the same requests for its twin: by UUID and by each port,
 /// naming the any-driver, the node's own driver (when it is a valid path segment) and
 /// another driver.
-fn routes(node: &NodeSpec, twin: &NodeSpec, config: &Config<'_>) -> Vec<(String, String)> {
+fn routes(node: &NodeSpec, twin: &NodeSpec, config: &RenderConfig<'_>) -> Vec<(String, String)> {
     let driver = |spec: &NodeSpec| match verdict(&spec.driver, Kind::Token) {
         Verdict::Accepted(driver) if DriverName::new(&driver).is_some() => Some(driver),
         _ => None,
@@ -490,7 +490,7 @@ fn routes(node: &NodeSpec, twin: &NodeSpec, config: &Config<'_>) -> Vec<(String,
 /// of every node and of the server (`/boot.ipxe`, unknown UUID and MAC) and compares each
 /// script with the twin inventory's. If the loader must refuse them, checks it names the
 /// right node and field.
-pub fn check_inventory(nodes: &[NodeSpec], style: JsonStyle, config: &Config<'_>) -> Result<Outcome, String> {
+pub fn check_inventory(nodes: &[NodeSpec], style: JsonStyle, config: &RenderConfig<'_>) -> Result<Outcome, String> {
     let mut nodes = nodes.to_vec();
     for (index, node) in nodes.iter_mut().enumerate() {
         node.uuid = (node.uuid & !0xff) | index as u128;

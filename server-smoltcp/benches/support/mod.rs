@@ -7,9 +7,9 @@
 // Each bench binary uses a different subset of these helpers.
 #![allow(dead_code)]
 
-use ipxe_config::{Config, Inventory};
+use ipxe_config::{Inventory, RenderConfig};
 use ipxe_config_server::host::leak_buffers;
-use ipxe_config_server::{Appliance, ApplianceCapacity, FileSource, Settings};
+use ipxe_config_server::{Appliance, ApplianceCapacity, ApplianceSettings, FileSource};
 use ipxe_config_testkit::http::{parse_response, ResponseHead};
 use ipxe_config_testkit::inventory::shared_inventory;
 use ipxe_config_testkit::link::Wire;
@@ -61,7 +61,7 @@ pub struct World<F: FileSource<File: 'static>> {
     pub sockets: SocketSet<'static>,
     pub socket: SocketHandle,
     pub inventory: Inventory<'static>,
-    pub config: Config<'static>,
+    pub config: RenderConfig<'static>,
     pub now: Instant,
     /// Bytes received on the client socket and not yet consumed.
     pub received: Vec<u8>,
@@ -74,7 +74,7 @@ pub struct World<F: FileSource<File: 'static>> {
 }
 
 impl<F: FileSource<File: 'static>> World<F> {
-    pub fn new(settings: Settings, sizes: &ApplianceCapacity, files: F) -> Self {
+    pub fn new(settings: ApplianceSettings, sizes: &ApplianceCapacity, files: F) -> Self {
         let mut wire = Wire::new(512);
         let now = Instant::from_secs(1);
         let (storage, files) = leak_buffers(sizes, files);

@@ -8,7 +8,7 @@
 
 use ipxe_config::endpoint::{NodeParam, CHAIN_SCRIPT_PATH, MAC_SETTING};
 use ipxe_config::route::DriverName;
-use ipxe_config::{BaseUrl, Config, Endpoint, Inventory, PortAddress, Uuid};
+use ipxe_config::{BaseUrl, Endpoint, Inventory, PortAddress, RenderConfig, Uuid};
 use smoltcp::wire::{EthernetAddress, Ipv4Address};
 
 use crate::settings::{DhcpSettings, KnownMacUrl};
@@ -33,19 +33,19 @@ pub enum BootTarget {
 /// Writes the script URL for `mac` into `out`; `None` if it exceeds 255 bytes.
 ///
 /// ```
-/// use ipxe_config::{Config, Inventory};
+/// use ipxe_config::{RenderConfig, Inventory};
 /// use ipxe_config_server::dhcp::bootfile::{bootfile, Bootfile};
 /// use ipxe_config_server::DhcpSettings;
 /// use smoltcp::wire::{EthernetAddress, Ipv4Address};
 /// let mut url = Bootfile::new();
 /// let mac = EthernetAddress([0x52, 0x54, 0, 0x12, 0x34, 0x56]);
 /// let dhcp = DhcpSettings::new(Ipv4Address::new(10, 99, 0, 100), Ipv4Address::new(10, 99, 0, 199));
-/// bootfile(&Inventory::EMPTY, &Config::DEFAULT, Ipv4Address::new(10, 99, 0, 1), 80, mac, &dhcp, &mut url).unwrap();
+/// bootfile(&Inventory::EMPTY, &RenderConfig::DEFAULT, Ipv4Address::new(10, 99, 0, 1), 80, mac, &dhcp, &mut url).unwrap();
 /// assert_eq!(url, "http://10.99.0.1/v1/drivers/any/vendor_passthru/ipxe_config?port_address=${mac}");
 /// ```
 pub fn bootfile(
     inventory: &Inventory<'_>,
-    config: &Config<'_>,
+    config: &RenderConfig<'_>,
     server: Ipv4Address,
     http_port: u16,
     mac: EthernetAddress,

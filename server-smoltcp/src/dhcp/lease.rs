@@ -7,7 +7,7 @@
 //! out longest ago: the address least likely to be still configured on some machine.
 //!
 //! Each slot also records whether its holder was a MAC the inventory does not know, so
-//! the server can bound the share of the pool such MACs hold ([`LeaseTable::strangers_holding`]).
+//! the server can bound the share of the pool such MACs hold (`LeaseTable::strangers_holding`).
 //!
 //! Panic contract: nothing here panics; every slot access is checked.
 

@@ -28,7 +28,7 @@ pub mod bootfile;
 pub mod lease;
 pub mod message;
 
-use ipxe_config::{Config, Inventory, PortAddress};
+use ipxe_config::{Inventory, PortAddress, RenderConfig};
 use smoltcp::iface::{SocketHandle, SocketSet};
 use smoltcp::socket::udp;
 use smoltcp::time::{Duration, Instant};
@@ -129,7 +129,7 @@ impl<'a> DhcpServer<'a> {
         sockets: &mut SocketSet<'a>,
         now: Instant,
         inventory: &Inventory<'_>,
-        config: &Config<'_>,
+        config: &RenderConfig<'_>,
     ) -> bool {
         let socket = sockets.get_mut::<udp::Socket>(self.handle);
         let mut progress = false;
@@ -156,7 +156,7 @@ impl<'a> DhcpServer<'a> {
         message: &ClientMessage,
         now: Instant,
         inventory: &Inventory<'_>,
-        config: &Config<'_>,
+        config: &RenderConfig<'_>,
     ) -> Queued {
         let mac = message.mac;
         // Logged as iPXE and Ironic spell MACs: lower case with colons.
@@ -343,7 +343,7 @@ impl<'a> DhcpServer<'a> {
         message: &ClientMessage,
         your_ip: Ipv4Address,
         inventory: &Inventory<'_>,
-        config: &Config<'_>,
+        config: &RenderConfig<'_>,
     ) -> Queued {
         let mac = message.mac;
         let shown = PortAddress(mac.0);

@@ -6,7 +6,7 @@
 //!
 //! Panic contract: nothing here panics, whatever the request.
 
-use ipxe_config::{render, Config, Inventory, NodeKey, Refusal, Route, ScriptKind, Uuid};
+use ipxe_config::{render, Inventory, NodeKey, Refusal, RenderConfig, Route, ScriptKind, Uuid};
 
 use crate::files::{FileError, FilePath, FileSource, OpenFiles, MAX_FILE_PATH};
 use crate::http::reply::{Body, Reply, ReplyBuffer, Sent};
@@ -19,7 +19,7 @@ use crate::service::access_log::{AccessLine, Lookup};
 pub struct IpxeService<'s, 'f, 'i, S: FileSource> {
     files: &'s mut OpenFiles<'f, S>,
     inventory: &'s Inventory<'i>,
-    config: &'s Config<'i>,
+    config: &'s RenderConfig<'i>,
 }
 
 /// What a request found, for the access log.
@@ -39,7 +39,7 @@ impl Found<'_> {
 
 impl<'s, 'f, 'i, S: FileSource> IpxeService<'s, 'f, 'i, S> {
     /// Answers from `inventory` and `config`, and from `files`.
-    pub fn new(files: &'s mut OpenFiles<'f, S>, inventory: &'s Inventory<'i>, config: &'s Config<'i>) -> Self {
+    pub fn new(files: &'s mut OpenFiles<'f, S>, inventory: &'s Inventory<'i>, config: &'s RenderConfig<'i>) -> Self {
         IpxeService { files, inventory, config }
     }
 

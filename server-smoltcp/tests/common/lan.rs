@@ -20,8 +20,8 @@ use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, VecDeque};
 use std::rc::Rc;
 
-use ipxe_config::{Config, Inventory};
-use ipxe_config_server::{Appliance, ApplianceStorage, OpenFiles, Settings};
+use ipxe_config::{Inventory, RenderConfig};
+use ipxe_config_server::{Appliance, ApplianceSettings, ApplianceStorage, OpenFiles};
 use smoltcp::iface::{Config as InterfaceConfig, Interface, SocketHandle, SocketSet};
 use smoltcp::socket::tcp;
 use smoltcp::time::{Duration, Instant};
@@ -218,7 +218,7 @@ pub struct Lan<'a> {
     pub now: Instant,
     pub appliance: Appliance<'a, MemoryFiles>,
     pub inventory: Inventory<'a>,
-    pub config: Config<'a>,
+    pub config: RenderConfig<'a>,
     pub stations: Vec<Station<'a>>,
     pub stats: LanStats,
     /// Every step advances the clock by at least this much (coarser steps, fewer polls).
@@ -245,10 +245,10 @@ impl<'a> Lan<'a> {
     /// Sets up the appliance (its clock starts at 1 s) with no stations yet, in buffers
     /// as `ApplianceBuffers::split` or `host::leak_buffers` hand them out.
     pub fn new(
-        settings: Settings,
+        settings: ApplianceSettings,
         (storage, files): (ApplianceStorage<'a>, OpenFiles<'a, MemoryFiles>),
         inventory: Inventory<'a>,
-        config: Config<'a>,
+        config: RenderConfig<'a>,
     ) -> Self {
         let now = Instant::from_secs(1);
         let (mut queue, mut outbox) = (Queue::new(), Vec::new());

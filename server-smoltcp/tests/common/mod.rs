@@ -10,9 +10,9 @@ pub mod storm;
 
 use std::path::{Path, PathBuf};
 
-use ipxe_config::{Config, Inventory};
+use ipxe_config::{Inventory, RenderConfig};
 use ipxe_config_server::host::{leak_buffers, DirectoryFiles};
-use ipxe_config_server::{Appliance, ApplianceCapacity, Settings};
+use ipxe_config_server::{Appliance, ApplianceCapacity, ApplianceSettings};
 use ipxe_config_testkit::http::{parse_response, take_response};
 use ipxe_config_testkit::link::Wire;
 use smoltcp::iface::{Config as InterfaceConfig, Interface, SocketHandle, SocketSet, SocketStorage};
@@ -46,11 +46,11 @@ pub fn scratch_dir(test: &str) -> PathBuf {
 /// What to build.
 pub struct Options {
     pub sizes: ApplianceCapacity,
-    pub settings: Settings,
+    pub settings: ApplianceSettings,
     pub client_sockets: usize,
     pub client_rx_bytes: usize,
     pub files: PathBuf,
-    pub config: Config<'static>,
+    pub config: RenderConfig<'static>,
 }
 
 impl Options {
@@ -76,7 +76,7 @@ pub struct Harness {
     /// Bytes received and not yet consumed, per client socket.
     pub pending: Vec<Vec<u8>>,
     pub inventory: Inventory<'static>,
-    pub config: Config<'static>,
+    pub config: RenderConfig<'static>,
     pub now: Instant,
     pub files: PathBuf,
     next_port: u16,

@@ -20,7 +20,7 @@ use std::time::Instant as WallClock;
 
 use ipxe_config::{HeapInventoryBuffers, InventoryCapacity};
 use ipxe_config_server::host::HeapApplianceBuffers;
-use ipxe_config_server::{ApplianceCapacity, DhcpSettings, HttpLimits, Settings};
+use ipxe_config_server::{ApplianceCapacity, ApplianceSettings, DhcpSettings, HttpLimits};
 use smoltcp::iface::{SocketHandle, SocketSet, SocketStorage};
 use smoltcp::socket::tcp;
 use smoltcp::time::{Duration, Instant};
@@ -593,7 +593,7 @@ pub fn run_storm_with(config: &StormConfig) -> StormReport {
 
     let mut sizes = config.sizes;
     sizes.dhcp_leases = clients + 16;
-    let mut settings = Settings::new(SERVER_MAC, Ipv4Cidr::new(SERVER_IP, 16));
+    let mut settings = ApplianceSettings::new(SERVER_MAC, Ipv4Cidr::new(SERVER_IP, 16));
     settings.http = HttpLimits::DEFAULT;
     let first = Ipv4Address::new(10, 99, 1, 0);
     let last = Ipv4Address::from(u32::from(first) + u32::try_from(sizes.dhcp_leases).unwrap() - 1);

@@ -15,11 +15,11 @@ use std::process::ExitCode;
 use std::sync::OnceLock;
 
 use clap::Parser;
-use ipxe_config::{BaseUrl, BootMode, Config, ErrorEnding};
+use ipxe_config::{BaseUrl, BootMode, ErrorEnding, RenderConfig};
 use ipxe_config_server::host::{leak_buffers, DirectoryFiles};
 use ipxe_config_server::http::response::HEAD_RESERVE;
 use ipxe_config_server::{
-    Appliance, ApplianceCapacity, DhcpSettings, FileSource, HttpLimits, KnownMacUrl, NoFiles, Settings,
+    Appliance, ApplianceCapacity, ApplianceSettings, DhcpSettings, FileSource, HttpLimits, KnownMacUrl, NoFiles,
 };
 use smoltcp::time::{Duration, Instant};
 use smoltcp::wire::{EthernetAddress, Ipv4Cidr};
@@ -52,9 +52,9 @@ fn main() -> ExitCode {
 }
 
 /// The node defaults and script settings from the command line.
-fn config<'a>(cli: &'a Cli, base_url: &'a str) -> Result<Config<'a>, String> {
+fn config<'a>(cli: &'a Cli, base_url: &'a str) -> Result<RenderConfig<'a>, String> {
     let defaults = &cli.defaults;
-    let config = Config {
+    let config = RenderConfig {
         base_url: Some(cli.api_url.as_deref().unwrap_or(base_url)),
         ipa_api_url: cli.ipa_api_url.as_deref(),
         deploy_kernel: defaults.deploy_kernel.as_deref(),
@@ -85,10 +85,10 @@ fn config<'a>(cli: &'a Cli, base_url: &'a str) -> Result<Config<'a>, String> {
     Ok(config)
 }
 
-fn settings(cli: &Cli) -> Result<Settings, String> {
+fn settings(cli: &Cli) -> Result<ApplianceSettings, String> {
     let (address, prefix) = cli.ip;
     let ip = Ipv4Cidr::new(address, prefix);
-    let mut settings = Settings::new(EthernetAddress(cli.mac), ip);
+    let mut settings = ApplianceSettings::new(EthernetAddress(cli.mac), ip);
     settings.gateway = cli.gateway;
     settings.http_port = cli.http_port;
     settings.router_advertisements = !cli.no_router_advertisements;
@@ -142,7 +142,7 @@ fn settings(cli: &Cli) -> Result<Settings, String> {
 const MAX_DHCP_POOL: u64 = 65_536;
 
 /// The appliance's buffer sizes from the command line.
-fn appliance_capacity(cli: &Cli, settings: &Settings) -> Result<ApplianceCapacity, String> {
+fn appliance_capacity(cli: &Cli, settings: &ApplianceSettings) -> Result<ApplianceCapacity, String> {
     let limits = &cli.limits;
     let pool = match settings.dhcp {
         Some(dhcp) => {
@@ -211,12 +211,12 @@ fn run(cli: &Cli) -> Result<(), String> {
 
 #[allow(clippy::too_many_arguments)] // reason: the start-up values, each used once; a struct would only rename them
 fn serve<F: FileSource<File: 'static>>(
-    settings: Settings,
+    settings: ApplianceSettings,
     capacity: ApplianceCapacity,
     files: F,
     device: &mut backend::FrameDevice,
     backend_name: &str,
-    config: &Config<'_>,
+    config: &RenderConfig<'_>,
     inventory: &mut InventoryFile,
 ) -> Result<(), String> {
     let (storage, files) = leak_buffers(&capacity, files);
@@ -261,7 +261,7 @@ fn serve<F: FileSource<File: 'static>>(
     Ok(())
 }
 
-fn reload(inventory: &mut InventoryFile, config: &Config<'_>, hangup: bool) {
+fn reload(inventory: &mut InventoryFile, config: &RenderConfig<'_>, hangup: bool) {
     let why = if hangup { "SIGHUP" } else { "file changed" };
     match inventory.reload(config) {
         Ok(()) => {

@@ -11,7 +11,7 @@ use std::time::SystemTime;
 
 use std::fmt::Write as _;
 
-use ipxe_config::{Config, Extent, HeapInventoryBuffers, Inventory, InventoryCapacity, LoadError, ScriptFit};
+use ipxe_config::{Extent, HeapInventoryBuffers, Inventory, InventoryCapacity, LoadError, RenderConfig, ScriptFit};
 
 /// How many records the inventory may hold: core's `InventoryCapacity`, except that the
 /// string pool may be left to the file's length, known only at each load.
@@ -59,7 +59,7 @@ impl Loaded {
     fn read(
         path: &Path,
         capacity: InventoryLimits,
-        config: &Config<'_>,
+        config: &RenderConfig<'_>,
         script_bytes: usize,
     ) -> Result<Self, ReloadError> {
         let json = std::fs::read(path).map_err(ReloadError::Read)?;
@@ -94,7 +94,7 @@ impl InventoryFile {
     pub fn open(
         path: &Path,
         capacity: InventoryLimits,
-        config: &Config<'_>,
+        config: &RenderConfig<'_>,
         script_bytes: usize,
     ) -> Result<Self, ReloadError> {
         let modified = modified(path);
@@ -113,7 +113,7 @@ impl InventoryFile {
     }
 
     /// Loads the file again; keeps the current inventory if that fails.
-    pub fn reload(&mut self, config: &Config<'_>) -> Result<(), ReloadError> {
+    pub fn reload(&mut self, config: &RenderConfig<'_>) -> Result<(), ReloadError> {
         // Taken before reading, so a write racing the read triggers one more reload.
         let modified_before = modified(&self.path);
         // Remembered even on failure: a broken file is reported once, not every second.
