@@ -298,7 +298,7 @@ typedef struct ipxe_config_inventory {
 } ipxe_config_inventory;
 
 /**
- * Settings for all nodes (`ipxe_config_settings` in C), mirroring [`Config`].
+ * Settings for all nodes (`ipxe_config_settings` in C), mirroring [`RenderConfig`].
  *
  * Strings are NUL-terminated UTF-8; `NULL` or `""` means "not set" (for `any_driver`,
  * `NULL` means `"any"`). They are read on every call that takes the struct and never
