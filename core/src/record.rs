@@ -8,11 +8,9 @@ use crate::quarantine::Quarantine;
 use crate::state::{BootMode, ImageType};
 
 /// One node, as stored: 16 bytes of UUID, 4-byte string references and one-byte enums.
-/// The budget is 84 bytes a node, excluding its strings (a test asserts it): 64 before
-/// quarantine added its two-byte cause (padded to 4), 68 before parity with Ironic 39
-/// added `boot_interface`, `properties.cpu_arch`, `instance_info.boot_iso` and
-/// `instance_info.ramdisk_kernel_arguments` (the boot mode's sources are resolved at
-/// load into the one `boot_mode` byte).
+/// The budget is 84 bytes a node, excluding its strings (a test asserts it): the UUID,
+/// fifteen string references, the quarantine cause and the enums; the boot mode's
+/// sources are resolved at load into the one `boot_mode` byte.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct NodeRecord {
     pub(crate) uuid: [u8; 16],

@@ -597,7 +597,10 @@ pub(crate) fn unfit(node: &Node<'_>, config: &RenderConfig<'_>, scratch: &mut [u
             let field = match path {
                 BootPath::Instance if node.ramdisk_kernel_arguments().is_some() => NodeField::RamdiskKernelArguments,
                 _ if node.instance_append().is_some() => NodeField::InstanceAppend,
-                _ => NodeField::DeployAppend,
+                _ if node.deploy_append().is_some() => NodeField::DeployAppend,
+                // Nothing of the node's own: long image URLs or the configured parameters
+                // made the line, so the script as a whole is named.
+                _ => NodeField::Script,
             };
             return Some(Quarantine { field, problem });
         }

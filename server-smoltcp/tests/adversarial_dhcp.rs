@@ -512,3 +512,27 @@ fn forged_release_does_not_hand_the_victims_address_to_another_mac() {
     assert_eq!(renew(&mut h, CLIENT_MAC, victim), Some(victim), "the victim keeps its address");
     assert_node_boots(&mut h, victim);
 }
+
+/// One MAC claiming lease after lease without a server id (INIT-REBOOT, or RENEWING with
+/// `ciaddr`) holds one address at a time: a spoofer using an inventory node's MAC (seen in
+/// broadcast DHCP traffic, and exempt from the strangers' share) cannot bind the pool.
+#[test]
+fn one_mac_cannot_claim_many_leases() {
+    let mut h = appliance("dhcp_one_mac_many", 100);
+    let spoofed = known_macs()[0];
+    let first = u32::from(Ipv4Address::new(10, 99, 0, 100));
+    let mut acked = Vec::new();
+    for n in 0..100u32 {
+        let address = Ipv4Address::from(first + n);
+        for reply in ask(&mut h, &unsolicited_request(spoofed, 0xd000 + n, address, 1 + n % 2).frame()) {
+            if reply.kind == DhcpMessageType::Ack {
+                acked.push(address);
+            }
+        }
+        h.now += Duration::from_millis(10);
+    }
+    assert_eq!(acked.len(), 1, "one MAC was ACKed {} addresses: {acked:?}", acked.len());
+    // The other nodes still get theirs; the spoofed node's own DORA gets the one it holds.
+    let addresses = assert_inventory_served_within_one_retry(&mut h, "after one MAC claimed 100 leases");
+    assert_eq!(addresses[0], acked[0]);
+}

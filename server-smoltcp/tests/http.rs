@@ -118,6 +118,8 @@ fn ten_concurrent_clients() {
     let mut options = Options::new("concurrent");
     options.sizes.connections = 10;
     options.client_sockets = 10;
+    // One client address holds all ten (the harness has one client station).
+    options.settings.http.max_connections_per_client = 10;
     let mut h = Harness::new(options);
     h.write_file("initrd", &vec![7u8; 100_000]);
     for index in 0..10 {
@@ -306,23 +308,28 @@ fn slow_request_head_gets_408() {
 fn idle_longest_connection_is_reclaimed_when_every_socket_is_busy() {
     let mut options = Options::new("reclaim");
     options.sizes.connections = 2;
-    options.client_sockets = 3;
+    options.client_sockets = 4;
     let mut h = Harness::new(options);
     h.connect(0);
     assert_eq!(h.get(0, "/boot.ipxe").status, 200);
     h.advance(Duration::from_millis(500));
     h.connect(1);
     assert_eq!(h.get(1, "/boot.ipxe").status, 200);
-    // Both sockets are taken; after `reclaim_after` the one idle longest (0) is reset.
+    // Both sockets are taken, but nobody waits: idle connections are left alone.
     h.advance(Duration::from_millis(1100));
-    h.run_until(100, |h| h.socket(0).state() == State::Closed);
+    assert_eq!(h.socket(0).state(), State::Established);
     assert_eq!(h.socket(1).state(), State::Established);
+    // A new client waits: the one idle longest (0) is reset for it.
     h.connect(2);
+    assert_eq!(h.socket(0).state(), State::Closed);
+    assert_eq!(h.socket(1).state(), State::Established);
     assert_eq!(h.get(2, "/boot.ipxe").status, 200);
-    // Full again: now 1 is the one idle longest, and the fresh connection stays.
-    h.run_until(100, |h| h.socket(1).state() == State::Closed);
+    // Full again, and one more waits: now 1 is the one idle longest; the fresh one stays.
+    h.advance(Duration::from_millis(1100));
+    h.connect(3);
+    assert_eq!(h.socket(1).state(), State::Closed);
     assert_eq!(h.socket(2).state(), State::Established);
-    assert_eq!(h.get(2, "/boot.ipxe").status, 200);
+    assert_eq!(h.get(3, "/boot.ipxe").status, 200);
 }
 
 /// A stalled response is reclaimed only under pressure (see `adversarial_pool.rs` for the
@@ -348,4 +355,25 @@ fn stalled_response_is_not_reclaimed_without_pressure() {
     let (status, head, len) = h.read_response_in_place(0, true);
     assert_eq!((status, len), (200, 300_000));
     assert_eq!(h.pending[0].len(), head + len);
+}
+
+/// Handshakes of one client completing in one burst are counted one by one against the
+/// per-client cap (8 by default): the ones past it are reset, the rest are served.
+#[test]
+fn a_burst_of_handshakes_from_one_address_cannot_pass_the_cap() {
+    let mut options = Options::new("cap_burst");
+    options.sizes.connections = 10;
+    options.client_sockets = 10;
+    let cap = options.settings.http.max_connections_per_client;
+    let mut h = Harness::new(options);
+    for index in 0..10 {
+        h.start_connect(index);
+    }
+    h.run_until(5000, |h| (0..10).all(|i| matches!(h.socket(i).state(), State::Established | State::Closed)));
+    h.advance(Duration::from_millis(200));
+    let open: Vec<usize> = (0..10).filter(|&i| h.socket(i).state() == State::Established).collect();
+    assert_eq!(open.len(), cap, "connections left open: {open:?}");
+    for index in open {
+        assert_eq!(h.get(index, "/boot.ipxe").status, 200, "client socket {index}");
+    }
 }

@@ -321,7 +321,9 @@ fn footprint_figures() -> Result<Vec<Figure>, String> {
     };
     let plain = |name: &str, value: f64, unit, budget| Figure { name: name.into(), value, unit, spread: None, budget };
     let mut figures = vec![
-        plain("node record (size_of)", value("node_record_bytes")?, "B", Some(Budget::AtMost(64.0))),
+        // 64 B of boot data, a quarantine cause, and the four strings Ironic parity reads
+        // (boot interface, CPU arch, boot ISO, ramdisk kernel arguments).
+        plain("node record (size_of)", value("node_record_bytes")?, "B", Some(Budget::AtMost(84.0))),
         plain("port record (size_of)", value("port_record_bytes")?, "B", None),
         plain("bytes per node incl. strings, 10k nodes", value("inventory_bytes_per_node")?, "B", None),
         plain("static RAM, default appliance config", value("appliance_static_ram_bytes")? / 1024.0, "KiB", None),
@@ -329,7 +331,9 @@ fn footprint_figures() -> Result<Vec<Figure>, String> {
     cmd::run(cargo().args(["build", "--quiet", "--release", "-p", "footprint", "--target", "thumbv7em-none-eabihf"]))?;
     let elf = workspace_root().join("target/thumbv7em-none-eabihf/release/footprint");
     let sections = section_sizes(&elf)?;
-    figures.push(plain("thumbv7em .text (core + server)", sections.text / 1024.0, "KiB", Some(Budget::AtMost(96.0))));
+    // Raised from 96 KiB when Ironic-parity rendering, load-time script fitting and the
+    // hostile-client rules (DHCP shares, pool reclaim) took it to ~106 KiB.
+    figures.push(plain("thumbv7em .text (core + server)", sections.text / 1024.0, "KiB", Some(Budget::AtMost(112.0))));
     figures.push(plain("thumbv7em .rodata (core + server, incl. 9 KB fixture)", sections.rodata / 1024.0, "KiB", None));
     figures.push(plain("thumbv7em .data + .bss (probe statics)", (sections.data + sections.bss) / 1024.0, "KiB", None));
     Ok(figures)

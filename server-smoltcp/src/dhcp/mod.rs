@@ -205,9 +205,12 @@ impl<'a> DhcpServer<'a> {
                 // SELECTING (our server id) answers our OFFER: nothing else was offered to
                 // this MAC, so nothing else may be bound to it (RFC 2131 4.3.2: NAK an
                 // incorrect address). Without a server id the client claims a lease this
-                // table may have forgotten (a restart): a new binding, admitted like one.
+                // table may have forgotten (a restart): a new binding, admitted like one,
+                // but only for a MAC holding nothing else, so one MAC (an inventory node's,
+                // spoofed) holds one address at a time; a client asking for another than
+                // its own is NAKed and starts over with a DISCOVER (RFC 2131 4.3.2).
                 let claimed = match (held, message.server_id, requested) {
-                    (None, None, Some(address)) => self
+                    (None, None, Some(address)) if self.leases.holding(mac, now).is_none() => self
                         .leases
                         .grantable(address, mac, now)
                         .filter(|_| !stranger || self.admit_stranger(now, inventory).is_ok()),

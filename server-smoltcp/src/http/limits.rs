@@ -17,7 +17,7 @@ pub struct HttpLimits {
     /// A request head must arrive whole within this long of its first byte (`408`), and
     /// a request body (skipped) within this long of its head's first byte (reset).
     pub request_deadline: Duration,
-    /// When every socket is busy, a connection waiting this long for its next request,
+    /// When every socket is busy and new clients wait, a connection waiting this long for its next request,
     /// a handshake half-open this long, or a request (head or body) still arriving after
     /// this long may be reset so a new client can connect. Keeps a connection that was
     /// just accepted from being taken before its first request arrives.
@@ -28,7 +28,7 @@ pub struct HttpLimits {
     /// each one held a socket for [`HttpLimits::reclaim_after`] plus the time its
     /// undeliverable reset waited, so a few dozen spoofed SYNs a second kept every socket.
     pub half_open_timeout: Duration,
-    /// When every socket is busy, a connection with a response outstanding that has not
+    /// When every socket is busy and new clients wait, a connection with a response outstanding that has not
     /// moved this many bytes into its socket within [`HttpLimits::send_progress_window`]
     /// may be reset, the one whose progress is oldest first. A floor on the send rate
     /// (16 KiB/s by default) that applies only under pressure: with a free socket, a

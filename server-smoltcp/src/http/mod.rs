@@ -4,13 +4,14 @@
 //!
 //! The pool's size is the number of concurrent connections. A socket that is not
 //! connected listens; when no socket listens, the connection that has been reclaimable
-//! longest is reset so a new client can connect: one waiting for its next request, a
+//! longest is reset so a waiting client can connect: one waiting for its next request, a
 //! handshake left half-open, or a request still arriving after
 //! [`HttpLimits::reclaim_after`]; a response that has not moved
 //! [`HttpLimits::send_progress_bytes`] in [`HttpLimits::send_progress_window`] (the least
-//! recently progressing first); a close the peer does not finish. Without that pressure
-//! only the timeouts end a connection, so a slow but live reader is never cut. One client
-//! address holds at most [`HttpLimits::max_connections_per_client`] connections.
+//! recently progressing first); a close the peer does not finish. Only a client waiting
+//! for a socket (a SYN held by the SYN gate) is pressure; without it only the timeouts end
+//! a connection, so a slow but live client is never cut. One client address holds at most
+//! [`HttpLimits::max_connections_per_client`] connections.
 //!
 //! Panic contract: nothing here panics at run time; sizes are checked once, at set-up.
 
@@ -138,11 +139,21 @@ impl<'a> HttpServer<'a> {
             return None;
         }
         let client = socket.remote_endpoint()?.addr;
+        // Connections of this client already served, and those established in the same
+        // poll that this pass admitted before this one (they are still `Listening`), so a
+        // burst of handshakes completing together cannot pass the cap. A socket waiting
+        // to send its reset (closed) holds nothing.
         let held = self
             .slots
             .iter()
-            .filter(|other| other.phase != connection::Phase::Listening)
-            .filter_map(|other| sockets.get::<tcp::Socket>(other.handle?).remote_endpoint())
+            .enumerate()
+            .filter(|&(other, slot)| other != index && (slot.phase != connection::Phase::Listening || other < index))
+            .filter_map(|(_, slot)| {
+                let socket = sockets.get::<tcp::Socket>(slot.handle?);
+                let connected =
+                    !matches!(socket.state(), tcp::State::Listen | tcp::State::SynReceived | tcp::State::Closed);
+                connected.then(|| socket.remote_endpoint()).flatten()
+            })
             .filter(|endpoint| endpoint.addr == client)
             .count();
         (held >= self.limits.max_connections_per_client).then_some(client)
@@ -231,11 +242,11 @@ impl<'a> HttpServer<'a> {
     }
 }
 
-/// Whether a connection reclaimable for `why` may be taken now. Idle, half-open and
-/// slow-request connections are taken whenever every socket is busy; a response still
-/// going out, or a close, only when new clients are actually waiting: without pressure a
-/// slow reader (iPXE under emulation, a long link) keeps its connection until it stops
-/// reading for the idle timeout.
-fn pressing(why: Reclaimable, clients_waiting: bool) -> bool {
-    clients_waiting || !matches!(why, Reclaimable::SlowResponse | Reclaimable::Closing)
+/// Whether a connection reclaimable for `why` may be taken now: only when new clients
+/// are actually waiting for a socket, whatever the reason. A socket freed for nobody
+/// helps no one, and resetting a slow handshake (a routed client, a loaded emulator), a
+/// keep-alive connection between its script and its kernel, or a slow reader would fail
+/// an honest boot.
+fn pressing(_why: Reclaimable, clients_waiting: bool) -> bool {
+    clients_waiting
 }
