@@ -12,20 +12,16 @@ mod common;
 
 use std::sync::Arc;
 
-use common::lan::{leaked_sockets, Fetch, Lan};
+use common::lan::{leaked_sockets, syn_frame, Fetch, Lan};
 use common::log_capture;
 use common::{Response, DEPLOYING_NODE, SERVER_IP, SERVER_MAC};
 use ipxe_config::RenderConfig;
 use ipxe_config_server::host::leak_buffers;
 use ipxe_config_server::{ApplianceCapacity, ApplianceSettings, HttpLimits};
 use ipxe_config_testkit::files::{pseudo_random_bytes, MemoryFiles};
-use smoltcp::phy::ChecksumCapabilities;
 use smoltcp::socket::tcp::State;
 use smoltcp::time::{Duration, Instant};
-use smoltcp::wire::{
-    EthernetAddress, EthernetFrame, EthernetProtocol, EthernetRepr, IpAddress, IpProtocol, Ipv4Address, Ipv4Cidr,
-    Ipv4Packet, Ipv4Repr, TcpControl, TcpPacket, TcpRepr, TcpSeqNumber,
-};
+use smoltcp::wire::{EthernetAddress, Ipv4Address, Ipv4Cidr};
 
 /// Node 1's PXE NIC, deploying: the well-behaved client.
 const NODE_MAC: EthernetAddress = EthernetAddress([0x52, 0x54, 0x00, 0x00, 0x00, 0x01]);
@@ -251,43 +247,6 @@ fn half_open_connections_do_not_hold_the_pool() {
     assert_recovered(&mut lan, honest);
 }
 
-/// A bare SYN to the appliance's HTTP port from `source`, sent as station `mac`.
-fn syn_frame(mac: EthernetAddress, source: Ipv4Address, source_port: u16) -> Vec<u8> {
-    let tcp = TcpRepr {
-        src_port: source_port,
-        dst_port: 80,
-        control: TcpControl::Syn,
-        seq_number: TcpSeqNumber(0x1000),
-        ack_number: None,
-        window_len: 64240,
-        window_scale: None,
-        max_seg_size: Some(1460),
-        sack_permitted: false,
-        sack_ranges: [None; 3],
-        timestamp: None,
-        payload: &[],
-    };
-    let ip = Ipv4Repr {
-        src_addr: source,
-        dst_addr: SERVER_IP,
-        next_header: IpProtocol::Tcp,
-        payload_len: tcp.buffer_len(),
-        hop_limit: 64,
-    };
-    let ethernet = EthernetRepr { src_addr: mac, dst_addr: SERVER_MAC, ethertype: EthernetProtocol::Ipv4 };
-    let mut frame = vec![0u8; 14 + 20 + tcp.buffer_len()];
-    ethernet.emit(&mut EthernetFrame::new_unchecked(&mut frame[..]));
-    let caps = ChecksumCapabilities::default();
-    ip.emit(&mut Ipv4Packet::new_unchecked(&mut frame[14..]), &caps);
-    tcp.emit(
-        &mut TcpPacket::new_unchecked(&mut frame[34..]),
-        &IpAddress::Ipv4(source),
-        &IpAddress::Ipv4(SERVER_IP),
-        &caps,
-    );
-    frame
-}
-
 /// SYNs from addresses in the subnet that nobody answers ARP for (spoofed, or clients gone
 /// before the appliance looked them up): the SYN-ACK cannot leave, the half-open
 /// connections are reclaimed, and the reset that reclaiming sends cannot leave either.
@@ -303,7 +262,7 @@ fn syns_from_addresses_that_never_answer_arp_do_not_take_the_pool() {
     let arp_before = lan.stats.appliance_arp_requests;
     // Two pool-fuls: eight take the sockets, eight wait in the SYN backlog.
     for n in 0..16u8 {
-        lan.inject(forger, syn_frame(forger_mac, Ipv4Address::new(10, 99, 0, 200 + n), 40_000 + u16::from(n)));
+        lan.inject(forger, syn_frame(forger_mac, Ipv4Address::new(10, 99, 0, 200 + n), 40_000 + u16::from(n), 0x1000));
     }
     // Every attempt is taken, left half-open, reclaimed and its reset found undeliverable.
     lan.advance(Duration::from_secs(5));

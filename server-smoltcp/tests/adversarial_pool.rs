@@ -15,7 +15,7 @@ mod common;
 
 use std::sync::Arc;
 
-use common::lan::{ipxe_request, leaked_sockets, Lan};
+use common::lan::{ipxe_request, leaked_sockets, syn_frame, Lan};
 use common::log_capture;
 use common::{DEPLOYING_NODE, SERVER_IP, SERVER_MAC};
 use ipxe_config::RenderConfig;
@@ -23,13 +23,9 @@ use ipxe_config_server::host::leak_buffers;
 use ipxe_config_server::{ApplianceCapacity, ApplianceSettings};
 use ipxe_config_testkit::files::{pseudo_random_bytes, MemoryFiles};
 use ipxe_config_testkit::http::take_response;
-use smoltcp::phy::ChecksumCapabilities;
 use smoltcp::socket::tcp::State;
 use smoltcp::time::{Duration, Instant};
-use smoltcp::wire::{
-    EthernetAddress, EthernetFrame, EthernetProtocol, EthernetRepr, IpAddress, IpProtocol, Ipv4Address, Ipv4Cidr,
-    Ipv4Packet, Ipv4Repr, TcpControl, TcpPacket, TcpRepr, TcpSeqNumber,
-};
+use smoltcp::wire::{EthernetAddress, Ipv4Address, Ipv4Cidr};
 
 const SCRIPT_BY_MAC: &str = "/v1/drivers/ipmi/vendor_passthru/ipxe_config?port_address=52%3A54%3A00%3A00%3A00%3A01";
 const BIG_FILE: &str = "images/big.img";
@@ -359,43 +355,6 @@ fn one_address_cannot_take_the_pool() {
     let lines = log_capture::take();
     assert!(lines.iter().any(|(_, line)| line.contains("already holds 8 connections")), "the cap was logged");
     log_capture::assert_no_5xx(&lines);
-}
-
-/// A bare SYN to the appliance's HTTP port from `source`, sent as station `mac`.
-fn syn_frame(mac: EthernetAddress, source: Ipv4Address, source_port: u16, seq: u32) -> Vec<u8> {
-    let tcp = TcpRepr {
-        src_port: source_port,
-        dst_port: 80,
-        control: TcpControl::Syn,
-        seq_number: TcpSeqNumber(i32::from_ne_bytes(seq.to_ne_bytes())),
-        ack_number: None,
-        window_len: 64240,
-        window_scale: None,
-        max_seg_size: Some(1460),
-        sack_permitted: false,
-        sack_ranges: [None; 3],
-        timestamp: None,
-        payload: &[],
-    };
-    let ip = Ipv4Repr {
-        src_addr: source,
-        dst_addr: SERVER_IP,
-        next_header: IpProtocol::Tcp,
-        payload_len: tcp.buffer_len(),
-        hop_limit: 64,
-    };
-    let ethernet = EthernetRepr { src_addr: mac, dst_addr: SERVER_MAC, ethertype: EthernetProtocol::Ipv4 };
-    let mut frame = vec![0u8; 14 + 20 + tcp.buffer_len()];
-    ethernet.emit(&mut EthernetFrame::new_unchecked(&mut frame[..]));
-    let caps = ChecksumCapabilities::default();
-    ip.emit(&mut Ipv4Packet::new_unchecked(&mut frame[14..]), &caps);
-    tcp.emit(
-        &mut TcpPacket::new_unchecked(&mut frame[34..]),
-        &IpAddress::Ipv4(source),
-        &IpAddress::Ipv4(SERVER_IP),
-        &caps,
-    );
-    frame
 }
 
 /// SYNs at `per_second` from random addresses of the subnet that nobody answers ARP for

@@ -703,3 +703,46 @@ impl Fetch {
         }
     }
 }
+
+/// A bare SYN to the appliance's HTTP port from `source`, sent as station `mac`.
+pub fn syn_frame(mac: EthernetAddress, source: Ipv4Address, source_port: u16, seq: u32) -> Vec<u8> {
+    use smoltcp::phy::ChecksumCapabilities;
+    use smoltcp::wire::{
+        EthernetFrame, EthernetProtocol, EthernetRepr, IpAddress, IpProtocol, Ipv4Packet, Ipv4Repr, TcpControl,
+        TcpPacket, TcpRepr, TcpSeqNumber,
+    };
+    let tcp = TcpRepr {
+        src_port: source_port,
+        dst_port: 80,
+        control: TcpControl::Syn,
+        seq_number: TcpSeqNumber(i32::from_ne_bytes(seq.to_ne_bytes())),
+        ack_number: None,
+        window_len: 64240,
+        window_scale: None,
+        max_seg_size: Some(1460),
+        sack_permitted: false,
+        sack_ranges: [None; 3],
+        timestamp: None,
+        payload: &[],
+    };
+    let ip = Ipv4Repr {
+        src_addr: source,
+        dst_addr: crate::common::SERVER_IP,
+        next_header: IpProtocol::Tcp,
+        payload_len: tcp.buffer_len(),
+        hop_limit: 64,
+    };
+    let ethernet =
+        EthernetRepr { src_addr: mac, dst_addr: crate::common::SERVER_MAC, ethertype: EthernetProtocol::Ipv4 };
+    let mut frame = vec![0u8; 14 + 20 + tcp.buffer_len()];
+    ethernet.emit(&mut EthernetFrame::new_unchecked(&mut frame[..]));
+    let caps = ChecksumCapabilities::default();
+    ip.emit(&mut Ipv4Packet::new_unchecked(&mut frame[14..]), &caps);
+    tcp.emit(
+        &mut TcpPacket::new_unchecked(&mut frame[34..]),
+        &IpAddress::Ipv4(source),
+        &IpAddress::Ipv4(crate::common::SERVER_IP),
+        &caps,
+    );
+    frame
+}
