@@ -137,8 +137,16 @@ fn expected_reply(message: &ClientMessage, held: Ipv4Address) -> Option<DhcpMess
     match message.kind {
         DhcpMessageType::Discover => Some(DhcpMessageType::Offer),
         DhcpMessageType::Request if message.server_id.is_none_or(|id| id == SERVER_IP) => {
-            let grantable = asked_for(message)
-                .is_some_and(|address| in_pool(address) && (address != held || message.mac == CAPTURED_MAC));
+            // Naming this server (SELECTING) answers an offer: only the captured client's,
+            // for its address. Without a server id a MAC claims a lease: granted for an
+            // address of the pool nobody holds, and only to a MAC holding nothing (the
+            // captured client holds its offer).
+            let grantable = asked_for(message).is_some_and(|address| {
+                let own = message.mac == CAPTURED_MAC && address == held;
+                let claim =
+                    message.server_id.is_none() && message.mac != CAPTURED_MAC && in_pool(address) && address != held;
+                own || claim
+            });
             Some(if grantable { DhcpMessageType::Ack } else { DhcpMessageType::Nak })
         }
         _ => None,
