@@ -335,6 +335,47 @@ struct Append<'a> {
     /// What `%default%` in a node's parameters stands for; `None` when `text` is the
     /// configured value itself (Ironic returns it unreplaced).
     default: Option<&'a str>,
+    /// What the parameters, `%default%` replaced, already say for themselves.
+    mentions: Mentions,
+}
+
+/// The agent options a node's kernel parameters already carry, found in one pass (each
+/// is a substring test in Ironic: `'ipa-debug' not in params` and the like).
+#[derive(Clone, Copy, Default)]
+struct Mentions {
+    ipa_debug: bool,
+    api_url: bool,
+    inspection_callback: bool,
+    default_placeholder: bool,
+}
+
+impl Mentions {
+    fn of(text: &str) -> Self {
+        let mut found = Mentions::default();
+        let bytes = text.as_bytes();
+        for (at, &byte) in bytes.iter().enumerate() {
+            if byte != b'i' && byte != b'%' {
+                continue;
+            }
+            let tail = bytes.get(at..).unwrap_or_default();
+            if let Some(option) = tail.strip_prefix(b"ipa-") {
+                found.ipa_debug |= option.starts_with(b"debug");
+                found.api_url |= option.starts_with(b"api-url=");
+                found.inspection_callback |= option.starts_with(b"inspection-callback-url=");
+            }
+            found.default_placeholder |= tail.starts_with(DEFAULT_PLACEHOLDER.as_bytes());
+        }
+        found
+    }
+
+    fn or(self, other: Mentions) -> Self {
+        Mentions {
+            ipa_debug: self.ipa_debug || other.ipa_debug,
+            api_url: self.api_url || other.api_url,
+            inspection_callback: self.inspection_callback || other.inspection_callback,
+            default_placeholder: self.default_placeholder || other.default_placeholder,
+        }
+    }
 }
 
 /// The placeholder Ironic replaces with `[pxe]kernel_append_params`.
@@ -352,17 +393,15 @@ impl<'a> Append<'a> {
                 if !own.is_empty() {
                     checked(own, field, ValueKind::Words)?;
                 }
-                return Ok(Append { text: Some(own), default: Some(default.unwrap_or("")) });
+                let default = default.unwrap_or("");
+                let mut mentions = Mentions::of(own);
+                if mentions.default_placeholder {
+                    mentions = mentions.or(Mentions::of(default));
+                }
+                return Ok(Append { text: Some(own), default: Some(default), mentions });
             }
         }
-        Ok(Append { text: default, default: None })
-    }
-
-    /// Whether the parameters, `%default%` replaced, contain `needle`.
-    fn mentions(&self, needle: &str) -> bool {
-        let Some(text) = self.text else { return false };
-        text.contains(needle)
-            || (text.contains(DEFAULT_PLACEHOLDER) && self.default.is_some_and(|d| d.contains(needle)))
+        Ok(Append { text: default, default: None, mentions: default.map(Mentions::of).unwrap_or_default() })
     }
 }
 
@@ -486,19 +525,19 @@ fn plan<'a>(node: &Node<'a>, config: &RenderConfig<'a>, path: BootPath) -> Resul
         }
     }
     let append = Append::of(node, config)?;
-    let ipa_debug = config.ipa_debug && !append.mentions("ipa-debug");
+    let ipa_debug = config.ipa_debug && !append.mentions.ipa_debug;
     let api = optional(config.ipa_api_url, "ipa_api_url", ValueKind::Token)?.map(api_url);
     let agent = |kind, what, pair: (Reference<'a>, Reference<'a>), labels: (&'static str, &'static str)| {
         let ((kernel, kernel_field), (ramdisk, ramdisk_field)) = pair;
         let ramdisk_params = match (path, api) {
             // prepare_managed_inspection: the callback URL and, without fast track, no
             // ipa-api-url. An operator-given callback wins, as ipa-api-url does.
-            (BootPath::InspectRamdisk, Some(api)) if !append.mentions("ipa-inspection-callback-url=") => {
+            (BootPath::InspectRamdisk, Some(api)) if !append.mentions.inspection_callback => {
                 RamdiskParams::InspectionCallback(api)
             }
             (BootPath::InspectRamdisk, _) => RamdiskParams::None,
             // An operator-given ipa-api-url wins (a kept difference: Ironic adds its own).
-            (_, Some(api)) if !append.mentions("ipa-api-url=") => RamdiskParams::ApiUrl(api),
+            (_, Some(api)) if !append.mentions.api_url => RamdiskParams::ApiUrl(api),
             _ => RamdiskParams::None,
         };
         Ok(Plan::Kernel(KernelBoot {
@@ -752,7 +791,7 @@ fn write_append(w: &mut impl Sink, append: &Append<'_>) {
     let Some(text) = append.text.filter(|t| !t.is_empty()) else { return };
     w.text(" ");
     match append.default {
-        Some(default) => {
+        Some(default) if append.mentions.default_placeholder => {
             for (index, piece) in text.split(DEFAULT_PLACEHOLDER).enumerate() {
                 if index > 0 {
                     w.text(default);
@@ -760,7 +799,7 @@ fn write_append(w: &mut impl Sink, append: &Append<'_>) {
                 w.text(piece);
             }
         }
-        None => w.text(text),
+        _ => w.text(text),
     }
 }
 

@@ -90,8 +90,9 @@ impl core::error::Error for UnsafeValue {}
 /// assert_eq!(check("http://a/b c", ValueKind::Token), Err(UnsafeValue::Whitespace));
 /// ```
 pub fn check(value: &str, kind: ValueKind) -> Result<(), UnsafeValue> {
-    // One pass over the bytes: this runs for every value of every rendered script, so
-    // it stays cheap for the common all-ASCII case and defers Unicode checks.
+    // This runs for every value of every rendered script. Nearly every byte of a real
+    // value is ordinary, so the scan skips ahead with one table lookup per byte and only
+    // the rare bytes that can matter are looked at closely; Unicode checks are deferred.
     let bytes = value.as_bytes();
     if bytes.is_empty() {
         return Err(UnsafeValue::Empty);
@@ -99,25 +100,28 @@ pub fn check(value: &str, kind: ValueKind) -> Result<(), UnsafeValue> {
     let mut expansion = false;
     let mut word_problem = None;
     let mut non_ascii = false;
-    let mut word_start = 0;
-    let mut previous = 0u8;
-    for (position, &byte) in bytes.iter().enumerate() {
+    let mut position = 0;
+    while let Some(offset) = bytes.get(position..).and_then(|rest| rest.iter().position(|&b| NOTABLE[usize::from(b)])) {
+        let at = position + offset;
+        position = at + 1;
+        let Some(&byte) = bytes.get(at) else { break };
+        let word_start = at == 0 || bytes.get(at - 1) == Some(&b' ');
         match byte {
             b'\r' | b'\n' => return Err(UnsafeValue::LineBreak),
             0 => return Err(UnsafeValue::Nul),
             b' ' if kind == ValueKind::Token => return Err(UnsafeValue::Whitespace),
-            b' ' => {
-                word_problem = word_problem.or_else(|| word_check(bytes.get(word_start..position)));
-                word_start = position + 1;
-            }
             b'"' | b'\'' | b'\\' if kind == ValueKind::Token => return Err(UnsafeValue::Quoting),
-            b'\\' if matches!(bytes.get(position + 1), None | Some(b' ')) => return Err(UnsafeValue::Quoting),
+            b'\\' if matches!(bytes.get(at + 1), None | Some(b' ')) => return Err(UnsafeValue::Quoting),
             0x01..=0x1f | 0x7f => return Err(UnsafeValue::ControlCharacter),
-            b'{' if previous == b'$' => expansion = true,
+            b'{' if at > 0 && bytes.get(at - 1) == Some(&b'$') => expansion = true,
+            b'|' | b'&' | b';' | b'#' if word_start && word_problem.is_none() => {
+                let word = bytes.get(at..).unwrap_or_default();
+                let end = word.iter().position(|&b| b == b' ').unwrap_or(word.len());
+                word_problem = word_check(word.get(..end));
+            }
             0x80.. => non_ascii = true,
             _ => {}
         }
-        previous = byte;
     }
     if non_ascii && value.chars().any(|c| c.is_control() || (c.is_whitespace() && c != ' ')) {
         return Err(UnsafeValue::ControlCharacter);
@@ -128,11 +132,25 @@ pub fn check(value: &str, kind: ValueKind) -> Result<(), UnsafeValue> {
     if kind == ValueKind::Token && bytes.first() == Some(&b'-') {
         return Err(UnsafeValue::OptionLike);
     }
-    match word_problem.or_else(|| word_check(bytes.get(word_start..))) {
+    match word_problem {
         Some(problem) => Err(problem),
         None => Ok(()),
     }
 }
+
+/// The bytes [`check`] must look at: controls, space, quotes, backslash, `{` (of `${`),
+/// the first bytes of the separator and comment words, and non-ASCII.
+static NOTABLE: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut byte = 0;
+    while byte < 256 {
+        table[byte] = byte < 0x20
+            || byte >= 0x7f
+            || matches!(byte as u8, b' ' | b'"' | b'\'' | b'\\' | b'{' | b'|' | b'&' | b';' | b'#');
+        byte += 1;
+    }
+    table
+};
 
 /// What is wrong with one space-separated word, if anything.
 fn word_check(word: Option<&[u8]>) -> Option<UnsafeValue> {
@@ -145,7 +163,68 @@ fn word_check(word: Option<&[u8]>) -> Option<UnsafeValue> {
 
 #[cfg(test)]
 mod tests {
+    extern crate std;
+
     use super::*;
+    use proptest::prelude::*;
+
+    /// The rules read one byte at a time, without [`check`]'s skipping: the oracle the
+    /// fast scan is compared with.
+    fn check_byte_by_byte(value: &str, kind: ValueKind) -> Result<(), UnsafeValue> {
+        let bytes = value.as_bytes();
+        if bytes.is_empty() {
+            return Err(UnsafeValue::Empty);
+        }
+        let (mut expansion, mut non_ascii, mut word_problem) = (false, false, None);
+        for (at, &byte) in bytes.iter().enumerate() {
+            let next = bytes.get(at + 1).copied();
+            match byte {
+                b'\r' | b'\n' => return Err(UnsafeValue::LineBreak),
+                0 => return Err(UnsafeValue::Nul),
+                b' ' if kind == ValueKind::Token => return Err(UnsafeValue::Whitespace),
+                b'"' | b'\'' | b'\\' if kind == ValueKind::Token => return Err(UnsafeValue::Quoting),
+                b'\\' if matches!(next, None | Some(b' ')) => return Err(UnsafeValue::Quoting),
+                0x01..=0x1f | 0x7f => return Err(UnsafeValue::ControlCharacter),
+                b'{' if at > 0 && bytes[at - 1] == b'$' => expansion = true,
+                0x80.. => non_ascii = true,
+                _ => {}
+            }
+        }
+        for word in value.split(' ') {
+            word_problem = word_problem.or_else(|| word_check(Some(word.as_bytes())));
+        }
+        if non_ascii && value.chars().any(|c| c.is_control() || (c.is_whitespace() && c != ' ')) {
+            return Err(UnsafeValue::ControlCharacter);
+        }
+        if expansion {
+            return Err(UnsafeValue::SettingExpansion);
+        }
+        if kind == ValueKind::Token && bytes[0] == b'-' {
+            return Err(UnsafeValue::OptionLike);
+        }
+        word_problem.map_or(Ok(()), Err)
+    }
+
+    /// Mostly ordinary bytes, so the rare ones are not always hidden behind an earlier error.
+    fn values() -> impl Strategy<Value = std::string::String> {
+        let piece = prop_oneof![
+            8 => "[a-z0-9=:/.,-]",
+            4 => "[ |&;#$\\\\{}]",
+            1 => "[\"'\t\n\r\u{0}\u{7f}\u{85}é\u{2028}]",
+            2 => prop::sample::select(&[" || ", " && ", " ; ", "#", " #x", "${x}", "\\ ", "|&", "-"][..])
+                .prop_map(std::string::String::from),
+        ];
+        proptest::collection::vec(piece, 0..24).prop_map(|pieces| pieces.concat())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(4096))]
+        #[test]
+        fn the_fast_scan_agrees_with_the_byte_by_byte_rules(value in values(), words in any::<bool>()) {
+            let kind = if words { ValueKind::Words } else { ValueKind::Token };
+            prop_assert_eq!(check(&value, kind), check_byte_by_byte(&value, kind), "{:?}", value);
+        }
+    }
 
     #[test]
     fn accepts_real_ironic_values() {
