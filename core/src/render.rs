@@ -342,6 +342,7 @@ struct Append<'a> {
 /// The agent options a node's kernel parameters already carry, found in one pass (each
 /// is a substring test in Ironic: `'ipa-debug' not in params` and the like).
 #[derive(Clone, Copy, Default)]
+#[allow(clippy::struct_excessive_bools, reason = "independent findings, one per option Ironic looks for")]
 struct Mentions {
     ipa_debug: bool,
     api_url: bool,

@@ -142,11 +142,14 @@ pub fn check(value: &str, kind: ValueKind) -> Result<(), UnsafeValue> {
 /// the first bytes of the separator and comment words, and non-ASCII.
 static NOTABLE: [bool; 256] = {
     let mut table = [false; 256];
-    let mut byte = 0;
-    while byte < 256 {
-        table[byte] = byte < 0x20
+    let mut byte: u8 = 0;
+    loop {
+        table[byte as usize] = byte < 0x20
             || byte >= 0x7f
-            || matches!(byte as u8, b' ' | b'"' | b'\'' | b'\\' | b'{' | b'|' | b'&' | b';' | b'#');
+            || matches!(byte, b' ' | b'"' | b'\'' | b'\\' | b'{' | b'|' | b'&' | b';' | b'#');
+        if byte == u8::MAX {
+            break;
+        }
         byte += 1;
     }
     table
