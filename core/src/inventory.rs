@@ -221,8 +221,4 @@ impl<'s> Node<'s> {
     pub fn ramdisk_kernel_arguments(&self) -> Option<&'s str> {
         self.text(self.record.ramdisk_args)
     }
-    /// `driver_internal_info.root_uuid_or_disk_id`.
-    pub fn root_uuid_or_disk_id(&self) -> Option<&'s str> {
-        self.text(self.record.root_uuid)
-    }
 }

@@ -702,10 +702,7 @@ impl NodeBuilder {
 /// line: see [`crate::quarantine`] for the bounds. The rendered line as a whole is
 /// checked by [`load_fitted`], which knows the configured parameters.
 fn kernel_bounds(text: &str, field: NodeField) -> Option<QuarantineProblem> {
-    if !matches!(
-        field,
-        NodeField::DeployAppend | NodeField::InstanceAppend | NodeField::RootUuid | NodeField::RamdiskKernelArguments
-    ) {
+    if !matches!(field, NodeField::DeployAppend | NodeField::InstanceAppend | NodeField::RamdiskKernelArguments) {
         None
     } else if text.split(' ').filter(|word| !word.is_empty()).count() > MAX_KERNEL_WORDS {
         Some(QuarantineProblem::TooManyWords)
@@ -765,7 +762,6 @@ impl Section {
             (Self::InstanceInfo, "ramdisk") => (NodeField::InstanceRamdisk, token),
             (Self::InstanceInfo, "kernel_append_params") => (NodeField::InstanceAppend, words),
             (Self::InstanceInfo, "image_type") => (NodeField::ImageType, words),
-            (Self::DriverInternalInfo, "root_uuid_or_disk_id") => (NodeField::RootUuid, token),
             (Self::DriverInternalInfo, "is_whole_disk_image") => (NodeField::WholeDiskImage, words),
             (Self::InstanceInfo, "ramdisk_kernel_arguments") => (NodeField::RamdiskKernelArguments, words),
             (Self::InstanceInfo, "boot_iso") => (NodeField::BootIso, token),
@@ -793,7 +789,6 @@ impl NodeRecord {
             NodeField::InstanceKernel => &mut self.instance_kernel,
             NodeField::InstanceRamdisk => &mut self.instance_ramdisk,
             NodeField::InstanceAppend => &mut self.instance_append,
-            NodeField::RootUuid => &mut self.root_uuid,
             NodeField::BootInterface => &mut self.boot_interface,
             NodeField::CpuArch => &mut self.cpu_arch,
             NodeField::BootIso => &mut self.boot_iso,

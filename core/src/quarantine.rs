@@ -61,8 +61,6 @@ pub enum NodeField {
     InstanceAppend,
     /// `instance_info.image_type`
     ImageType,
-    /// `driver_internal_info.root_uuid_or_disk_id`
-    RootUuid,
     /// `driver_internal_info.is_whole_disk_image`
     WholeDiskImage,
     /// The rendered script as a whole (no single field is to blame).
@@ -100,7 +98,6 @@ impl NodeField {
             Self::InstanceRamdisk => "instance_info.ramdisk",
             Self::InstanceAppend => "instance_info.kernel_append_params",
             Self::ImageType => "instance_info.image_type",
-            Self::RootUuid => "driver_internal_info.root_uuid_or_disk_id",
             Self::WholeDiskImage => "driver_internal_info.is_whole_disk_image",
             Self::Script => "script",
         }

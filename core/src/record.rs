@@ -24,7 +24,6 @@ pub struct NodeRecord {
     pub(crate) instance_kernel: StrRef,
     pub(crate) instance_ramdisk: StrRef,
     pub(crate) instance_append: StrRef,
-    pub(crate) root_uuid: StrRef,
     pub(crate) boot_interface: StrRef,
     pub(crate) cpu_arch: StrRef,
     pub(crate) boot_iso: StrRef,
@@ -52,7 +51,6 @@ impl NodeRecord {
         instance_kernel: StrRef::NONE,
         instance_ramdisk: StrRef::NONE,
         instance_append: StrRef::NONE,
-        root_uuid: StrRef::NONE,
         boot_interface: StrRef::NONE,
         cpu_arch: StrRef::NONE,
         boot_iso: StrRef::NONE,
@@ -112,8 +110,7 @@ mod tests {
 
     #[test]
     fn records_stay_within_budget() {
-        assert!(core::mem::size_of::<NodeRecord>() <= 84, "{}", core::mem::size_of::<NodeRecord>());
-        assert_eq!(core::mem::size_of::<NodeRecord>(), 84);
+        assert_eq!(core::mem::size_of::<NodeRecord>(), 80);
         assert_eq!(core::mem::size_of::<PortRecord>(), 28);
     }
 }

@@ -140,8 +140,8 @@ fn node() -> impl Strategy<Value = NodeSpec> {
     let image_type =
         prop_oneof![20 => one_of(&["partition", "whole-disk"]), 10 => Just(Text::Absent), 1 => text(Kind::Token)];
     let (token, words) = (|| text(Kind::Token), || text(Kind::Words));
-    let texts = (token(), token(), token(), token(), words(), token(), token(), words(), token())
-        .prop_map(|(a, b, c, d, e, f, g, h, i)| [a, b, c, d, e, f, g, h, i]);
+    let texts = (token(), token(), token(), token(), words(), token(), token(), words())
+        .prop_map(|(a, b, c, d, e, f, g, h)| [a, b, c, d, e, f, g, h]);
     let ports = vec((any::<[u8; 6]>(), proptest::option::of(any::<bool>())), 0..3)
         .prop_map(|ports| ports.into_iter().map(|(address, pxe_enabled)| PortSpec { address, pxe_enabled }).collect());
     (
@@ -258,7 +258,7 @@ fn every_accepted_inventory_renders_the_intended_commands() {
     }
 }
 
-fn plain_node(driver: &str, provision_state: &str, texts: [Text; 9]) -> NodeSpec {
+fn plain_node(driver: &str, provision_state: &str, texts: [Text; 8]) -> NodeSpec {
     NodeSpec {
         uuid: 0x1be2_6c0b_03f2_4d2e_ae87_c02d_7f33_c100,
         uuid_last: false,
@@ -313,7 +313,7 @@ fn words_wrapped_to_a_line_start_are_not_read_as_options() {
 /// `initrd` still read options (`kernel -x selinux=0 …`); the loader now refuses it.
 #[test]
 fn option_like_urls_are_refused_naming_node_and_field() {
-    let mut texts: [Text; 9] = std::array::from_fn(|_| Text::Absent);
+    let mut texts: [Text; 8] = std::array::from_fn(|_| Text::Absent);
     texts[1] = Text::Value("--name=x".into());
     let node = plain_node("ipmi", "deploying", texts);
     let outcome =
@@ -349,7 +349,7 @@ fn surrogate_pair_escapes_load_in_ignored_and_used_fields() {
 #[test]
 fn quoted_kernel_parameters_render_as_the_same_words() {
     let append = r#"dyndbg="file drivers/net/* +p" nofb x='a b' c\d"#;
-    let mut texts: [Text; 9] = std::array::from_fn(|_| Text::Absent);
+    let mut texts: [Text; 8] = std::array::from_fn(|_| Text::Absent);
     texts[0] = Text::Value("http://10.99.0.1/ipa.kernel".into());
     texts[1] = Text::Value("http://10.99.0.1/ipa.initramfs".into());
     texts[4] = Text::Value(append.into());

@@ -323,7 +323,7 @@ fn footprint_figures() -> Result<Vec<Figure>, String> {
     let mut figures = vec![
         // 64 B of boot data, a quarantine cause, and the four strings Ironic parity reads
         // (boot interface, CPU arch, boot ISO, ramdisk kernel arguments).
-        plain("node record (size_of)", value("node_record_bytes")?, "B", Some(Budget::AtMost(84.0))),
+        plain("node record (size_of)", value("node_record_bytes")?, "B", Some(Budget::AtMost(80.0))),
         plain("port record (size_of)", value("port_record_bytes")?, "B", None),
         plain("bytes per node incl. strings, 10k nodes", value("inventory_bytes_per_node")?, "B", None),
         plain("static RAM, default appliance config", value("appliance_static_ram_bytes")? / 1024.0, "KiB", None),

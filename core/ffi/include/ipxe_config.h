@@ -212,7 +212,7 @@
  * Bytes one node slot takes in an inventory storage block (for
  * `IPXE_CONFIG_STORAGE_BYTES`).
  */
-#define IPXE_CONFIG_NODE_SLOT_BYTES 84
+#define IPXE_CONFIG_NODE_SLOT_BYTES 80
 
 /**
  * Bytes one PXE port slot takes in an inventory storage block.

@@ -220,7 +220,7 @@ impl IpxeConfigResult {
 
 /// Bytes one node slot takes in an inventory storage block (for
 /// `IPXE_CONFIG_STORAGE_BYTES`).
-pub const IPXE_CONFIG_NODE_SLOT_BYTES: usize = 84;
+pub const IPXE_CONFIG_NODE_SLOT_BYTES: usize = 80;
 /// Bytes one PXE port slot takes in an inventory storage block.
 pub const IPXE_CONFIG_PORT_SLOT_BYTES: usize = 28;
 /// Distinct strings a node may add to the string pool; the string index has two
