@@ -45,6 +45,25 @@ pub fn unescape(raw: &str, out: &mut [u8]) -> Result<usize, UnescapeError> {
     Ok(written)
 }
 
+/// The decoded text of a JSON string: `raw` itself when it has no escapes (no copy, no
+/// second UTF-8 check: most keys and values have none), else decoded into `out`. Text
+/// longer than `out` is [`UnescapeError::TooLong`] either way, so callers see one limit.
+///
+/// ```
+/// # use ipxe_config::json_string::unescaped;
+/// let mut out = [0u8; 16];
+/// assert_eq!(unescaped("http://x", &mut out), Ok("http://x"));
+/// assert_eq!(unescaped(r"http:\/\/x", &mut out), Ok("http://x"));
+/// ```
+pub fn unescaped<'a>(raw: &'a str, out: &'a mut [u8]) -> Result<&'a str, UnescapeError> {
+    if !raw.as_bytes().contains(&b'\\') {
+        return if raw.len() <= out.len() { Ok(raw) } else { Err(UnescapeError::TooLong) };
+    }
+    let len = unescape(raw, out)?;
+    // Decoded escapes are whole scalar values, so valid input stays valid UTF-8.
+    core::str::from_utf8(out.get(..len).unwrap_or_default()).map_err(|_| UnescapeError::InvalidEscape)
+}
+
 /// Decodes the escape at the start of `escape` (which begins with `\`); returns the
 /// character and how many bytes it took.
 fn decode_escape(escape: &[u8]) -> Result<(char, usize), UnescapeError> {
@@ -115,5 +134,10 @@ mod tests {
     fn refuses_to_truncate() {
         let mut out = [0u8; 3];
         assert_eq!(unescape(r"ab\/c", &mut out), Err(UnescapeError::TooLong));
+        // The same limit whether or not the text needed decoding.
+        assert_eq!(unescaped("abcd", &mut out), Err(UnescapeError::TooLong));
+        assert_eq!(unescaped(r"ab\/c", &mut out), Err(UnescapeError::TooLong));
+        assert_eq!(unescaped("abc", &mut out), Ok("abc"));
+        assert_eq!(unescaped(r"\u00e9", &mut out), Ok("é"));
     }
 }

@@ -251,8 +251,8 @@ impl Visitor<'_> for Key {
     }
     fn visit_str<E: serde::de::Error>(self, raw: &str) -> Result<Key, E> {
         let mut decoded = [0u8; KeyText::CAPACITY];
-        let text = match json_string::unescape(raw, &mut decoded) {
-            Ok(len) => core::str::from_utf8(decoded.get(..len).unwrap_or_default()).unwrap_or_default(),
+        let text = match json_string::unescaped(raw, &mut decoded) {
+            Ok(text) => text,
             Err(UnescapeError::TooLong) => "",
             Err(UnescapeError::InvalidEscape) => return Err(E::custom("invalid escape in an object key")),
         };
@@ -1075,10 +1075,7 @@ impl<'de> Visitor<'de> for CapabilityValue<'_> {
     }
     fn visit_str<E: serde::de::Error>(self, raw: &str) -> Result<Self::Value, E> {
         let mut decoded = [0u8; 64];
-        let text = json_string::unescape(raw, &mut decoded)
-            .ok()
-            .and_then(|len| core::str::from_utf8(decoded.get(..len)?).ok())
-            .unwrap_or_default();
+        let text = json_string::unescaped(raw, &mut decoded).unwrap_or_default();
         Ok(Some(heapless::String::try_from(text).unwrap_or_default()))
     }
     fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
@@ -1113,10 +1110,7 @@ impl<'de, const N: usize> Visitor<'de> for WordSeed<N> {
     }
     fn visit_str<E: serde::de::Error>(self, raw: &str) -> Result<Self::Value, E> {
         let mut decoded = [0u8; N];
-        let text = json_string::unescape(raw, &mut decoded)
-            .ok()
-            .and_then(|len| core::str::from_utf8(decoded.get(..len)?).ok())
-            .unwrap_or_default();
+        let text = json_string::unescaped(raw, &mut decoded).unwrap_or_default();
         Ok(Some(heapless::String::try_from(text).unwrap_or_default()))
     }
 }
