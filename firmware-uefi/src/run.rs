@@ -2,7 +2,7 @@
 
 use core::fmt::Write;
 
-use ipxe_config::{BaseUrl, BootMode, ErrorEnding, Inventory, RenderConfig, ScriptFit};
+use ipxe_config::{BaseUrl, BootMode, ErrorEnding, Inventory, InventoryStorage, RenderConfig, ScriptFit};
 use ipxe_config_server::{Appliance, ApplianceSettings, DhcpSettings, KnownMacUrl};
 use smoltcp::time::Duration;
 use smoltcp::wire::{EthernetAddress, Ipv4Cidr};
@@ -62,7 +62,7 @@ fn halt(Halt(message): Halt) -> ! {
 enum Never {}
 
 fn start(memory: Memory) -> Result<Never, Halt> {
-    let Memory { appliance: buffers, inventory: inventory_buffers, nic, inventory_file, config_file, script, base_url } =
+    let Memory { appliance: buffers, nodes, ports, strings, string_index, nic, inventory_file, config_file, script, base_url } =
         memory;
     let mut volume = boot::get_image_file_system(boot::image_handle())
         .map_err(|error| halted(format_args!("cannot open the volume this image was loaded from: {:?}", error.status())))?;
@@ -90,7 +90,12 @@ fn start(memory: Memory) -> Result<Never, Halt> {
     let fit = ScriptFit { config: &render, scratch: script };
     let loaded = esp::read_whole(&mut root, esp::INVENTORY_FILE, inventory_file)
         .map_err(|error| halted(format_args!("{error}")))
-        .and_then(|json| inventory_buffers.load_fitted(json, fit).map(|inventory| inventory.extent()).map_err(|error| halted(format_args!("{error}"))));
+        .and_then(|json| {
+            let storage = InventoryStorage { nodes, ports, strings, string_index };
+            ipxe_config::load_fitted(json, storage, fit)
+                .map(|inventory| inventory.extent())
+                .map_err(|error| halted(format_args!("{error}")))
+        });
     let extent = match loaded {
         Ok(extent) => extent,
         Err(Halt(why)) => {
@@ -98,13 +103,13 @@ fn start(memory: Memory) -> Result<Never, Halt> {
             // saying it is unknown, which is what the operator then sees on the node too.
             log::error!("inventory {}: {why}", esp::INVENTORY_FILE);
             log::error!("inventory {}: not loaded, serving error scripts until it is fixed", esp::INVENTORY_FILE);
-            inventory_buffers
-                .load(EMPTY_INVENTORY)
+            let storage = InventoryStorage { nodes, ports, strings, string_index };
+            ipxe_config::load(EMPTY_INVENTORY, storage)
                 .map(|inventory| inventory.extent())
                 .map_err(|error| halted(format_args!("the empty inventory: {error}")))?
         }
     };
-    let inventory: Inventory<'static> = inventory_buffers.inventory(extent);
+    let inventory: Inventory<'_> = Inventory::view(nodes, ports, strings, extent);
     log::info!(
         "inventory {}: {} nodes, {} PXE ports, {} string bytes, {} quarantined",
         esp::INVENTORY_FILE,
