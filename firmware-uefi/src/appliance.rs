@@ -107,4 +107,3 @@ fn emptied<T: Copy>(slots: &'static mut [MaybeUninit<T>], empty: T) -> &'static 
         &mut *(core::ptr::from_mut(slots) as *mut [T])
     }
 }
-

@@ -11,6 +11,7 @@ use core::net::Ipv4Addr;
 
 /// What the file says; `None` and the defaults where a key is absent.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[allow(clippy::struct_excessive_bools)] // reason: one per yes/no key of the file, read once
 pub struct FirmwareConfig<'c> {
     /// The appliance's address and prefix length (`ip = 10.99.0.1/24`), required.
     pub ip: (Ipv4Addr, u8),
@@ -160,9 +161,9 @@ pub fn parse(bytes: &[u8]) -> Result<FirmwareConfig<'_>, ConfigError<'_>> {
                 }
             }
             "dhcp_range" => {
-                let range = value.split_once('-').and_then(|(first, last)| {
-                    Some((first.trim().parse().ok()?, last.trim().parse().ok()?))
-                });
+                let range = value
+                    .split_once('-')
+                    .and_then(|(first, last)| Some((first.trim().parse().ok()?, last.trim().parse().ok()?)));
                 let (first, last) = range.ok_or(bad("expected first-last (10.99.0.100-10.99.0.199)"))?;
                 config.dhcp = DhcpChoice::Range(first, last);
             }
@@ -213,7 +214,7 @@ pub fn default_range(ip: Ipv4Addr, prefix: u8) -> Option<(Ipv4Addr, Ipv4Addr)> {
         return None;
     }
     let base = u32::from(ip) & !0xff;
-    Some((Ipv4Addr::from(base | 100), Ipv4Addr::from(base | 199)))
+    Some((Ipv4Addr::from(base + 100), Ipv4Addr::from(base + 199)))
 }
 
 #[cfg(test)]

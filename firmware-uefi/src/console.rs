@@ -66,7 +66,14 @@ impl Log for ConsoleLogger {
         }
         let mut line = Line { bytes: [0; MAX_LINE], len: 0, cut: false };
         let micros = clock::now().total_micros();
-        let _ = write!(line, "{:>6}.{:03} {:<5} {}", micros / 1_000_000, micros / 1000 % 1000, record.level(), record.args());
+        let _ = write!(
+            line,
+            "{:>6}.{:03} {:<5} {}",
+            micros / 1_000_000,
+            micros / 1000 % 1000,
+            record.level(),
+            record.args()
+        );
         if line.cut {
             let _ = line.write_str("…");
         }

@@ -31,7 +31,10 @@ pub fn main() -> Status {
     let mhz = clock::calibrate();
     // Without this the firmware resets the machine 300 s after the application started.
     if let Err(error) = boot::set_watchdog_timer(0, 0x10000, None) {
-        log::warn!("cannot turn the firmware watchdog off ({:?}): the machine may reset after 5 minutes", error.status());
+        log::warn!(
+            "cannot turn the firmware watchdog off ({:?}): the machine may reset after 5 minutes",
+            error.status()
+        );
     }
     log::info!("ipxe-config firmware {} starting (cycle counter {mhz} MHz)", env!("CARGO_PKG_VERSION"));
     let Some(memory) = take_memory() else { return Status::ABORTED };
@@ -62,10 +65,21 @@ fn halt(Halt(message): Halt) -> ! {
 enum Never {}
 
 fn start(memory: Memory) -> Result<Never, Halt> {
-    let Memory { appliance: buffers, nodes, ports, strings, string_index, nic, inventory_file, config_file, script, base_url } =
-        memory;
-    let mut volume = boot::get_image_file_system(boot::image_handle())
-        .map_err(|error| halted(format_args!("cannot open the volume this image was loaded from: {:?}", error.status())))?;
+    let Memory {
+        appliance: buffers,
+        nodes,
+        ports,
+        strings,
+        string_index,
+        nic,
+        inventory_file,
+        config_file,
+        script,
+        base_url,
+    } = memory;
+    let mut volume = boot::get_image_file_system(boot::image_handle()).map_err(|error| {
+        halted(format_args!("cannot open the volume this image was loaded from: {:?}", error.status()))
+    })?;
     let mut root: Directory = volume
         .open_volume()
         .map_err(|error| halted(format_args!("cannot open the volume's root folder: {:?}", error.status())))?;
@@ -178,7 +192,10 @@ fn settings(config: &FirmwareConfig<'_>, mac: EthernetAddress) -> Result<Applian
         DhcpChoice::Off => None,
         DhcpChoice::Range(first, last) => Some((first, last)),
         DhcpChoice::Default => Some(config::default_range(address, prefix).ok_or_else(|| {
-            halted(format_args!("{}: the subnet /{prefix} is too small for the default DHCP pool; set dhcp_range or dhcp = off", esp::CONFIG_FILE))
+            halted(format_args!(
+                "{}: the subnet /{prefix} is too small for the default DHCP pool; set dhcp_range or dhcp = off",
+                esp::CONFIG_FILE
+            ))
         })?),
     };
     if let Some((first, last)) = range {
@@ -192,7 +209,8 @@ fn settings(config: &FirmwareConfig<'_>, mac: EthernetAddress) -> Result<Applian
         let mut dhcp = DhcpSettings::new(first, last);
         dhcp.router = config.gateway;
         dhcp.unknown_mac_chain = config.unknown_mac_chain;
-        dhcp.known_mac_url = if config.script_key_port_address { KnownMacUrl::PortAddress } else { KnownMacUrl::NodeUuid };
+        dhcp.known_mac_url =
+            if config.script_key_port_address { KnownMacUrl::PortAddress } else { KnownMacUrl::NodeUuid };
         settings.dhcp = Some(dhcp);
     }
     Ok(settings)

@@ -41,6 +41,7 @@ struct TxPool {
 
 impl NicBuffers {
     /// Empty buffers; usable in a `static`.
+    #[allow(clippy::large_stack_arrays)] // reason: evaluated at compile time, into the static
     pub const fn new() -> Self {
         NicBuffers { rx: [0; FRAME], pool: TxPool { frames: [[0; FRAME]; TX_POOL], in_flight: 0 } }
     }
@@ -94,7 +95,8 @@ pub fn open(buffers: &'static mut NicBuffers) -> Result<(SnpDevice, NicInfo), Ni
             }
         }
     }
-    let handles = boot::locate_handle_buffer(SearchType::ByProtocol(&SimpleNetwork::GUID)).map_err(|_| NicError::NoSnp)?;
+    let handles =
+        boot::locate_handle_buffer(SearchType::ByProtocol(&SimpleNetwork::GUID)).map_err(|_| NicError::NoSnp)?;
     let handle = *handles.first().ok_or(NicError::NoSnp)?;
     let mut snp = boot::open_protocol_exclusive::<SimpleNetwork>(handle)
         .map_err(|error| NicError::Setup { step: "OpenProtocol", status: error.status() })?;

@@ -6,6 +6,7 @@ mod bench;
 mod ci;
 mod cmd;
 mod ffi;
+mod firmware_image;
 mod fuzz;
 mod ironic_parity;
 mod qemu_boot;
@@ -43,6 +44,22 @@ enum Task {
         #[arg(long)]
         check: bool,
     },
+    /// Writes the appliance as a bootable raw disk image (GPT, one FAT EFI System
+    /// Partition with EFI/BOOT/BOOTX64.EFI and ipxe-config/), ready for `dd` to a USB stick.
+    FirmwareImage {
+        /// The image file to write.
+        #[arg(long, default_value = "target/ipxe-config-uefi.img")]
+        out: std::path::PathBuf,
+        /// appliance.conf for the image (default: ip = 10.99.0.1/24, DHCP .100-.199).
+        #[arg(long)]
+        config: Option<std::path::PathBuf>,
+        /// The inventory JSON (default: fixtures/inventory.json).
+        #[arg(long)]
+        inventory: Option<std::path::PathBuf>,
+        /// A folder whose files are served as boot artifacts (kernels, initrds).
+        #[arg(long)]
+        artifacts: Option<std::path::PathBuf>,
+    },
     /// Boots the qemu-boot payloads without iPXE (kernel + initrd, local disk, OVMF, NIC wiring).
     QemuSmoke,
     /// Runs every cargo-fuzz target for a bounded time (nightly toolchain; installs cargo-fuzz if missing).
@@ -71,6 +88,9 @@ fn main() -> ExitCode {
         }
         Task::FfiHeader { check: false } => ffi::write_header(),
         Task::FfiHeader { check: true } => ffi::check_header(),
+        Task::FirmwareImage { out, config, inventory, artifacts } => {
+            firmware_image::run_command(&firmware_image::Options { out, config, inventory, artifacts })
+        }
         Task::QemuSmoke => qemu_boot::smoke(),
         Task::IronicParity => ironic_parity::run_parity(),
         Task::Bench { quick } => bench::run(&bench::Options { quick }),
