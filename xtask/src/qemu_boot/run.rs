@@ -20,7 +20,7 @@ use super::netns::{self, Namespace};
 use super::paths::fresh_run_dir;
 use super::payloads::{self, Payloads};
 use super::prereqs;
-use super::scenarios::{Expect, FirmwareInventory, Network, Scenario, BROKEN_NODE, LIFECYCLE_NODE, SCENARIOS};
+use super::scenarios::{Expect, FirmwareInventory, Network, Scenario, DUPLICATED_NODE, LIFECYCLE_NODE, SCENARIOS};
 use super::server_log::ServerLog;
 use crate::cmd::workspace_root;
 use crate::firmware_image::{self, ImageSpec};
@@ -263,7 +263,7 @@ fn boot_firmware(
     let fixture = workspace_root().join("fixtures/inventory.json");
     fs::copy(&fixture, &inventory).map_err(|e| format!("cannot copy {}: {e}", fixture.display()))?;
     if inventory_kind == FirmwareInventory::Broken {
-        break_driver(&inventory, BROKEN_NODE)?;
+        duplicate_uuid(&inventory, DUPLICATED_NODE)?;
     }
     let mut config = firmware_image::DEFAULT_CONFIG.to_owned();
     for line in scenario.appliance_args {
@@ -317,16 +317,13 @@ fn artifact_rate(appliance: &dyn ServerLog) -> Option<(u64, f64)> {
         .max_by_key(|(bytes, _)| *bytes)
 }
 
-/// The broken inventory of `firmware-error`: one node's `driver` a number.
-fn break_driver(inventory: &Path, uuid: &str) -> Result<(), String> {
+/// The broken inventory of `firmware-error`: the second node takes `uuid`, the first's.
+fn duplicate_uuid(inventory: &Path, uuid: &str) -> Result<(), String> {
     let text = fs::read_to_string(inventory).map_err(|e| format!("{}: {e}", inventory.display()))?;
     let mut json: serde_json::Value =
         serde_json::from_str(&text).map_err(|e| format!("{}: {e}", inventory.display()))?;
-    let node = json["nodes"]
-        .as_array_mut()
-        .and_then(|nodes| nodes.iter_mut().find(|n| n["uuid"] == uuid))
-        .ok_or_else(|| format!("no node {uuid} in {}", inventory.display()))?;
-    node["driver"] = 42.into();
+    let second = json["nodes"].get_mut(1).ok_or_else(|| format!("{} has fewer than two nodes", inventory.display()))?;
+    second["uuid"] = uuid.into();
     let body = serde_json::to_string_pretty(&json).map_err(|e| e.to_string())?;
     fs::write(inventory, body).map_err(|e| format!("{}: {e}", inventory.display()))
 }

@@ -41,12 +41,13 @@ pub enum Network {
 pub enum FirmwareInventory {
     /// `fixtures/inventory.json` as it is.
     Fixture,
-    /// The fixture with [`BROKEN_NODE`]'s `driver` a number: the load fails.
+    /// The fixture with its second node renamed to the first's UUID: the load fails,
+    /// naming that node and the `uuid` field.
     Broken,
 }
 
-/// The node whose field [`FirmwareInventory::Broken`] breaks.
-pub const BROKEN_NODE: &str = "00000002-0000-4000-8000-000000000002";
+/// The UUID [`FirmwareInventory::Broken`] gives a second node.
+pub const DUPLICATED_NODE: &str = "00000001-0000-4000-8000-000000000001";
 
 #[derive(Clone, Copy, Debug)]
 pub struct Scenario {
@@ -234,7 +235,7 @@ pub const SCENARIOS: &[Scenario] = &[
         expect: Expect::Console(&["No node has a PXE-enabled port with MAC 52:54:00:00:00:06."]),
         network: Network::FirmwareVm(FirmwareInventory::Broken),
         appliance_log: Some(
-            "inventory \\ipxe-config\\inventory.json: node 00000002-0000-4000-8000-000000000002: driver",
+            "inventory \\ipxe-config\\inventory.json: node 00000001-0000-4000-8000-000000000001: uuid: a second node has this uuid",
         ),
     },
     Scenario {
