@@ -37,6 +37,9 @@ enum Task {
         /// Boot each selected scenario this many times.
         #[arg(long, default_value_t = 1)]
         repeat: usize,
+        /// Boot one scenario at a time (timings free of a second scenario's load).
+        #[arg(long)]
+        one_at_a_time: bool,
     },
     /// Regenerates core/ffi/include/ipxe_config.h with cbindgen (CI checks it is up to date).
     FfiHeader {
@@ -83,8 +86,8 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.task {
         Task::Ci => ci::run_all(),
-        Task::QemuBoot { scenario, keep, repeat } => {
-            qemu_boot::run(&qemu_boot::Options { scenario, keep, repeat, one_at_a_time: false })
+        Task::QemuBoot { scenario, keep, repeat, one_at_a_time } => {
+            qemu_boot::run(&qemu_boot::Options { scenario, keep, repeat, one_at_a_time })
         }
         Task::FfiHeader { check: false } => ffi::write_header(),
         Task::FfiHeader { check: true } => ffi::check_header(),
