@@ -1,7 +1,7 @@
 //! The NIC: UEFI's Simple Network Protocol as a `smoltcp::phy::Device`.
 //!
 //! Firmware connects drivers only to the devices in its boot order, so at start-up a NIC
-//! usually has no driver yet: [`open`] connects every handle first (not recursively, so
+//! usually has no driver yet: [`open`] connects every PCI function first (not recursively, so
 //! the firmware's own network stack does not bind the NIC beside us), then takes the
 //! first handle with SNP. SNP starts STOPPED on most drivers and must be started and
 //! initialised; receive filters are set from what the driver offers.
@@ -83,10 +83,18 @@ pub struct NicInfo {
     pub handles_connected: usize,
 }
 
-/// Connects every driver, then opens, starts and initialises the first NIC.
+/// EFI_PCI_IO_PROTOCOL: every PCI function has it once the bus is enumerated.
+const PCI_IO: uefi::Guid = uefi::guid!("4cf5b200-68b8-4ca5-9eec-b23e3f50029a");
+
+/// Connects drivers to every PCI function (every handle if the firmware has no PCI), then
+/// opens, starts and initialises the first NIC.
 pub fn open(buffers: &'static mut NicBuffers) -> Result<(SnpDevice, NicInfo), NicError> {
     let mut handles_connected = 0;
-    if let Ok(handles) = boot::locate_handle_buffer(SearchType::AllHandles) {
+    // A NIC is a PCI function on every machine this image targets; connecting only those
+    // skips the hundreds of other handles (and their drivers' start-up).
+    let candidates = boot::locate_handle_buffer(SearchType::ByProtocol(&PCI_IO))
+        .or_else(|_| boot::locate_handle_buffer(SearchType::AllHandles));
+    if let Ok(handles) = candidates {
         for handle in handles.iter() {
             // Most handles have no driver to connect; only the NICs' result matters, and
             // it shows as an SNP handle below.
