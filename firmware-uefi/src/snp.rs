@@ -61,7 +61,7 @@ impl fmt::Display for NicError {
         match self {
             Self::NoSnp => f.write_str(
                 "no network interface: no handle has the Simple Network Protocol \
-                 (EFI_SIMPLE_NETWORK_PROTOCOL) after connecting every driver; the NIC needs a UEFI driver (its option ROM, or the firmware's own)",
+                 (EFI_SIMPLE_NETWORK_PROTOCOL) after connecting drivers to every PCI function; the NIC needs a UEFI driver (its option ROM, or the firmware's own)",
             ),
             Self::Setup { step, status } => write!(f, "the network interface failed at {step}: {status:?}"),
         }
