@@ -56,7 +56,10 @@ fn halted(args: core::fmt::Arguments<'_>) -> Halt {
 
 fn halt(Halt(message): Halt) -> ! {
     log::error!("{message}");
-    log::error!("not serving; restart the machine once this is fixed (files are in {} on the boot volume)", esp::FOLDER);
+    log::error!(
+        "not serving; restart the machine once this is fixed (files are in {} on the boot volume)",
+        esp::FOLDER
+    );
     loop {
         boot::stall(core::time::Duration::from_secs(1));
     }

@@ -21,6 +21,11 @@ use uefi::{Identify, Status};
 
 /// Largest Ethernet frame without FCS: 1500 bytes of payload and the 14-byte header.
 pub const FRAME: usize = 1514;
+/// The receive buffer: larger than any frame we answer. SNP leaves a frame that does not
+/// fit in its queue (`BUFFER_TOO_SMALL`), and every later Receive meets it again, so one
+/// jumbo frame from the wire would stop the appliance's receiving for good; a buffer
+/// beyond jumbo size takes whatever a driver delivers, and what is too long is dropped.
+const RX_BUFFER: usize = 16 * 1024;
 /// Transmit buffers: the driver may hold this many frames at once (VirtioNetDxe was seen
 /// holding 32 in a burst of artifact data).
 const TX_POOL: usize = 32;
@@ -28,7 +33,7 @@ const TX_POOL: usize = 32;
 /// The device's buffers, in a `static`: the driver holds pointers into the pool, so it
 /// must never move.
 pub struct NicBuffers {
-    rx: [u8; FRAME],
+    rx: [u8; RX_BUFFER],
     pool: TxPool,
 }
 
@@ -43,7 +48,7 @@ impl NicBuffers {
     /// Empty buffers; usable in a `static`.
     #[allow(clippy::large_stack_arrays)] // reason: evaluated at compile time, into the static
     pub const fn new() -> Self {
-        NicBuffers { rx: [0; FRAME], pool: TxPool { frames: [[0; FRAME]; TX_POOL], in_flight: 0 } }
+        NicBuffers { rx: [0; RX_BUFFER], pool: TxPool { frames: [[0; FRAME]; TX_POOL], in_flight: 0 } }
     }
 }
 
@@ -204,7 +209,8 @@ impl phy::Device for SnpDevice {
         let index = free_slot(pool.in_flight)?;
         let len = self.snp.receive(rx, None, None, None, None).ok()?;
         self.received += 1;
-        let frame = rx.get(..len.min(FRAME)).unwrap_or_default();
+        // Longer than Ethernet's 1514 bytes: not for us (and smoltcp's MTU is that).
+        let frame = rx.get(..len).filter(|frame| frame.len() <= FRAME)?;
         Some((SnpRx { frame }, SnpTx { snp: &self.snp, pool, index }))
     }
 
