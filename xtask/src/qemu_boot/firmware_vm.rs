@@ -37,9 +37,14 @@ pub struct FirmwareVm {
 }
 
 impl FirmwareVm {
-    /// Boots `image` (never written: `snapshot=on`) with its NIC on `end`; log
-    /// timestamps count from `powered_on`.
-    pub fn start(image: &Path, end: &UnixDatagram, run_dir: &Path, powered_on: Instant) -> Result<Self, String> {
+    /// Boots `image` (never written: `snapshot=on`) with its NIC on `end` (no NIC at all
+    /// without one); log timestamps count from `powered_on`.
+    pub fn start(
+        image: &Path,
+        end: Option<&UnixDatagram>,
+        run_dir: &Path,
+        powered_on: Instant,
+    ) -> Result<Self, String> {
         let console = run_dir.join("appliance-console.log");
         let vars = run_dir.join("appliance-OVMF_VARS.fd");
         fs::copy(OVMF_VARS, &vars).map_err(|error| format!("cannot copy {OVMF_VARS}: {error}"))?;
@@ -50,7 +55,19 @@ impl FirmwareVm {
                 .ok_or_else(|| format!("path {} cannot be given to QEMU", path.display()))
         };
         let mut command = Command::new(QEMU);
-        let fd = fd_pass::inherit(&mut command, end);
+        let nic = match end {
+            Some(end) => {
+                let fd = fd_pass::inherit(&mut command, end);
+                vec![
+                    "-netdev".to_owned(),
+                    format!("dgram,id=n0,local.type=fd,local.str={fd}"),
+                    "-device".to_owned(),
+                    format!("virtio-net-pci,netdev=n0,mac={APPLIANCE_MAC},romfile="),
+                ]
+            }
+            // Without this QEMU adds a default NIC on user networking.
+            None => vec!["-nic".to_owned(), "none".to_owned()],
+        };
         command
             .args(["-accel", "tcg", "-smp", "1", "-m", "256", "-display", "none", "-monitor", "none", "-no-reboot"])
             .args(["-machine", "q35"])
@@ -59,8 +76,7 @@ impl FirmwareVm {
             .args(["-drive", &format!("if=pflash,format=raw,unit=1,file={}", path(&vars)?)])
             .args(["-drive", &format!("if=none,id=esp,format=raw,snapshot=on,file={}", path(image)?)])
             .args(["-device", "virtio-blk-pci,drive=esp,bootindex=0"])
-            .args(["-netdev", &format!("dgram,id=n0,local.type=fd,local.str={fd}")])
-            .args(["-device", &format!("virtio-net-pci,netdev=n0,mac={APPLIANCE_MAC},romfile=")]);
+            .args(nic);
         let qemu_log = run_dir.join("appliance-qemu.log");
         let log = File::create(&qemu_log).map_err(|error| format!("{}: {error}", qemu_log.display()))?;
         let log_too = log.try_clone().map_err(|error| format!("{}: {error}", qemu_log.display()))?;

@@ -20,6 +20,9 @@ pub enum Expect {
     /// then ended too, and the firmware booted its next device (a floppy with the local
     /// disk's marker code). No script was asked for any of `unasked`, the NICs after it.
     ChainReturnsToFirmware { unasked: &'static [&'static str] },
+    /// Firmware scenarios without a client (no MACs; the appliance VM has no NIC either):
+    /// the appliance's console shows every one of these lines.
+    ApplianceConsole(&'static [&'static str]),
 }
 
 /// How the guest reaches the appliance.
@@ -249,5 +252,18 @@ pub const SCENARIOS: &[Scenario] = &[
         },
         network: Network::FirmwareVm(FirmwareInventory::Fixture),
         appliance_log: Some("lookup=uuid"),
+    },
+    // No NIC at all: the appliance says what it looked for and stops, cleanly.
+    Scenario {
+        name: "firmware-no-nic",
+        firmware: Firmware::Uefi,
+        macs: &[],
+        appliance_args: &[],
+        expect: Expect::ApplianceConsole(&[
+            "ERROR no network interface: no handle has the Simple Network Protocol (EFI_SIMPLE_NETWORK_PROTOCOL)",
+            "ERROR not serving; restart the machine once this is fixed",
+        ]),
+        network: Network::FirmwareVm(FirmwareInventory::Fixture),
+        appliance_log: None,
     },
 ];
