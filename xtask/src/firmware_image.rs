@@ -31,6 +31,10 @@ pub const EFI_BUDGET_BYTES: u64 = 512 * 1024;
 const PARTITION_START: u64 = 1 << 20;
 /// Room left after the partition for the backup GPT (33 sectors; a MiB keeps alignment).
 const TAIL: u64 = 1 << 20;
+/// Smallest file system made: FAT32 needs 65,525 clusters, 32 MiB of 512-byte ones.
+/// FAT32 rather than the FAT12/16 `mkfs.fat` would pick for a small image: the UEFI
+/// specification names FAT32 for system partitions, and some firmware boots only that.
+const MIN_FAT_BYTES: u64 = 34 << 20;
 /// The EFI System Partition type.
 const ESP_TYPE: &str = "C12A7328-F81F-11D2-BA4B-00A0C93EC93B";
 
@@ -85,7 +89,7 @@ pub fn write_image(spec: &ImageSpec, out: &Path) -> Result<(), String> {
         payload += file_len(path)?;
     }
     // FAT's tables and cluster slack, and room for an operator to add a file later.
-    let fat_bytes = round_up_mib(payload + payload / 8 + (8 << 20));
+    let fat_bytes = round_up_mib(payload + payload / 8 + (8 << 20)).max(MIN_FAT_BYTES);
     let work = out.with_extension("esp.tmp");
     let _ = fs::remove_file(&work);
     let result = build_fat(spec, &work, fat_bytes).and_then(|()| assemble(&work, fat_bytes, out));
@@ -205,8 +209,8 @@ fn check_name(name: &str) -> Result<(), String> {
 
 /// Options of `cargo xtask firmware-image`.
 pub struct Options {
-    /// Where the image goes.
-    pub out: PathBuf,
+    /// Where the image goes (default `target/ipxe-config-uefi.img` of the workspace).
+    pub out: Option<PathBuf>,
     /// The configuration file (default: [`DEFAULT_CONFIG`]).
     pub config: Option<PathBuf>,
     /// The inventory (default: `fixtures/inventory.json`).
@@ -238,11 +242,12 @@ pub fn run_command(options: &Options) -> Result<(), String> {
         artifacts.sort();
     }
     let spec = ImageSpec { efi: efi.clone(), config, inventory, artifacts };
-    write_image(&spec, &options.out)?;
+    let out = options.out.clone().unwrap_or_else(|| workspace_root().join("target/ipxe-config-uefi.img"));
+    write_image(&spec, &out)?;
     println!(
         "firmware-image: {} ({} bytes; {} is {} bytes of the {EFI_BUDGET_BYTES}-byte budget)",
-        options.out.display(),
-        file_len(&options.out)?,
+        out.display(),
+        file_len(&out)?,
         efi.display(),
         file_len(&efi)?
     );

@@ -50,9 +50,9 @@ enum Task {
     /// Writes the appliance as a bootable raw disk image (GPT, one FAT EFI System
     /// Partition with EFI/BOOT/BOOTX64.EFI and ipxe-config/), ready for `dd` to a USB stick.
     FirmwareImage {
-        /// The image file to write.
-        #[arg(long, default_value = "target/ipxe-config-uefi.img")]
-        out: std::path::PathBuf,
+        /// The image file to write (default: target/ipxe-config-uefi.img in the workspace).
+        #[arg(long)]
+        out: Option<std::path::PathBuf>,
         /// appliance.conf for the image (default: ip = 10.99.0.1/24, DHCP .100-.199).
         #[arg(long)]
         config: Option<std::path::PathBuf>,
