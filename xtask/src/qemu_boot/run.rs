@@ -5,6 +5,7 @@
 //! that directory and prints the tails of both logs; `--keep` keeps it on success too.
 
 use std::fs;
+use std::os::unix::net::UnixDatagram;
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
@@ -287,21 +288,24 @@ fn boot_firmware(
         }
         return Ok(());
     }
+    // The appliance first, the client once it serves: iPXE gives up on DHCP after about
+    // 15 s, and a loaded machine can take longer than that to boot OVMF twice at once.
+    let (client_end, appliance_end) = UnixDatagram::pair().map_err(|e| format!("cannot create a socketpair: {e}"))?;
+    let appliance_started = Instant::now();
+    let mut appliance = FirmwareVm::start(&image, Some(&appliance_end), run_dir, appliance_started)?;
+    let serving = appliance
+        .wait_for("the appliance's ready line", STEP_TIMEOUT, &|line| line.contains(" ready ip="))
+        .map_err(|error| format!("{error}\n--- appliance console tail ---\n{}---", appliance.tail(15)))?;
+    outcome.appliance_serving = Some(serving);
     let mut spec = GuestSpec::new(scenario.firmware, Boot::NetworkThenDisk, run_dir);
     spec.nic_macs = scenario.macs.iter().map(|mac| (*mac).to_string()).collect();
     spec.local_disk = Some(prepared.payloads.local_disk.clone());
-    let guest::Launched { mut guest, appliance_ends } = guest::launch(&spec)?;
-    let powered_on = Instant::now().checked_sub(guest.elapsed()).unwrap_or_else(Instant::now);
-    let end = appliance_ends.first().ok_or("the scenario has no NIC")?;
-    let mut appliance = FirmwareVm::start(&image, Some(end), run_dir, powered_on)?;
-    let appliance_started = powered_on.elapsed();
+    let guest::Launched { mut guest, .. } = guest::launch_on(&spec, client_end)?;
+    // Timestamps from here on count from the client's power-on, as in the other scenarios.
+    let client_on = appliance_started.elapsed().saturating_sub(guest.elapsed());
 
     let result = check(scenario, &mut guest, &mut appliance, &inventory, outcome);
-    outcome.first_request = first_script_request(&appliance);
-    if let Some((ready, _)) = appliance.find(&|line| line.contains(" ready ip=")) {
-        let serving = ready.saturating_sub(appliance_started);
-        outcome.appliance_serving = Some(serving);
-    }
+    outcome.first_request = first_script_request(&appliance).map(|at| at.saturating_sub(client_on));
     outcome.artifact_rate = artifact_rate(&appliance);
     result.map_err(|error| format!("{error}\n--- appliance console tail ---\n{}---", appliance.tail(15)))
 }
