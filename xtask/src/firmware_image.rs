@@ -103,7 +103,7 @@ fn build_fat(spec: &ImageSpec, fat: &Path, fat_bytes: u64) -> Result<(), String>
     // -C creates the file (size in KiB); a fixed volume ID keeps builds comparable.
     quiet(
         Command::new("mkfs.fat")
-            .args(["-C", "-n", "IPXECONFIG", "-i", "1ec0f1a5", &fat_text])
+            .args(["-C", "-F", "32", "-n", "IPXECONFIG", "-i", "1ec0f1a5", &fat_text])
             .arg((fat_bytes / 1024).to_string()),
     )?;
     let config = fat.with_extension("conf.tmp");
@@ -265,6 +265,53 @@ mod tests {
         for bad in ["", "../x", "a/b", "-o", ".hidden", "a b", "a\\b"] {
             assert!(check_name(bad).is_err(), "{bad:?}");
         }
+    }
+
+    /// A real image made by the real tools: a GPT whose one partition is an ESP, holding
+    /// a FAT32 file system with every file where the firmware and the appliance look.
+    #[test]
+    fn an_image_holds_the_layout_the_appliance_reads() -> Result<(), String> {
+        let dir = std::env::temp_dir().join(format!("ipxe-config-image-test-{}", std::process::id()));
+        fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+        let efi = dir.join("app.efi");
+        let kernel = dir.join("vmlinuz");
+        fs::write(&efi, b"MZ stand-in").map_err(|e| e.to_string())?;
+        fs::write(&kernel, vec![7u8; 300_000]).map_err(|e| e.to_string())?;
+        let spec = ImageSpec {
+            efi,
+            config: DEFAULT_CONFIG.to_owned(),
+            inventory: workspace_root().join("fixtures/inventory.json"),
+            artifacts: vec![("vmlinuz".to_owned(), kernel)],
+        };
+        let image = dir.join("disk.img");
+        let result = (|| {
+            write_image(&spec, &image)?;
+            let table = Command::new("sfdisk").arg("--dump").arg(&image).output().map_err(|e| e.to_string())?;
+            let table = String::from_utf8_lossy(&table.stdout);
+            assert!(table.contains("label: gpt"), "{table}");
+            assert!(table.contains(&format!("start=        2048, size=       {},", MIN_FAT_BYTES / 512)), "{table}");
+            assert!(table.contains(&format!("type={ESP_TYPE}")), "{table}");
+            let bytes = fs::read(&image).map_err(|e| e.to_string())?;
+            let boot_sector = &bytes[PARTITION_START as usize..PARTITION_START as usize + 512];
+            assert_eq!(&boot_sector[82..90], b"FAT32   ");
+            let on_esp = format!("{}@@1M", image.display());
+            let read = |path: &str| -> Result<Vec<u8>, String> {
+                let output = Command::new("mtype").args(["-i", &on_esp, path]).output().map_err(|e| e.to_string())?;
+                if output.status.success() {
+                    Ok(output.stdout)
+                } else {
+                    Err(format!("mtype {path}: {}", String::from_utf8_lossy(&output.stderr)))
+                }
+            };
+            assert_eq!(read("::/EFI/BOOT/BOOTX64.EFI")?, b"MZ stand-in");
+            assert_eq!(read("::/ipxe-config/appliance.conf")?, DEFAULT_CONFIG.as_bytes());
+            assert_eq!(read("::/ipxe-config/artifacts/vmlinuz")?.len(), 300_000);
+            let fixture = fs::read(&spec.inventory).map_err(|e| e.to_string())?;
+            assert_eq!(read("::/ipxe-config/inventory.json")?, fixture);
+            Ok(())
+        })();
+        let _ = fs::remove_dir_all(&dir);
+        result
     }
 
     #[test]
