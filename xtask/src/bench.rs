@@ -69,6 +69,7 @@ pub fn run(options: &Options) -> Result<(), String> {
     figures.extend(footprint_figures()?);
     if !options.quick {
         figures.extend(boot_figures()?);
+        figures.extend(firmware_figures()?);
         figures.extend(storm_figures()?);
     }
     print_table(&figures);
@@ -301,6 +302,47 @@ fn boot_figures() -> Result<Vec<Figure>, String> {
             spread: Some(marker_range),
             budget: None,
         },
+    ])
+}
+
+/// The firmware appliance: its `.efi` size, and medians of three `firmware-deploy` boots
+/// one at a time (two VMs: the appliance in OVMF, a BIOS iPXE client).
+fn firmware_figures() -> Result<Vec<Figure>, String> {
+    let options = crate::qemu_boot::Options {
+        scenario: Some("firmware-deploy".to_string()),
+        keep: false,
+        repeat: 3,
+        one_at_a_time: true,
+    };
+    let outcomes = crate::qemu_boot::run::run_scenarios(&options)?;
+    if let Some(failed) = outcomes.iter().find_map(|o| o.error.as_ref()) {
+        return Err(failed.clone());
+    }
+    let efi = crate::firmware_image::efi_path(crate::firmware_image::UEFI_TARGET);
+    let efi_bytes = fs::metadata(&efi).map_err(|e| format!("{}: {e}", efi.display()))?.len();
+    let median = |mut values: Vec<f64>| -> Result<(f64, (f64, f64)), String> {
+        values.sort_by(f64::total_cmp);
+        let middle = *values.get(values.len() / 2).ok_or("no firmware boots measured")?;
+        Ok((middle, (values.first().copied().unwrap_or(middle), values.last().copied().unwrap_or(middle))))
+    };
+    let seconds = |pick: fn(&crate::qemu_boot::run::Outcome) -> Option<std::time::Duration>| {
+        median(outcomes.iter().filter_map(pick).map(|d| d.as_secs_f64()).collect())
+    };
+    let (serving, serving_range) = seconds(|o| o.appliance_serving)?;
+    let (first, first_range) = seconds(|o| o.first_request)?;
+    let (rate, rate_range) = median(outcomes.iter().filter_map(|o| o.artifact_rate).map(|(_, rate)| rate).collect())?;
+    let figure = |name: &str, value, unit, spread, budget| Figure { name: name.into(), value, unit, spread, budget };
+    Ok(vec![
+        figure(
+            "UEFI appliance: .efi size (x86_64)",
+            efi_bytes as f64 / 1024.0,
+            "KiB",
+            None,
+            Some(Budget::AtMost(512.0)),
+        ),
+        figure("UEFI appliance: VM start to serving", serving, "s", Some(serving_range), Some(Budget::AtMost(4.0))),
+        figure("UEFI appliance: client start to first script request", first, "s", Some(first_range), None),
+        figure("UEFI appliance: kernel download inside QEMU", rate, "MB/s", Some(rate_range), None),
     ])
 }
 

@@ -9,6 +9,10 @@ use crate::cmd::{cargo, run, workspace_root};
 /// Targets the `#![no_std]` crates must build for.
 pub const NO_STD_TARGETS: [&str; 2] = ["thumbv7em-none-eabihf", "x86_64-unknown-none"];
 
+/// The UEFI targets of the firmware image (`firmware-uefi/`): x86_64 is booted by the
+/// qemu-boot scenarios, aarch64 is built only.
+pub const UEFI_TARGETS: [&str; 2] = [crate::firmware_image::UEFI_TARGET, crate::firmware_image::UEFI_TARGET_AARCH64];
+
 /// The `#![no_std]` library crates and the cargo flags that leave their std parts out.
 const NO_STD_CRATES: [(&str, &[&str]); 2] = [("ipxe-config", &[]), ("ipxe-config-server", &["--no-default-features"])];
 
@@ -26,6 +30,7 @@ pub fn run_all() -> Result<(), String> {
         ("rustdoc", || run(cargo().args(["doc", "--workspace", "--no-deps"]).env("RUSTDOCFLAGS", "-D warnings"))),
         ("cargo test", workspace_tests),
         ("no_std builds", no_std_builds),
+        ("firmware builds", firmware_builds),
         ("C header drift", crate::ffi::check_header),
         ("C link test", crate::ffi::c_link_test),
         ("ironic-parity", crate::ironic_parity::run_parity),
@@ -60,7 +65,7 @@ fn print_timings(timings: &[(&str, Duration)]) {
 /// bring the cross targets; `rustup target add` is idempotent.
 pub fn ensure_targets() -> Result<(), String> {
     let mut command = Command::new("rustup");
-    command.arg("target").arg("add").args(NO_STD_TARGETS).current_dir(workspace_root());
+    command.arg("target").arg("add").args(NO_STD_TARGETS).args(UEFI_TARGETS).current_dir(workspace_root());
     run(&mut command)
 }
 
@@ -91,6 +96,17 @@ fn host_packages() -> Result<(), String> {
         return Ok(());
     }
     run(apt_get().args(["install", "-y", "--no-install-recommends"]).args(&missing))
+}
+
+/// The UEFI application for both targets, linted as firmware (the workspace's clippy
+/// run sees only its host stub), and the x86_64 image against its size budget.
+fn firmware_builds() -> Result<(), String> {
+    for target in UEFI_TARGETS {
+        let package = ["-p", "ipxe-config-firmware-uefi", "--target", target, "--release"];
+        run(cargo().arg("clippy").args(package).args(["--", "-D", "warnings"]))?;
+        crate::firmware_image::build_for(target)?;
+    }
+    crate::firmware_image::build_efi().map(|_| ())
 }
 
 fn no_std_builds() -> Result<(), String> {

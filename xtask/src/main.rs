@@ -6,6 +6,7 @@ mod bench;
 mod ci;
 mod cmd;
 mod ffi;
+mod firmware_image;
 mod fuzz;
 mod ironic_parity;
 mod qemu_boot;
@@ -36,12 +37,31 @@ enum Task {
         /// Boot each selected scenario this many times.
         #[arg(long, default_value_t = 1)]
         repeat: usize,
+        /// Boot one scenario at a time (timings free of a second scenario's load).
+        #[arg(long)]
+        one_at_a_time: bool,
     },
     /// Regenerates core/ffi/include/ipxe_config.h with cbindgen (CI checks it is up to date).
     FfiHeader {
         /// Write nothing; fail if the committed header is not what cbindgen generates.
         #[arg(long)]
         check: bool,
+    },
+    /// Writes the appliance as a bootable raw disk image (GPT, one FAT EFI System
+    /// Partition with EFI/BOOT/BOOTX64.EFI and ipxe-config/), ready for `dd` to a USB stick.
+    FirmwareImage {
+        /// The image file to write (default: target/ipxe-config-uefi.img in the workspace).
+        #[arg(long)]
+        out: Option<std::path::PathBuf>,
+        /// appliance.conf for the image (default: ip = 10.99.0.1/24, DHCP .100-.199).
+        #[arg(long)]
+        config: Option<std::path::PathBuf>,
+        /// The inventory JSON (default: fixtures/inventory.json).
+        #[arg(long)]
+        inventory: Option<std::path::PathBuf>,
+        /// A folder whose files are served as boot artifacts (kernels, initrds).
+        #[arg(long)]
+        artifacts: Option<std::path::PathBuf>,
     },
     /// Boots the qemu-boot payloads without iPXE (kernel + initrd, local disk, OVMF, NIC wiring).
     QemuSmoke,
@@ -66,11 +86,14 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.task {
         Task::Ci => ci::run_all(),
-        Task::QemuBoot { scenario, keep, repeat } => {
-            qemu_boot::run(&qemu_boot::Options { scenario, keep, repeat, one_at_a_time: false })
+        Task::QemuBoot { scenario, keep, repeat, one_at_a_time } => {
+            qemu_boot::run(&qemu_boot::Options { scenario, keep, repeat, one_at_a_time })
         }
         Task::FfiHeader { check: false } => ffi::write_header(),
         Task::FfiHeader { check: true } => ffi::check_header(),
+        Task::FirmwareImage { out, config, inventory, artifacts } => {
+            firmware_image::run_command(&firmware_image::Options { out, config, inventory, artifacts })
+        }
         Task::QemuSmoke => qemu_boot::smoke(),
         Task::IronicParity => ironic_parity::run_parity(),
         Task::Bench { quick } => bench::run(&bench::Options { quick }),

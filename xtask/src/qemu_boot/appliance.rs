@@ -10,12 +10,13 @@ use std::io::{BufRead, BufReader, Write};
 use std::os::unix::net::UnixDatagram;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use super::fd_pass;
 use super::netns::Namespace;
+use super::server_log::{LogLines, ServerLog};
 use crate::cmd::{cargo, run, workspace_root};
 
 /// The binary `cargo build -p ipxe-config-server` leaves behind.
@@ -35,9 +36,6 @@ pub enum Link<'a> {
     /// A TAP device on the namespace's bridge; DHCP comes from another server there.
     Tap { namespace: &'a Namespace, ifname: &'a str },
 }
-
-/// Log lines with the time they were read, measured from the guest's power-on.
-type LogLines = Arc<Mutex<Vec<(Duration, String)>>>;
 
 pub struct Appliance {
     child: Child,
@@ -99,37 +97,21 @@ impl Appliance {
         });
         Ok(Self { child, lines, reader: Some(reader), log_path })
     }
+}
 
-    /// The first log line matching `wanted` and when it was read, if any yet.
-    pub fn find(&self, wanted: impl Fn(&str) -> bool) -> Option<(Duration, String)> {
-        let lines = self.lines.lock().ok()?;
-        lines.iter().find(|(_, line)| wanted(line)).cloned()
+impl ServerLog for Appliance {
+    fn lines(&self) -> &LogLines {
+        &self.lines
     }
 
-    /// Waits up to `timeout` for a log line matching `wanted`.
-    pub fn wait_for(
-        &mut self,
-        what: &str,
-        timeout: Duration,
-        wanted: impl Fn(&str) -> bool,
-    ) -> Result<Duration, String> {
-        let deadline = Instant::now() + timeout;
-        loop {
-            if let Some((at, _)) = self.find(&wanted) {
-                return Ok(at);
-            }
-            if let Ok(Some(status)) = self.child.try_wait() {
-                return Err(format!("the appliance exited ({status}) before {what}; log: {}", self.log_path.display()));
-            }
-            if Instant::now() >= deadline {
-                return Err(format!("no {what} in the appliance log within {timeout:?}"));
-            }
-            thread::sleep(Duration::from_millis(50));
+    fn exited(&mut self) -> Option<String> {
+        match self.child.try_wait() {
+            Ok(Some(status)) => Some(format!("the appliance exited ({status}); log: {}", self.log_path.display())),
+            _ => None,
         }
     }
 
-    /// Asks the appliance to reload its inventory now.
-    pub fn reload(&self) -> Result<(), String> {
+    fn reload(&self) -> Result<(), String> {
         let pid = libc::pid_t::try_from(self.child.id()).map_err(|e| e.to_string())?;
         // SAFETY: kill(2) on our own child's PID; no memory is involved.
         if unsafe { libc::kill(pid, libc::SIGHUP) } == 0 {
@@ -137,13 +119,6 @@ impl Appliance {
         } else {
             Err(format!("cannot signal the appliance: {}", std::io::Error::last_os_error()))
         }
-    }
-
-    /// The last `count` log lines.
-    pub fn tail(&self, count: usize) -> String {
-        let Ok(lines) = self.lines.lock() else { return String::new() };
-        let start = lines.len().saturating_sub(count);
-        lines[start..].iter().map(|(at, line)| format!("[{:6.2}s] {line}\n", at.as_secs_f64())).collect()
     }
 }
 

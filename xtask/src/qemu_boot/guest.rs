@@ -134,6 +134,17 @@ pub struct Guest {
 
 /// Starts QEMU for `spec`.
 pub fn launch(spec: &GuestSpec) -> Result<Launched, String> {
+    launch_with(spec, None)
+}
+
+/// Starts QEMU for `spec` with its first NIC on `guest_end`, a socketpair end whose peer
+/// is already in use (by an appliance VM that was started first, say); later NICs get
+/// socketpairs of their own.
+pub fn launch_on(spec: &GuestSpec, guest_end: UnixDatagram) -> Result<Launched, String> {
+    launch_with(spec, Some(guest_end))
+}
+
+fn launch_with(spec: &GuestSpec, mut first_guest_end: Option<UnixDatagram>) -> Result<Launched, String> {
     fs::create_dir_all(&spec.run_dir).map_err(|error| format!("cannot create {}: {error}", spec.run_dir.display()))?;
     let console = spec.run_dir.join("console.log");
     let qemu_log = spec.run_dir.join("qemu.log");
@@ -151,11 +162,17 @@ pub fn launch(spec: &GuestSpec) -> Result<Launched, String> {
     let mut appliance_ends = Vec::with_capacity(spec.nic_macs.len());
     let mut nic_fds = Vec::with_capacity(spec.nic_macs.len());
     for mac in spec.nic_macs.iter().filter(|_| spec.tap.is_none()) {
-        let (guest_end, appliance_end) =
-            UnixDatagram::pair().map_err(|error| format!("cannot create a socketpair for NIC {mac}: {error}"))?;
+        let guest_end = match first_guest_end.take() {
+            Some(given) => given,
+            None => {
+                let (guest_end, appliance_end) = UnixDatagram::pair()
+                    .map_err(|error| format!("cannot create a socketpair for NIC {mac}: {error}"))?;
+                appliance_ends.push(appliance_end);
+                guest_end
+            }
+        };
         nic_fds.push(fd_pass::inherit(&mut command, &guest_end));
         guest_ends.push(guest_end);
-        appliance_ends.push(appliance_end);
     }
 
     let ovmf_vars = spec.run_dir.join("OVMF_VARS.fd");

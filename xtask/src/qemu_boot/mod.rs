@@ -9,6 +9,7 @@ pub mod console;
 pub mod cpio;
 pub mod dnsmasq;
 pub mod fd_pass;
+pub mod firmware_vm;
 pub mod guest;
 pub mod initrd;
 pub mod kernel;
@@ -19,6 +20,7 @@ pub mod payloads;
 pub mod prereqs;
 pub mod run;
 pub mod scenarios;
+pub mod server_log;
 pub mod smoke;
 
 pub use run::{run, Options};

@@ -36,7 +36,7 @@ enum Needed {
 }
 
 /// Each requirement and the Debian package that brings it.
-const REQUIREMENTS: [(Needed, &str); 10] = [
+const REQUIREMENTS: [(Needed, &str); 14] = [
     (Needed::Program(QEMU), "qemu-system-x86"),
     (Needed::File(VIRTIO_ROM), "ipxe-qemu"),
     (Needed::File(IPXE_LKRN), "ipxe"),
@@ -49,6 +49,12 @@ const REQUIREMENTS: [(Needed, &str); 10] = [
     (Needed::Program("dpkg-deb"), "dpkg"),
     (Needed::Program("apt-get"), "apt"),
     (Needed::Program("apt-cache"), "apt"),
+    // The firmware image's ESP: a FAT file system made and filled by Debian's tools, and
+    // its GPT partition table.
+    (Needed::Program("mkfs.fat"), "dosfstools"),
+    (Needed::Program("mmd"), "mtools"),
+    (Needed::Program("mcopy"), "mtools"),
+    (Needed::Program("sfdisk"), "fdisk"),
 ];
 
 /// Checks every requirement; installs missing packages when running as root.

@@ -5,6 +5,7 @@
 //! that directory and prints the tails of both logs; `--keep` keeps it on success too.
 
 use std::fs;
+use std::os::unix::net::UnixDatagram;
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
@@ -12,6 +13,7 @@ use std::time::{Duration, Instant};
 
 use super::appliance::{self, Appliance, Link};
 use super::dnsmasq::{self, Dnsmasq};
+use super::firmware_vm::FirmwareVm;
 use super::guest::{self, Boot, Firmware, GuestSpec};
 use super::initrd::{Ending, Tag, CMDLINE_PREFIX, REBOOTING_LINE};
 use super::mbr;
@@ -19,8 +21,10 @@ use super::netns::{self, Namespace};
 use super::paths::fresh_run_dir;
 use super::payloads::{self, Payloads};
 use super::prereqs;
-use super::scenarios::{Expect, Network, Scenario, LIFECYCLE_NODE, SCENARIOS};
+use super::scenarios::{Expect, FirmwareInventory, Network, Scenario, DUPLICATED_NODE, LIFECYCLE_NODE, SCENARIOS};
+use super::server_log::ServerLog;
 use crate::cmd::workspace_root;
+use crate::firmware_image::{self, ImageSpec};
 
 /// Two guests at a time: the machine has two cores and TCG keeps one busy per guest.
 const PARALLEL_GUESTS: usize = 2;
@@ -50,6 +54,10 @@ pub struct Outcome {
     pub error: Option<String>,
     /// Why the scenario could not run on this machine (printed, never counted as a pass).
     pub skipped: Option<String>,
+    /// Firmware scenarios: from the appliance VM's start to its `ready` line.
+    pub appliance_serving: Option<Duration>,
+    /// Firmware scenarios: the largest artifact sent (bytes) and its rate in MB/s.
+    pub artifact_rate: Option<(u64, f64)>,
 }
 
 pub fn run(options: &Options) -> Result<(), String> {
@@ -68,17 +76,14 @@ pub fn run_scenarios(options: &Options) -> Result<Vec<Outcome>, String> {
     prereqs::ensure()?;
     appliance::build()?;
     let payloads = payloads::build()?;
-    let selected: Vec<&Scenario> = match &options.scenario {
-        None => SCENARIOS.iter().collect(),
-        Some(name) => {
-            let found: Vec<&Scenario> = SCENARIOS.iter().filter(|s| s.name == name.as_str()).collect();
-            if found.is_empty() {
-                let names: Vec<&str> = SCENARIOS.iter().map(|s| s.name).collect();
-                return Err(format!("no scenario {name:?}; there are: {}", names.join(", ")));
-            }
-            found
-        }
+    let selected = select(options)?;
+    // Built once for every firmware scenario (release, with its size budget checked).
+    let efi = if selected.iter().any(|s| matches!(s.network, Network::FirmwareVm(_))) {
+        Some(firmware_image::build_efi()?)
+    } else {
+        None
     };
+    let prepared = Prepared { payloads, efi };
     let queue: Vec<(usize, &Scenario)> =
         (0..options.repeat.max(1)).flat_map(|round| selected.iter().map(move |s| (round, *s))).collect();
     let next = AtomicUsize::new(0);
@@ -87,13 +92,23 @@ pub fn run_scenarios(options: &Options) -> Result<Vec<Outcome>, String> {
         for _ in 0..if options.one_at_a_time { 1 } else { PARALLEL_GUESTS } {
             scope.spawn(|| {
                 while let Some((round, scenario)) = queue.get(next.fetch_add(1, Ordering::SeqCst)) {
-                    let outcome = boot(scenario, *round, &payloads, options.keep);
+                    let outcome = boot(scenario, *round, &prepared, options.keep);
                     let verdict = match (&outcome.error, &outcome.skipped) {
                         (Some(_), _) => "FAILED".to_string(),
                         (None, Some(reason)) => format!("skipped: {reason}"),
                         (None, None) => "passed".to_string(),
                     };
                     println!("qemu-boot: {} {verdict}", scenario.name);
+                    if let Some(serving) = outcome.appliance_serving {
+                        println!(
+                            "qemu-boot: {} appliance VM serving {:.2} s after its start",
+                            scenario.name,
+                            serving.as_secs_f64()
+                        );
+                    }
+                    if let Some((bytes, rate)) = outcome.artifact_rate {
+                        println!("qemu-boot: {} largest artifact {bytes} bytes at {rate:.1} MB/s", scenario.name);
+                    }
                     if let Some(error) = &outcome.error {
                         println!("{error}");
                     }
@@ -109,9 +124,40 @@ pub fn run_scenarios(options: &Options) -> Result<Vec<Outcome>, String> {
     Ok(outcomes)
 }
 
-fn boot(scenario: &Scenario, round: usize, payloads: &Payloads, keep: bool) -> Outcome {
+/// What every scenario boots from, prepared once.
+struct Prepared {
+    payloads: Payloads,
+    /// The UEFI application, if a firmware scenario runs.
+    efi: Option<std::path::PathBuf>,
+}
+
+/// The scenarios `options` names (all of them by default).
+fn select(options: &Options) -> Result<Vec<&'static Scenario>, String> {
+    let selected: Vec<&Scenario> = match &options.scenario {
+        None => SCENARIOS.iter().collect(),
+        Some(name) => {
+            let found: Vec<&Scenario> = SCENARIOS.iter().filter(|s| s.name == name.as_str()).collect();
+            if found.is_empty() {
+                let names: Vec<&str> = SCENARIOS.iter().map(|s| s.name).collect();
+                return Err(format!("no scenario {name:?}; there are: {}", names.join(", ")));
+            }
+            found
+        }
+    };
+    Ok(selected)
+}
+
+fn boot(scenario: &Scenario, round: usize, prepared: &Prepared, keep: bool) -> Outcome {
     let dir_name = if round == 0 { scenario.name.to_string() } else { format!("{}-{round}", scenario.name) };
-    let mut outcome = Outcome { name: scenario.name, first_request: None, marker: None, error: None, skipped: None };
+    let mut outcome = Outcome {
+        name: scenario.name,
+        first_request: None,
+        marker: None,
+        error: None,
+        skipped: None,
+        appliance_serving: None,
+        artifact_rate: None,
+    };
     if scenario.network == Network::DnsmasqBridge {
         if let Some(reason) = netns::unavailable() {
             outcome.skipped = Some(reason);
@@ -125,7 +171,11 @@ fn boot(scenario: &Scenario, round: usize, payloads: &Payloads, keep: bool) -> O
             return outcome;
         }
     };
-    match boot_in(scenario, payloads, &run_dir, &mut outcome) {
+    let booted = match scenario.network {
+        Network::FirmwareVm(inventory) => boot_firmware(scenario, inventory, prepared, &run_dir, &mut outcome),
+        Network::Socketpair | Network::DnsmasqBridge => boot_in(scenario, &prepared.payloads, &run_dir, &mut outcome),
+    };
+    match booted {
         Ok(()) if !keep => {
             let _ = fs::remove_dir_all(&run_dir);
         }
@@ -160,7 +210,7 @@ fn boot_in(scenario: &Scenario, payloads: &Payloads, run_dir: &Path, outcome: &m
     spec.allow_reboot = lifecycle;
     // Dropped in reverse order: guest, appliance, dnsmasq, then the namespace itself.
     let (namespace, _dnsmasq) = match scenario.network {
-        Network::Socketpair => (None, None),
+        Network::Socketpair | Network::FirmwareVm(_) => (None, None),
         Network::DnsmasqBridge => {
             dnsmasq::ensure_installed()?;
             let namespace = Namespace::create("qb")?;
@@ -179,17 +229,125 @@ fn boot_in(scenario: &Scenario, payloads: &Payloads, run_dir: &Path, outcome: &m
     let mut appliance = Appliance::start(link, &inventory, &http_root, scenario.appliance_args, run_dir, powered_on)?;
 
     let result = check(scenario, &mut guest, &mut appliance, &inventory, outcome);
-    outcome.first_request = appliance
-        .find(|line| line.starts_with("http ") || line.contains(" http client="))
-        .filter(|(_, line)| !line.contains("lookup=file"))
-        .map(|(at, _)| at);
+    outcome.first_request = first_script_request(&appliance);
     result.map_err(|error| format!("{error}\n--- appliance log tail ---\n{}---", appliance.tail(15)))
+}
+
+/// When the appliance logged the first script request (not an artifact).
+fn first_script_request(appliance: &dyn ServerLog) -> Option<Duration> {
+    appliance
+        .find(&|line| (line.starts_with("http ") || line.contains(" http client=")) && !line.contains("lookup=file"))
+        .map(|(at, _)| at)
+}
+
+/// A boot from the firmware appliance: the image is made for this scenario (its
+/// configuration lines and inventory), the client VM started, then the appliance VM on
+/// the other end of the client's socketpair.
+fn boot_firmware(
+    scenario: &Scenario,
+    inventory_kind: FirmwareInventory,
+    prepared: &Prepared,
+    run_dir: &Path,
+    outcome: &mut Outcome,
+) -> Result<(), String> {
+    let efi = prepared.efi.clone().ok_or("the UEFI application was not built")?;
+    let http_root = run_dir.join("http-root");
+    prepared.payloads.fill_http_root(&http_root, |_| Ending::PowerOff)?;
+    let mut artifacts = Vec::new();
+    for entry in fs::read_dir(&http_root).map_err(|e| format!("{}: {e}", http_root.display()))? {
+        let entry = entry.map_err(|e| format!("{}: {e}", http_root.display()))?;
+        let name = entry.file_name().into_string().map_err(|name| format!("{name:?} is not UTF-8"))?;
+        artifacts.push((name, entry.path()));
+    }
+    artifacts.sort();
+    let inventory = run_dir.join("inventory.json");
+    let fixture = workspace_root().join("fixtures/inventory.json");
+    fs::copy(&fixture, &inventory).map_err(|e| format!("cannot copy {}: {e}", fixture.display()))?;
+    if inventory_kind == FirmwareInventory::Broken {
+        duplicate_uuid(&inventory, DUPLICATED_NODE)?;
+    }
+    let mut config = firmware_image::DEFAULT_CONFIG.to_owned();
+    for line in scenario.appliance_args {
+        config.push_str(line);
+        config.push('\n');
+    }
+    let image = run_dir.join("appliance.img");
+    firmware_image::write_image(&ImageSpec { efi, config, inventory: inventory.clone(), artifacts }, &image)?;
+    // The artifacts are in the image now.
+    let _ = fs::remove_dir_all(&http_root);
+
+    if let Expect::ApplianceConsole(lines) = scenario.expect {
+        // The appliance alone, without a NIC.
+        let powered_on = Instant::now();
+        let mut appliance = FirmwareVm::start(&image, None, run_dir, powered_on)?;
+        for line in lines {
+            let at = appliance
+                .wait_for(line, STEP_TIMEOUT, &|text| text.contains(line))
+                .map_err(|error| format!("{error}\n--- appliance console tail ---\n{}---", appliance.tail(15)))?;
+            outcome.marker = outcome.marker.max(Some(at));
+        }
+        return Ok(());
+    }
+    // The appliance first, the client once it serves: iPXE gives up on DHCP after about
+    // 15 s, and a loaded machine can take longer than that to boot OVMF twice at once.
+    let (client_end, appliance_end) = UnixDatagram::pair().map_err(|e| format!("cannot create a socketpair: {e}"))?;
+    let appliance_started = Instant::now();
+    let mut appliance = FirmwareVm::start(&image, Some(&appliance_end), run_dir, appliance_started)?;
+    let serving = appliance
+        .wait_for("the appliance's ready line", STEP_TIMEOUT, &|line| line.contains(" ready ip="))
+        .map_err(|error| format!("{error}\n--- appliance console tail ---\n{}---", appliance.tail(15)))?;
+    outcome.appliance_serving = Some(serving);
+    let mut spec = GuestSpec::new(scenario.firmware, Boot::NetworkThenDisk, run_dir);
+    spec.nic_macs = scenario.macs.iter().map(|mac| (*mac).to_string()).collect();
+    spec.local_disk = Some(prepared.payloads.local_disk.clone());
+    let guest::Launched { mut guest, .. } = guest::launch_on(&spec, client_end)?;
+    // Timestamps from here on count from the client's power-on, as in the other scenarios.
+    let client_on = appliance_started.elapsed().saturating_sub(guest.elapsed());
+
+    let result = check(scenario, &mut guest, &mut appliance, &inventory, outcome);
+    outcome.first_request = first_script_request(&appliance).map(|at| at.saturating_sub(client_on));
+    outcome.artifact_rate = artifact_rate(&appliance);
+    result.map_err(|error| format!("{error}\n--- appliance console tail ---\n{}---", appliance.tail(15)))
+}
+
+/// The largest artifact the appliance sent and its rate in MB/s. The access-log line is
+/// written when the response starts, so the transfer is timed from it to the client's
+/// next request (iPXE asks for the next file once one is in), on the appliance's own
+/// clock (each console line starts with its seconds since start-up).
+fn artifact_rate(appliance: &dyn ServerLog) -> Option<(u64, f64)> {
+    let lines = appliance.lines().lock().ok()?;
+    let requests: Vec<&str> =
+        lines.iter().map(|(_, line)| line.as_str()).filter(|line| line.contains(" http client=")).collect();
+    let field = |line: &str, name: &str| -> Option<u64> {
+        line.split_whitespace().find_map(|word| word.strip_prefix(name)).and_then(|value| value.parse().ok())
+    };
+    let seconds = |line: &str| -> Option<f64> { line.split_whitespace().next()?.parse().ok() };
+    requests
+        .windows(2)
+        .filter(|pair| pair[0].contains("lookup=file") && pair[0].contains("status=200"))
+        .filter_map(|pair| {
+            let bytes = field(pair[0], "bytes=")?;
+            let took = seconds(pair[1])? - seconds(pair[0])?;
+            (took > 0.0).then(|| (bytes, bytes as f64 / took / 1e6))
+        })
+        .max_by_key(|(bytes, _)| *bytes)
+}
+
+/// The broken inventory of `firmware-error`: the second node takes `uuid`, the first's.
+fn duplicate_uuid(inventory: &Path, uuid: &str) -> Result<(), String> {
+    let text = fs::read_to_string(inventory).map_err(|e| format!("{}: {e}", inventory.display()))?;
+    let mut json: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| format!("{}: {e}", inventory.display()))?;
+    let second = json["nodes"].get_mut(1).ok_or_else(|| format!("{} has fewer than two nodes", inventory.display()))?;
+    second["uuid"] = uuid.into();
+    let body = serde_json::to_string_pretty(&json).map_err(|e| e.to_string())?;
+    fs::write(inventory, body).map_err(|e| format!("{}: {e}", inventory.display()))
 }
 
 fn check(
     scenario: &Scenario,
     guest: &mut guest::Guest,
-    appliance: &mut Appliance,
+    appliance: &mut dyn ServerLog,
     inventory: &Path,
     outcome: &mut Outcome,
 ) -> Result<(), String> {
@@ -230,11 +388,12 @@ fn check(
             guest.wait_for_console(&Tag::Deploy.console_line(), STEP_TIMEOUT)?;
             make_node_active(inventory, LIFECYCLE_NODE)?;
             appliance.reload()?;
-            appliance.wait_for("inventory reload", Duration::from_secs(10), |l| l.contains("inventory reloaded"))?;
+            appliance.wait_for("inventory reload", Duration::from_secs(10), &|l| l.contains("inventory reloaded"))?;
             guest.wait_for_console(REBOOTING_LINE, STEP_TIMEOUT)?;
             outcome.marker = Some(guest.wait_for_console(mbr::MARKER, STEP_TIMEOUT)?);
             expect_disk_exit(guest)?;
         }
+        Expect::ApplianceConsole(_) => return Err("a scenario without a client has nothing to check here".into()),
         Expect::ChainReturnsToFirmware { unasked } => {
             outcome.marker = Some(guest.wait_for_console(mbr::MARKER, STEP_TIMEOUT)?);
             expect_disk_exit(guest)?;
@@ -243,14 +402,14 @@ fn check(
             // after asking about the remaining NICs.
             for mac in unasked {
                 let in_url = mac.replace(':', "%3A");
-                if let Some((at, line)) = appliance.find(|line| line.contains(&in_url) || line.contains(mac)) {
+                if let Some((at, line)) = appliance.find(&|line| line.contains(&in_url) || line.contains(mac)) {
                     return Err(format!("the chain script went on to NIC {mac} at {at:.1?}: {line}"));
                 }
             }
         }
     }
     if let Some(wanted) = scenario.appliance_log {
-        appliance.wait_for(wanted, Duration::from_secs(5), |line| line.contains(wanted))?;
+        appliance.wait_for(wanted, Duration::from_secs(5), &|line| line.contains(wanted))?;
     }
     Ok(())
 }

@@ -20,6 +20,9 @@ pub enum Expect {
     /// then ended too, and the firmware booted its next device (a floppy with the local
     /// disk's marker code). No script was asked for any of `unasked`, the NICs after it.
     ChainReturnsToFirmware { unasked: &'static [&'static str] },
+    /// Firmware scenarios without a client (no MACs; the appliance VM has no NIC either):
+    /// the appliance's console shows every one of these lines.
+    ApplianceConsole(&'static [&'static str]),
 }
 
 /// How the guest reaches the appliance.
@@ -30,7 +33,24 @@ pub enum Network {
     /// TAP devices on a bridge in a network namespace, DHCP from dnsmasq configured with
     /// `ipxe-scripts/dnsmasq.conf`, the appliance with `--no-dhcp`. Needs root.
     DnsmasqBridge,
+    /// The appliance is the UEFI image (`cargo xtask firmware-image`) booted by OVMF in a
+    /// second VM on the guest's socketpair; it answers DHCP itself. The scenario's
+    /// `appliance_args` are extra `appliance.conf` lines.
+    FirmwareVm(FirmwareInventory),
 }
+
+/// The inventory on the firmware image's ESP.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FirmwareInventory {
+    /// `fixtures/inventory.json` as it is.
+    Fixture,
+    /// The fixture with its second node renamed to the first's UUID: the load fails,
+    /// naming that node and the `uuid` field.
+    Broken,
+}
+
+/// The UUID [`FirmwareInventory::Broken`] gives a second node.
+pub const DUPLICATED_NODE: &str = "00000001-0000-4000-8000-000000000001";
 
 #[derive(Clone, Copy, Debug)]
 pub struct Scenario {
@@ -51,6 +71,8 @@ pub const LIFECYCLE_NODE: &str = "0000000a-0000-4000-8000-00000000000a";
 
 /// Error scripts pause 1 s here instead of 10: the text is on the console either way.
 const FAST_ERRORS: &[&str] = &["--error-pause", "1"];
+/// The same for the firmware appliance, as an `appliance.conf` line.
+const FIRMWARE_FAST_ERRORS: &[&str] = &["error_pause = 1"];
 
 pub const SCENARIOS: &[Scenario] = &[
     Scenario {
@@ -182,5 +204,66 @@ pub const SCENARIOS: &[Scenario] = &[
         },
         network: Network::DnsmasqBridge,
         appliance_log: Some("lookup=mac"),
+    },
+    // The appliance as a UEFI application in its own VM (OVMF, VirtioNetDxe's SNP), the
+    // client a second VM on the same socketpair.
+    Scenario {
+        name: "firmware-deploy",
+        firmware: Firmware::Bios,
+        macs: &["52:54:00:00:00:01"],
+        appliance_args: &["dhcp_script_key = port-address"],
+        expect: Expect::Initrd {
+            tag: Tag::Deploy,
+            cmdline: &["BOOTIF=52:54:00:00:00:01", "ipxe-config-node=deploy-mac", "console=ttyS0"],
+        },
+        network: Network::FirmwareVm(FirmwareInventory::Fixture),
+        appliance_log: Some("lookup=mac"),
+    },
+    Scenario {
+        name: "firmware-active-local",
+        firmware: Firmware::Bios,
+        macs: &["52:54:00:00:00:04"],
+        appliance_args: &[],
+        expect: Expect::LocalDisk,
+        network: Network::FirmwareVm(FirmwareInventory::Fixture),
+        appliance_log: Some("script=local-disk"),
+    },
+    // A broken inventory: the appliance's console names the node and field, and it goes
+    // on serving, so the node is told it is unknown rather than timing out.
+    Scenario {
+        name: "firmware-error",
+        firmware: Firmware::Bios,
+        macs: &["52:54:00:00:00:06"],
+        appliance_args: FIRMWARE_FAST_ERRORS,
+        expect: Expect::Console(&["No node has a PXE-enabled port with MAC 52:54:00:00:00:06."]),
+        network: Network::FirmwareVm(FirmwareInventory::Broken),
+        appliance_log: Some(
+            "inventory \\ipxe-config\\inventory.json: node 00000001-0000-4000-8000-000000000001: uuid: a second node has this uuid",
+        ),
+    },
+    Scenario {
+        name: "firmware-uefi-client",
+        firmware: Firmware::Uefi,
+        macs: &["52:54:00:00:00:09"],
+        appliance_args: &[],
+        expect: Expect::Initrd {
+            tag: Tag::Deploy,
+            cmdline: &["BOOTIF=52:54:00:00:00:09", "ipxe-config-node=deploy-uefi", "initrd=deploy_ramdisk"],
+        },
+        network: Network::FirmwareVm(FirmwareInventory::Fixture),
+        appliance_log: Some("lookup=uuid"),
+    },
+    // No NIC at all: the appliance says what it looked for and stops, cleanly.
+    Scenario {
+        name: "firmware-no-nic",
+        firmware: Firmware::Uefi,
+        macs: &[],
+        appliance_args: &[],
+        expect: Expect::ApplianceConsole(&[
+            "ERROR no network interface: no handle has the Simple Network Protocol (EFI_SIMPLE_NETWORK_PROTOCOL)",
+            "ERROR not serving; restart the machine once this is fixed",
+        ]),
+        network: Network::FirmwareVm(FirmwareInventory::Fixture),
+        appliance_log: None,
     },
 ];

@@ -1,0 +1,254 @@
+//! `\ipxe-config\appliance.conf`: the appliance's addresses and the script defaults, one
+//! `key = value` per line (`#` starts a comment). Every value is a slice of the file's
+//! bytes, so the parsed settings borrow the buffer the file was read into and nothing is
+//! copied or allocated.
+//!
+//! An unknown key or a bad value is refused with its line number: a typo must not start
+//! an appliance with a different address or DHCP range than the operator wrote.
+
+use core::fmt;
+use core::net::Ipv4Addr;
+
+/// What the file says; `None` and the defaults where a key is absent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[allow(clippy::struct_excessive_bools)] // reason: one per yes/no key of the file, read once
+pub struct FirmwareConfig<'c> {
+    /// The appliance's address and prefix length (`ip = 10.99.0.1/24`), required.
+    pub ip: (Ipv4Addr, u8),
+    /// A default route for the appliance itself.
+    pub gateway: Option<Ipv4Addr>,
+    /// HTTP port (`http_port`, 80).
+    pub http_port: u16,
+    /// DHCP pool (`dhcp_range = first-last`), or `None` for `dhcp = off`; absent, the
+    /// pool is `.100`–`.199` of a /24 (the host binary's default).
+    pub dhcp: DhcpChoice,
+    /// `dhcp_script_key = port-address` (default `node-uuid`).
+    pub script_key_port_address: bool,
+    /// `unknown_mac_chain = yes`: unknown MACs get `/boot.ipxe`.
+    pub unknown_mac_chain: bool,
+    /// `router_advertisements = no` turns them off.
+    pub router_advertisements: bool,
+    /// `api_url`: the base of script URLs (default `http://<ip>[:port]`).
+    pub api_url: Option<&'c str>,
+    /// `ipa_api_url`.
+    pub ipa_api_url: Option<&'c str>,
+    /// `deploy_kernel`, `deploy_ramdisk`, `rescue_kernel`, `rescue_ramdisk`.
+    pub deploy_kernel: Option<&'c str>,
+    /// See [`Self::deploy_kernel`].
+    pub deploy_ramdisk: Option<&'c str>,
+    /// See [`Self::deploy_kernel`].
+    pub rescue_kernel: Option<&'c str>,
+    /// See [`Self::deploy_kernel`].
+    pub rescue_ramdisk: Option<&'c str>,
+    /// `kernel_append_params`.
+    pub kernel_append_params: Option<&'c str>,
+    /// `boot_mode = uefi` (default `bios`) for nodes that name none.
+    pub boot_mode_uefi: bool,
+    /// `error_pause` seconds before an error script's ending (default 10).
+    pub error_pause_seconds: u16,
+    /// `error_ending = retry|exit|reboot` (default `reboot`).
+    pub error_ending: Ending,
+}
+
+/// The DHCP server's pool.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DhcpChoice {
+    /// `dhcp = off`.
+    Off,
+    /// The default pool of the subnet.
+    Default,
+    /// `dhcp_range = first-last`.
+    Range(Ipv4Addr, Ipv4Addr),
+}
+
+/// How an error script ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ending {
+    /// Ask again.
+    Retry,
+    /// Return to the firmware.
+    Exit,
+    /// Reboot the node.
+    Reboot,
+}
+
+/// Why the file was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConfigError<'c> {
+    /// 1-based line number (0: the file as a whole).
+    pub line: usize,
+    /// The key, if the line had one.
+    pub key: &'c str,
+    /// What is wrong.
+    pub problem: &'static str,
+}
+
+impl fmt::Display for ConfigError<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.line == 0 {
+            return write!(f, "{}", self.problem);
+        }
+        if self.key.is_empty() {
+            write!(f, "line {}: {}", self.line, self.problem)
+        } else {
+            // Escaped: the key came from the file, and a log line must stay one line.
+            write!(f, "line {}: {}: {}", self.line, self.key.escape_debug(), self.problem)
+        }
+    }
+}
+
+fn parse_bool(value: &str) -> Option<bool> {
+    match value {
+        "yes" | "on" | "true" | "1" => Some(true),
+        "no" | "off" | "false" | "0" => Some(false),
+        _ => None,
+    }
+}
+
+fn parse_cidr(value: &str) -> Option<(Ipv4Addr, u8)> {
+    let (address, prefix) = value.split_once('/')?;
+    let prefix: u8 = prefix.parse().ok()?;
+    (prefix <= 32).then_some(())?;
+    Some((address.parse().ok()?, prefix))
+}
+
+/// Parses the file's bytes.
+pub fn parse(bytes: &[u8]) -> Result<FirmwareConfig<'_>, ConfigError<'_>> {
+    let text =
+        core::str::from_utf8(bytes).map_err(|_| ConfigError { line: 0, key: "", problem: "the file is not UTF-8" })?;
+    let mut ip = None;
+    let mut config = FirmwareConfig {
+        ip: (Ipv4Addr::UNSPECIFIED, 0),
+        gateway: None,
+        http_port: 80,
+        dhcp: DhcpChoice::Default,
+        script_key_port_address: false,
+        unknown_mac_chain: false,
+        router_advertisements: true,
+        api_url: None,
+        ipa_api_url: None,
+        deploy_kernel: None,
+        deploy_ramdisk: None,
+        rescue_kernel: None,
+        rescue_ramdisk: None,
+        kernel_append_params: None,
+        boot_mode_uefi: false,
+        error_pause_seconds: 10,
+        error_ending: Ending::Reboot,
+    };
+    for (index, raw) in text.lines().enumerate() {
+        let line = index + 1;
+        let content = raw.split_once('#').map_or(raw, |(before, _)| before).trim();
+        if content.is_empty() {
+            continue;
+        }
+        let Some((key, value)) = content.split_once('=') else {
+            return Err(ConfigError { line, key: "", problem: "expected key = value" });
+        };
+        let (key, value) = (key.trim(), value.trim());
+        let bad = |problem| ConfigError { line, key, problem };
+        let text_value = || (!value.is_empty()).then_some(value);
+        match key {
+            "ip" => ip = Some(parse_cidr(value).ok_or(bad("expected an IPv4 address and prefix (10.99.0.1/24)"))?),
+            "gateway" => config.gateway = Some(value.parse().map_err(|_| bad("expected an IPv4 address"))?),
+            "http_port" => {
+                config.http_port =
+                    value.parse().ok().filter(|port| *port != 0).ok_or(bad("expected a port from 1 to 65535"))?;
+            }
+            "dhcp" => {
+                if !parse_bool(value).ok_or(bad("expected on or off"))? {
+                    config.dhcp = DhcpChoice::Off;
+                }
+            }
+            "dhcp_range" => {
+                let range = value
+                    .split_once('-')
+                    .and_then(|(first, last)| Some((first.trim().parse().ok()?, last.trim().parse().ok()?)));
+                let (first, last) = range.ok_or(bad("expected first-last (10.99.0.100-10.99.0.199)"))?;
+                config.dhcp = DhcpChoice::Range(first, last);
+            }
+            "dhcp_script_key" => {
+                config.script_key_port_address = match value {
+                    "node-uuid" => false,
+                    "port-address" => true,
+                    _ => return Err(bad("expected node-uuid or port-address")),
+                };
+            }
+            "unknown_mac_chain" => config.unknown_mac_chain = parse_bool(value).ok_or(bad("expected yes or no"))?,
+            "router_advertisements" => {
+                config.router_advertisements = parse_bool(value).ok_or(bad("expected yes or no"))?;
+            }
+            "api_url" => config.api_url = text_value(),
+            "ipa_api_url" => config.ipa_api_url = text_value(),
+            "deploy_kernel" => config.deploy_kernel = text_value(),
+            "deploy_ramdisk" => config.deploy_ramdisk = text_value(),
+            "rescue_kernel" => config.rescue_kernel = text_value(),
+            "rescue_ramdisk" => config.rescue_ramdisk = text_value(),
+            "kernel_append_params" => config.kernel_append_params = text_value(),
+            "boot_mode" => {
+                config.boot_mode_uefi = match value {
+                    "bios" => false,
+                    "uefi" => true,
+                    _ => return Err(bad("expected bios or uefi")),
+                };
+            }
+            "error_pause" => config.error_pause_seconds = value.parse().map_err(|_| bad("expected seconds"))?,
+            "error_ending" => {
+                config.error_ending = match value {
+                    "retry" => Ending::Retry,
+                    "exit" => Ending::Exit,
+                    "reboot" => Ending::Reboot,
+                    _ => return Err(bad("expected retry, exit or reboot")),
+                };
+            }
+            _ => return Err(bad("unknown key")),
+        }
+    }
+    config.ip = ip.ok_or(ConfigError { line: 0, key: "", problem: "no ip = line (the appliance's address)" })?;
+    Ok(config)
+}
+
+/// The host binary's default pool: `.100`–`.199` of the appliance's /24 or larger subnet.
+pub fn default_range(ip: Ipv4Addr, prefix: u8) -> Option<(Ipv4Addr, Ipv4Addr)> {
+    if !(1..=24).contains(&prefix) {
+        return None;
+    }
+    let base = u32::from(ip) & !0xff;
+    Some((Ipv4Addr::from(base + 100), Ipv4Addr::from(base + 199)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_full_file_is_read() {
+        let text = b"# the appliance\nip = 10.99.0.1/24\ndhcp_range = 10.99.0.100 - 10.99.0.150\n\
+            api_url = http://10.99.0.1\nerror_pause = 1 # fast\nerror_ending = exit\nboot_mode = uefi\n\
+            dhcp_script_key = port-address\nunknown_mac_chain = yes\n";
+        let config = parse(text).unwrap();
+        assert_eq!(config.ip, (Ipv4Addr::new(10, 99, 0, 1), 24));
+        assert_eq!(config.dhcp, DhcpChoice::Range(Ipv4Addr::new(10, 99, 0, 100), Ipv4Addr::new(10, 99, 0, 150)));
+        assert_eq!(config.api_url, Some("http://10.99.0.1"));
+        assert_eq!((config.error_pause_seconds, config.error_ending), (1, Ending::Exit));
+        assert!(config.boot_mode_uefi && config.script_key_port_address && config.unknown_mac_chain);
+    }
+
+    #[test]
+    fn mistakes_name_their_line_and_key() {
+        let error = parse(b"ip = 10.99.0.1/24\nhttp_prot = 8080\n").unwrap_err();
+        assert_eq!((error.line, error.key, error.problem), (2, "http_prot", "unknown key"));
+        assert_eq!(parse(b"ip = 10.99.0.1/33\n").unwrap_err().line, 1);
+        assert_eq!(parse(b"ip = 10.99.0.1/24\nhttp_port = 0\n").unwrap_err().key, "http_port");
+        assert_eq!(parse(b"gateway = 10.99.0.254\n").unwrap_err().problem, "no ip = line (the appliance's address)");
+        assert!(parse(b"ip 10.99.0.1/24\n").unwrap_err().to_string().starts_with("line 1: "));
+        assert!(parse(b"\xff").is_err());
+    }
+
+    #[test]
+    fn the_default_pool_is_the_host_binarys() {
+        let ip = Ipv4Addr::new(10, 99, 0, 1);
+        assert_eq!(default_range(ip, 24), Some((Ipv4Addr::new(10, 99, 0, 100), Ipv4Addr::new(10, 99, 0, 199))));
+        assert_eq!(default_range(ip, 30), None);
+    }
+}

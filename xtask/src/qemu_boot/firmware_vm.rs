@@ -1,0 +1,147 @@
+//! The firmware appliance as a second QEMU guest: OVMF booting the image from
+//! `cargo xtask firmware-image` as its disk, its NIC on the client's socketpair.
+//!
+//! Its NIC has no option ROM (`romfile=`), so OVMF's own VirtioNetDxe provides the
+//! Simple Network Protocol, as a server NIC's UEFI driver would. The appliance's log
+//! is its serial console: a thread reads the file QEMU writes, strips the terminal's
+//! escape sequences and stamps each complete line with the time since the client was
+//! powered on, so it reads like the host appliance's log. [`FirmwareVm`] kills QEMU by
+//! its own PID when dropped.
+
+use std::fs::{self, File};
+use std::os::unix::net::UnixDatagram;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use super::console;
+use super::fd_pass;
+use super::prereqs::{OVMF_CODE, OVMF_VARS, QEMU};
+use super::server_log::{LogLines, ServerLog};
+use crate::cmd::describe;
+
+/// The appliance VM's MAC (the client's are 52:54:00:00:00:xx).
+const APPLIANCE_MAC: &str = "52:54:00:99:00:01";
+/// How often the console file is read.
+const READ_INTERVAL: Duration = Duration::from_millis(20);
+
+pub struct FirmwareVm {
+    child: Child,
+    lines: LogLines,
+    stop: Arc<AtomicBool>,
+    reader: Option<thread::JoinHandle<()>>,
+    console: PathBuf,
+}
+
+impl FirmwareVm {
+    /// Boots `image` (never written: `snapshot=on`) with its NIC on `end` (no NIC at all
+    /// without one); log timestamps count from `powered_on`.
+    pub fn start(
+        image: &Path,
+        end: Option<&UnixDatagram>,
+        run_dir: &Path,
+        powered_on: Instant,
+    ) -> Result<Self, String> {
+        let console = run_dir.join("appliance-console.log");
+        let vars = run_dir.join("appliance-OVMF_VARS.fd");
+        fs::copy(OVMF_VARS, &vars).map_err(|error| format!("cannot copy {OVMF_VARS}: {error}"))?;
+        let path = |path: &Path| {
+            path.to_str()
+                .filter(|text| !text.contains(','))
+                .map(str::to_owned)
+                .ok_or_else(|| format!("path {} cannot be given to QEMU", path.display()))
+        };
+        let mut command = Command::new(QEMU);
+        let nic = match end {
+            Some(end) => {
+                let fd = fd_pass::inherit(&mut command, end);
+                vec![
+                    "-netdev".to_owned(),
+                    format!("dgram,id=n0,local.type=fd,local.str={fd}"),
+                    "-device".to_owned(),
+                    format!("virtio-net-pci,netdev=n0,mac={APPLIANCE_MAC},romfile="),
+                ]
+            }
+            // Without this QEMU adds a default NIC on user networking.
+            None => vec!["-nic".to_owned(), "none".to_owned()],
+        };
+        command
+            .args(["-accel", "tcg", "-smp", "1", "-m", "256", "-display", "none", "-monitor", "none", "-no-reboot"])
+            .args(["-machine", "q35"])
+            .args(["-serial", &format!("file:{}", path(&console)?)])
+            .args(["-drive", &format!("if=pflash,format=raw,unit=0,readonly=on,file={OVMF_CODE}")])
+            .args(["-drive", &format!("if=pflash,format=raw,unit=1,file={}", path(&vars)?)])
+            .args(["-drive", &format!("if=none,id=esp,format=raw,snapshot=on,file={}", path(image)?)])
+            .args(["-device", "virtio-blk-pci,drive=esp,bootindex=0"])
+            .args(nic);
+        let qemu_log = run_dir.join("appliance-qemu.log");
+        let log = File::create(&qemu_log).map_err(|error| format!("{}: {error}", qemu_log.display()))?;
+        let log_too = log.try_clone().map_err(|error| format!("{}: {error}", qemu_log.display()))?;
+        command.stdin(Stdio::null()).stdout(log).stderr(log_too);
+        fs::write(run_dir.join("appliance-qemu.cmdline"), format!("{}\n", describe(&command)))
+            .map_err(|error| format!("{}: {error}", run_dir.display()))?;
+        let child = command.spawn().map_err(|error| format!("cannot start `{}`: {error}", describe(&command)))?;
+        let lines: LogLines = Arc::default();
+        let stop = Arc::new(AtomicBool::new(false));
+        let reader = {
+            let (lines, stop, console) = (Arc::clone(&lines), Arc::clone(&stop), console.clone());
+            thread::spawn(move || follow(&console, &lines, &stop, powered_on))
+        };
+        Ok(FirmwareVm { child, lines, stop, reader: Some(reader), console })
+    }
+}
+
+/// Appends each complete console line to `lines` until `stop`.
+fn follow(console: &Path, lines: &LogLines, stop: &AtomicBool, powered_on: Instant) {
+    let mut complete = 0;
+    loop {
+        let finished = stop.load(Ordering::SeqCst);
+        if let Ok(text) = console::read_text(console) {
+            let whole: Vec<&str> = text.split_inclusive('\n').filter(|line| line.ends_with('\n')).collect();
+            if let Ok(mut lines) = lines.lock() {
+                for line in whole.iter().skip(complete) {
+                    lines.push((powered_on.elapsed(), line.trim_end().to_owned()));
+                }
+            }
+            complete = complete.max(whole.len());
+        }
+        if finished {
+            return;
+        }
+        thread::sleep(READ_INTERVAL);
+    }
+}
+
+impl ServerLog for FirmwareVm {
+    fn lines(&self) -> &LogLines {
+        &self.lines
+    }
+
+    fn exited(&mut self) -> Option<String> {
+        match self.child.try_wait() {
+            Ok(Some(status)) => {
+                Some(format!("the appliance VM exited ({status}); console: {}", self.console.display()))
+            }
+            _ => None,
+        }
+    }
+
+    fn reload(&self) -> Result<(), String> {
+        Err("the firmware appliance reads its inventory once, at start-up".into())
+    }
+}
+
+impl Drop for FirmwareVm {
+    fn drop(&mut self) {
+        // By its own PID, whatever state the scenario ended in.
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        self.stop.store(true, Ordering::SeqCst);
+        if let Some(reader) = self.reader.take() {
+            let _ = reader.join();
+        }
+    }
+}
