@@ -107,7 +107,7 @@ impl<'s> Inventory<'s> {
     /// The quarantined nodes, in UUID order: each one's UUID and why it is quarantined.
     /// Their requests get an error script naming the field; the rest of the fleet boots.
     pub fn quarantined(&self) -> impl Iterator<Item = (Uuid, Quarantine)> + '_ {
-        self.nodes.iter().filter_map(|record| Some((record.uuid(), record.quarantine?)))
+        self.nodes.iter().filter_map(|record| Some((record.uuid(), record.quarantine.get()?)))
     }
 
     /// Number of quarantined nodes.
@@ -139,7 +139,7 @@ impl<'s> Node<'s> {
     }
     /// Why the node is quarantined, if it is; it then has no other values.
     pub fn quarantine(&self) -> Option<Quarantine> {
-        self.record.quarantine
+        self.record.quarantine.get()
     }
     /// `driver`.
     pub fn driver(&self) -> &'s str {

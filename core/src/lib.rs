@@ -18,6 +18,7 @@ pub mod mac;
 pub mod percent;
 pub mod pool;
 pub mod quarantine;
+mod quarantine_code;
 pub mod record;
 pub mod render;
 pub mod route;

@@ -213,7 +213,7 @@ impl<'s> Loader<'s> {
         let pool = pool.finish();
         if let Some(fit) = fit {
             for record in nodes.iter_mut() {
-                if record.quarantine.is_none() {
+                if !record.quarantine.is_some() {
                     let copy = *record;
                     let node = Node { record: &copy, pool };
                     if let Some(cause) = crate::render::unfit(&node, fit.config, fit.scratch) {

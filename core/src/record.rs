@@ -5,6 +5,7 @@ use uuid::Uuid;
 use crate::mac::PortAddress;
 use crate::pool::StrRef;
 use crate::quarantine::Quarantine;
+use crate::quarantine_code::QuarantineCode;
 use crate::state::{BootMode, ImageType};
 
 /// One node, as stored: 16 bytes of UUID, 4-byte string references and one-byte enums.
@@ -34,7 +35,7 @@ pub struct NodeRecord {
     /// `deploy_interface: ramdisk`: the active instance is itself a ramdisk.
     pub(crate) ramdisk_deploy: bool,
     /// Set for a quarantined node, whose other values are then all empty.
-    pub(crate) quarantine: Option<Quarantine>,
+    pub(crate) quarantine: QuarantineCode,
 }
 
 impl NodeRecord {
@@ -58,13 +59,13 @@ impl NodeRecord {
         boot_mode: BootMode::Unset,
         image_type: ImageType::Unset,
         ramdisk_deploy: false,
-        quarantine: None,
+        quarantine: QuarantineCode::NONE,
     };
 
     /// A quarantined node: its UUID and the cause, nothing else, so no value of it can
     /// reach a script.
     pub(crate) fn quarantined(uuid: [u8; 16], cause: Quarantine) -> Self {
-        NodeRecord { uuid, quarantine: Some(cause), ..Self::EMPTY }
+        NodeRecord { uuid, quarantine: QuarantineCode::of(cause), ..Self::EMPTY }
     }
 
     /// The node's UUID.

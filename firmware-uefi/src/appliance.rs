@@ -1,11 +1,10 @@
 //! The appliance's memory, one `static` per part, handed out once; and the sizes that fix
 //! it at compile time.
 
-use core::mem::MaybeUninit;
 use core::ptr::addr_of_mut;
 use core::sync::atomic::{AtomicBool, Ordering};
 
-use ipxe_config::{InventoryCapacity, NodeRecord, PortRecord};
+use ipxe_config::{InventoryBuffers, InventoryCapacity, InventoryStorage, NodeRecord, PortRecord};
 use ipxe_config_server::http::response::HEAD_RESERVE;
 use ipxe_config_server::ApplianceBuffers;
 
@@ -34,11 +33,8 @@ pub const CONFIG_FILE_BYTES: usize = 16 << 10;
 
 /// The appliance's buffers (sockets, connections, responses, leases, open artifacts).
 pub type Buffers = ApplianceBuffers<'static, EspFiles, CONNECTIONS, TCP_RX, TCP_TX, RESPONSE, LEASES>;
-/// Slots of the inventory's string index, as core sizes it for the fleet.
-const STRING_INDEX: usize = match FLEET.string_index_slots() {
-    Some(slots) => slots,
-    None => panic!("the fleet's string index does not fit in memory"),
-};
+/// The inventory's records, string pool and index.
+type Inventory = InventoryBuffers<{ FLEET.nodes }, { FLEET.ports }, { FLEET.string_bytes }>;
 
 /// Every buffer of the image. All are zero bytes in the image, so they cost `.bss`, not file size.
 pub struct Memory {
@@ -56,15 +52,9 @@ pub struct Memory {
 }
 
 static mut APPLIANCE: Buffers = Buffers::new();
-// Not core's `InventoryBuffers` in a static: empty node records are not zero bytes, and a
-// static with any non-zero byte is stored whole in the image file (a megabyte for this
-// fleet), while building one at run time needs it on the stack first (the firmware's
-// stack is far smaller). Uninitialised, the records lie in `.bss` and are emptied one
-// by one at start-up.
-static mut NODES: [MaybeUninit<NodeRecord>; FLEET.nodes] = [const { MaybeUninit::uninit() }; FLEET.nodes];
-static mut PORTS: [MaybeUninit<PortRecord>; FLEET.ports] = [const { MaybeUninit::uninit() }; FLEET.ports];
-static mut STRINGS: [u8; FLEET.string_bytes] = [0; FLEET.string_bytes];
-static mut STRING_INDEX_SLOTS: [u32; STRING_INDEX] = [0; STRING_INDEX];
+// One static: empty records are zero bytes, so the inventory lies in `.bss` and costs the
+// image file nothing.
+static mut INVENTORY: Inventory = Inventory::new();
 static mut NIC: NicBuffers = NicBuffers::new();
 static mut INVENTORY_FILE: [u8; INVENTORY_FILE_BYTES] = [0; INVENTORY_FILE_BYTES];
 static mut CONFIG_FILE: [u8; CONFIG_FILE_BYTES] = [0; CONFIG_FILE_BYTES];
@@ -81,29 +71,18 @@ pub fn take_memory() -> Option<Memory> {
     // SAFETY: the flag above hands the statics out once, so these are their only references.
     #[allow(unsafe_code)]
     unsafe {
+        let InventoryStorage { nodes, ports, strings, string_index } = (*addr_of_mut!(INVENTORY)).storage();
         Some(Memory {
             appliance: &mut *addr_of_mut!(APPLIANCE),
-            nodes: emptied(&mut *addr_of_mut!(NODES), NodeRecord::EMPTY),
-            ports: emptied(&mut *addr_of_mut!(PORTS), PortRecord::EMPTY),
-            strings: &mut *addr_of_mut!(STRINGS),
-            string_index: &mut *addr_of_mut!(STRING_INDEX_SLOTS),
+            nodes,
+            ports,
+            strings,
+            string_index,
             nic: &mut *addr_of_mut!(NIC),
             inventory_file: &mut *addr_of_mut!(INVENTORY_FILE),
             config_file: &mut *addr_of_mut!(CONFIG_FILE),
             script: &mut *addr_of_mut!(SCRIPT),
             base_url: &mut *addr_of_mut!(BASE_URL),
         })
-    }
-}
-
-/// Writes `empty` into every slot, one at a time, and views the slots as initialised.
-fn emptied<T: Copy>(slots: &'static mut [MaybeUninit<T>], empty: T) -> &'static mut [T] {
-    for slot in slots.iter_mut() {
-        slot.write(empty);
-    }
-    // SAFETY: every slot was written just above; `MaybeUninit<T>` has `T`'s layout.
-    #[allow(unsafe_code)]
-    unsafe {
-        &mut *(core::ptr::from_mut(slots) as *mut [T])
     }
 }
