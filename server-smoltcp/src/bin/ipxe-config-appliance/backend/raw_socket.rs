@@ -5,7 +5,7 @@ use std::ffi::CString;
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 
-use super::{recv_from, set_send_timeout, FrameLink};
+use super::{interface_mtu, recv_from, set_send_timeout, FrameLink};
 
 /// `ETH_P_ALL` in network byte order, as `AF_PACKET` wants it.
 fn all_protocols() -> u16 {
@@ -15,6 +15,8 @@ fn all_protocols() -> u16 {
 /// A packet socket bound to one interface.
 pub struct RawSocket {
     fd: OwnedFd,
+    /// The interface's MTU when the socket was opened.
+    mtu: usize,
 }
 
 impl RawSocket {
@@ -71,7 +73,7 @@ impl RawSocket {
             return Err(io::Error::last_os_error());
         }
         set_send_timeout(fd.as_raw_fd(), std::time::Duration::from_millis(100))?;
-        Ok(RawSocket { fd })
+        Ok(RawSocket { fd, mtu: interface_mtu(interface) })
     }
 }
 
@@ -93,6 +95,10 @@ impl FrameLink for RawSocket {
 
     fn partial_rx_checksums(&self) -> bool {
         true
+    }
+
+    fn mtu(&self) -> usize {
+        self.mtu
     }
 
     fn send(&mut self, frame: &[u8]) -> io::Result<()> {

@@ -5,7 +5,7 @@ use std::io;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::os::unix::fs::OpenOptionsExt;
 
-use super::{set_nonblocking, FrameLink};
+use super::{interface_mtu, set_nonblocking, FrameLink};
 
 /// `struct ifreq` as `TUNSETIFF` and `SIOCGIFFLAGS`/`SIOCSIFFLAGS` read it: the name, then flags in
 /// the union that makes the struct 40 bytes.
@@ -32,6 +32,8 @@ impl InterfaceRequest {
 /// An open TAP device.
 pub struct Tap {
     fd: OwnedFd,
+    /// The device's MTU when it was opened (`ip link set NAME mtu 65535` raises it).
+    mtu: usize,
 }
 
 impl Tap {
@@ -50,7 +52,7 @@ impl Tap {
         if let Err(error) = set_link_up(name) {
             log::warn!("tap {name}: could not set the link up ({error}); do it with `ip link set {name} up`");
         }
-        Ok(Tap { fd: OwnedFd::from(file) })
+        Ok(Tap { fd: OwnedFd::from(file), mtu: interface_mtu(name) })
     }
 }
 
@@ -98,6 +100,10 @@ impl FrameLink for Tap {
                 _ => return Err(error),
             }
         }
+    }
+
+    fn mtu(&self) -> usize {
+        self.mtu
     }
 
     fn send(&mut self, frame: &[u8]) -> io::Result<()> {
