@@ -11,6 +11,7 @@
 //! and `poll(2)` reports nothing; the dead peer is noticed the next time the appliance
 //! sends a frame (an answer, a retransmission, a router advertisement).
 
+mod offload;
 mod qemu_dgram;
 mod raw_socket;
 mod tap;
@@ -67,6 +68,12 @@ pub trait FrameLink {
     fn mtu(&self) -> usize {
         DEFAULT_MTU
     }
+    /// Whether every frame read and written starts with a `virtio_net_hdr`
+    /// ([`offload::VNET_HEADER`] bytes), through which TCP checksums are left to the
+    /// kernel (see `offload`).
+    fn vnet_header(&self) -> bool {
+        false
+    }
 }
 
 /// Opens the backend the command line names.
@@ -83,7 +90,11 @@ pub fn open(args: &BackendArgs) -> io::Result<(FrameDevice, &'static str)> {
         return Err(io::Error::new(io::ErrorKind::InvalidInput, "no backend given"));
     };
     let device = FrameDevice::new(link);
-    log::info!("{name}: MTU {} bytes", device.mtu);
+    log::info!(
+        "{name}: MTU {} bytes, TCP checksums {}",
+        device.mtu,
+        if device.header > 0 { "by the kernel" } else { "by the appliance" }
+    );
     Ok((device, name))
 }
 
@@ -96,13 +107,16 @@ pub struct FrameDevice {
     failed: Option<io::Error>,
     /// Payload bytes per frame, as the link reported it at start-up.
     mtu: usize,
+    /// Bytes before each frame in `rx` and `tx`: a `virtio_net_hdr`, or nothing.
+    header: usize,
 }
 
 impl FrameDevice {
     fn new(link: Box<dyn FrameLink>) -> Self {
         let mtu = link.mtu().clamp(DEFAULT_MTU, MAX_MTU);
-        let frame = mtu + ETHERNET_HEADER;
-        FrameDevice { link, rx: vec![0; frame], tx: vec![0; frame], failed: None, mtu }
+        let header = if link.vnet_header() { offload::VNET_HEADER } else { 0 };
+        let frame = header + mtu + ETHERNET_HEADER;
+        FrameDevice { link, rx: vec![0; frame], tx: vec![0; frame], failed: None, mtu, header }
     }
 
     /// Why the link stopped working, if it did.
@@ -134,8 +148,10 @@ impl Device for FrameDevice {
         }
         match self.link.recv(&mut self.rx) {
             Ok(Some(len)) => Some((
-                RxToken { frame: self.rx.get(..len).unwrap_or_default() },
-                TxToken { link: &mut *self.link, buf: &mut self.tx, failed: &mut self.failed },
+                // A received header says nothing the appliance needs: checksums it may
+                // leave unfinished are already not verified on such links.
+                RxToken { frame: self.rx.get(self.header..len).unwrap_or_default() },
+                TxToken { link: &mut *self.link, buf: &mut self.tx, header: self.header, failed: &mut self.failed },
             )),
             Ok(None) => None,
             Err(error) => {
@@ -150,7 +166,7 @@ impl Device for FrameDevice {
         if self.failed.is_some() {
             return None;
         }
-        Some(TxToken { link: &mut *self.link, buf: &mut self.tx, failed: &mut self.failed })
+        Some(TxToken { link: &mut *self.link, buf: &mut self.tx, header: self.header, failed: &mut self.failed })
     }
 
     fn capabilities(&self) -> DeviceCapabilities {
@@ -165,6 +181,12 @@ impl Device for FrameDevice {
             let checksum = &mut capabilities.checksum;
             (checksum.ipv4, checksum.udp, checksum.tcp, checksum.icmpv4, checksum.icmpv6) =
                 (tx_only, tx_only, tx_only, tx_only, tx_only);
+        }
+        if self.header > 0 {
+            // The kernel finishes each TCP checksum (see `offload`); received segments are
+            // still verified where the link's frames carry finished ones.
+            capabilities.checksum.tcp =
+                if self.link.partial_rx_checksums() { phy::Checksum::None } else { phy::Checksum::Rx };
         }
         capabilities
     }
@@ -181,18 +203,24 @@ impl phy::RxToken for RxToken<'_> {
     }
 }
 
-/// Room for one outgoing frame.
+/// Room for one outgoing frame, after `header` bytes for a `virtio_net_hdr`.
 pub struct TxToken<'a> {
     link: &'a mut dyn FrameLink,
     buf: &'a mut [u8],
+    header: usize,
     failed: &'a mut Option<io::Error>,
 }
 
 impl phy::TxToken for TxToken<'_> {
     fn consume<R, F: FnOnce(&mut [u8]) -> R>(self, len: usize, f: F) -> R {
-        let frame = self.buf.get_mut(..len).unwrap_or_default();
+        let (head, body) = self.buf.split_at_mut(self.header.min(self.buf.len()));
+        let frame = body.get_mut(..len).unwrap_or_default();
         let result = f(frame);
-        match self.link.send(frame) {
+        let sent = head.len() + frame.len();
+        if let Ok(head) = <&mut [u8; offload::VNET_HEADER]>::try_from(head) {
+            offload::prepare(head, frame);
+        }
+        match self.link.send(self.buf.get(..sent).unwrap_or_default()) {
             Ok(()) => {}
             Err(error) if self.link.is_dead(&error) => {
                 log::error!("network link failed: {error}");
