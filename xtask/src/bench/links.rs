@@ -1,7 +1,7 @@
 //! The links and servers of the side-by-side benchmark: two throwaway network namespaces
 //! (the servers' and the clients'), a veth pair for nginx, a veth pair for the appliance
 //! on `--raw-socket`, and a TAP device in the clients' namespace for the appliance on
-//! `--tap`. Every link gets the same MTU. Nothing reaches the host's interfaces; the
+//! `--tap`, all of the same MTU, and a veth of 1500 bytes for nginx once more. Nothing reaches the host's interfaces; the
 //! namespaces are deleted and the servers killed (by their own PIDs) however the run ends.
 
 use std::io::{BufRead, BufReader};
@@ -21,6 +21,9 @@ pub const LINK_MTU: u32 = 65_521;
 /// Addresses: nginx's veth, the appliance's veth (its own stack's address; the
 /// interface itself has none), the appliance's TAP; the client's side is `.2` in each.
 pub const NGINX_ADDRESS: &str = "10.77.0.1";
+/// nginx again, on a veth of Ethernet's 1500-byte MTU (where the kernel's segmentation
+/// offload serves it best).
+pub const NGINX_1500_ADDRESS: &str = "10.77.3.1";
 pub const RAW_ADDRESS: &str = "10.77.1.1";
 pub const TAP_ADDRESS: &str = "10.77.2.1";
 
@@ -81,13 +84,18 @@ impl Links {
                 c, "mtu", &mtu,
             ])?;
         }
+        ip(&["-n", s, "link", "add", "bvm0", "type", "veth", "peer", "name", "bvm1", "netns", c])?;
         ip(&["-n", s, "addr", "add", &format!("{NGINX_ADDRESS}/24"), "dev", "bvn0"])?;
+        ip(&["-n", s, "addr", "add", &format!("{NGINX_1500_ADDRESS}/24"), "dev", "bvm0"])?;
+        ip(&["-n", c, "addr", "add", "10.77.3.2/24", "dev", "bvm1"])?;
         ip(&["-n", c, "addr", "add", "10.77.0.2/24", "dev", "bvn1"])?;
         ip(&["-n", c, "addr", "add", "10.77.1.2/24", "dev", "bvr1"])?;
         ip(&["-n", c, "tuntap", "add", "dev", TAP_INTERFACE, "mode", "tap"])?;
         ip(&["-n", c, "link", "set", TAP_INTERFACE, "mtu", &mtu])?;
         ip(&["-n", c, "addr", "add", "10.77.2.2/24", "dev", TAP_INTERFACE])?;
-        for (namespace, interface) in [(s, "bvn0"), (s, RAW_INTERFACE), (c, "bvn1"), (c, "bvr1"), (c, TAP_INTERFACE)] {
+        for (namespace, interface) in
+            [(s, "bvn0"), (s, "bvm0"), (s, RAW_INTERFACE), (c, "bvn1"), (c, "bvm1"), (c, "bvr1"), (c, TAP_INTERFACE)]
+        {
             ip(&["-n", namespace, "link", "set", interface, "up"])?;
         }
         // Clients opening a connection per request leave TIME-WAIT sockets behind: let the
@@ -151,6 +159,13 @@ impl Server {
             }
         }
         Err(format!("{name} did not print `{ready_line}` within 15 s; it printed:\n{}", seen.join("\n")))
+    }
+}
+
+impl Server {
+    /// The server's PID (`ip netns exec` execs it in place).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 }
 

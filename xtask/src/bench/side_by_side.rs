@@ -2,17 +2,18 @@
 //! worker, `sendfile`) on a veth, the appliance on `--raw-socket` over a veth and on
 //! `--tap`, each link of the same MTU ([`LINK_MTU`]), serving the same artifact and the
 //! same script bytes to the same clients (`wrk` from Debian, one thread, in a namespace of
-//! their own). Rounds interleave the three servers so a noisy neighbour on this shared
-//! machine slows all of them alike; each figure is the median of the rounds, with their
-//! range.
+//! their own). nginx runs once more on a veth of 1500 bytes, and each ratio is to the
+//! faster of its two links. Rounds interleave the servers so a noisy neighbour on this
+//! shared machine slows all of them alike; each figure is the median of the rounds, with
+//! their range.
 
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use super::links::{
-    ensure_tools, output_of, Links, Server, LINK_MTU, NGINX_ADDRESS, RAW_ADDRESS, RAW_INTERFACE, TAP_ADDRESS,
-    TAP_INTERFACE,
+    ensure_tools, output_of, Links, Server, LINK_MTU, NGINX_1500_ADDRESS, NGINX_ADDRESS, RAW_ADDRESS, RAW_INTERFACE,
+    TAP_ADDRESS, TAP_INTERFACE,
 };
 use super::{Budget, Figure};
 use crate::cmd::{self, cargo, workspace_root};
@@ -39,18 +40,33 @@ const QUICK: Plan = Plan { rounds: 1, artifact_bytes: 8 << 20, seconds: 1 };
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Target {
     Nginx,
+    Nginx1500,
     Raw,
     Tap,
 }
 
 impl Target {
-    const ALL: [Target; 3] = [Target::Nginx, Target::Raw, Target::Tap];
+    const ALL: [Target; 4] = [Target::Nginx, Target::Nginx1500, Target::Raw, Target::Tap];
 
-    /// nginx on a veth with `sendfile`; the appliance on `--raw-socket` over a veth; the
-    /// appliance on `--tap`.
+    /// Which of the started servers (nginx, the raw-socket appliance, the TAP one) it is.
+    fn server(self) -> usize {
+        match self {
+            Target::Nginx | Target::Nginx1500 => 0,
+            Target::Raw => 1,
+            Target::Tap => 2,
+        }
+    }
+
+    fn is_appliance(self) -> bool {
+        matches!(self, Target::Raw | Target::Tap)
+    }
+
+    /// nginx on a veth with `sendfile` (of the bench's MTU, and of 1500 bytes); the
+    /// appliance on `--raw-socket` over a veth; the appliance on `--tap`.
     fn label(self) -> &'static str {
         match self {
             Target::Nginx => "nginx",
+            Target::Nginx1500 => "nginx at MTU 1500",
             Target::Raw => "raw-socket",
             Target::Tap => "tap",
         }
@@ -59,13 +75,14 @@ impl Target {
     fn address(self) -> &'static str {
         match self {
             Target::Nginx => NGINX_ADDRESS,
+            Target::Nginx1500 => NGINX_1500_ADDRESS,
             Target::Raw => RAW_ADDRESS,
             Target::Tap => TAP_ADDRESS,
         }
     }
 
     fn script_path(self) -> &'static str {
-        if self == Target::Nginx {
+        if !self.is_appliance() {
             NGINX_SCRIPT
         } else {
             SCRIPT_TARGET
@@ -139,14 +156,15 @@ pub fn figures(quick: bool) -> Result<Vec<Figure>, String> {
             return Err(format!("{} served different script bytes", target.label()));
         }
     }
-    // results[test][target] = one value per round
+    // results[test][target]: one measurement per round.
     let mut results = vec![vec![Vec::new(); Target::ALL.len()]; Test::ALL.len()];
     for round in 0..plan.rounds {
         println!("side by side: round {} of {}", round + 1, plan.rounds);
         for (test_index, test) in Test::ALL.into_iter().enumerate() {
             for (target_index, target) in Target::ALL.into_iter().enumerate() {
-                let value = measure(&links, target, test, plan.seconds)?;
-                results[test_index][target_index].push(value);
+                let server = servers.get(target.server()).ok_or("a server is missing")?;
+                let measured = measure(&links, target, test, plan.seconds, server.pid())?;
+                results[test_index][target_index].push(measured);
             }
         }
     }
@@ -195,6 +213,7 @@ fn start_servers(links: &Links, appliance: &Path, scratch: &Path, root: &Path) -
         servers.push(Server::start("appliance", command, Some("ready ip="))?);
     }
     wait_until_serving(links, NGINX_ADDRESS)?;
+    wait_until_serving(links, NGINX_1500_ADDRESS)?;
     Ok(servers)
 }
 
@@ -207,7 +226,7 @@ fn nginx_conf(scratch: &Path, root: &Path) -> String {
          http {{\n  access_log off;\n  sendfile on;\n  tcp_nopush on;\n  keepalive_requests 100000000;\n\
          \x20 client_body_temp_path {s}/client-body;\n  proxy_temp_path {s}/proxy;\n  fastcgi_temp_path {s}/fastcgi;\n\
          \x20 uwsgi_temp_path {s}/uwsgi;\n  scgi_temp_path {s}/scgi;\n  default_type application/octet-stream;\n\
-         \x20 server {{ listen {NGINX_ADDRESS}:80; root {}; }}\n}}\n",
+         \x20 server {{ listen {NGINX_ADDRESS}:80; listen {NGINX_1500_ADDRESS}:80; root {}; }}\n}}\n",
         root.display()
     )
 }
@@ -230,8 +249,16 @@ fn curl(links: &Links, url: &str) -> Result<String, String> {
     output_of(&mut command)
 }
 
+/// What one `wrk` run gave: its rate, and the server's CPU time per GB moved (user and
+/// system, which includes the receiving kernel's work done in the server's context).
+#[derive(Clone, Copy)]
+struct Measured {
+    rate: f64,
+    cpu_ms_per_gb: f64,
+}
+
 /// One figure of one server: `wrk` from the clients' namespace for `seconds`.
-fn measure(links: &Links, target: Target, test: Test, seconds: u32) -> Result<f64, String> {
+fn measure(links: &Links, target: Target, test: Test, seconds: u32, server_pid: u32) -> Result<Measured, String> {
     let (connections, path) = match test {
         Test::OneClient => (1, ARTIFACT),
         Test::EightClients => (8, ARTIFACT),
@@ -243,7 +270,9 @@ fn measure(links: &Links, target: Target, test: Test, seconds: u32) -> Result<f6
         command.args(["--header", "Connection: close"]);
     }
     command.arg(format!("http://{}{path}", target.address()));
+    let cpu_before = cpu_ticks(server_pid)?;
     let report = output_of(&mut command)?;
+    let cpu_ticks_used = cpu_ticks(server_pid)? - cpu_before;
     if report.contains("Non-2xx") {
         return Err(format!(
             "{}: answers other than 200 under `{}`:\n{report}",
@@ -251,16 +280,53 @@ fn measure(links: &Links, target: Target, test: Test, seconds: u32) -> Result<f6
             cmd::describe(&command)
         ));
     }
-    match test {
+    let unreadable = || format!("{}: cannot read wrk's report:\n{report}", target.label());
+    let rate = match test {
         Test::OneClient | Test::EightClients => wrk_field(&report, "Transfer/sec:").map(|bytes| bytes / 1e6),
         Test::ScriptsKeepAlive | Test::ScriptsNewConnection => wrk_field(&report, "Requests/sec:"),
     }
-    .ok_or_else(|| format!("{}: cannot read wrk's report:\n{report}", target.label()))
+    .ok_or_else(unreadable)?;
+    // "  123 requests in 2.00s, 7.81GB read"
+    let bytes = report
+        .lines()
+        .find_map(|line| line.trim().strip_suffix(" read")?.rsplit(' ').next().and_then(with_unit))
+        .ok_or_else(unreadable)?;
+    let cpu_ms = cpu_ticks_used * 1000.0 / clock_ticks_per_second();
+    Ok(Measured { rate, cpu_ms_per_gb: if bytes > 0.0 { cpu_ms / (bytes / 1e9) } else { 0.0 } })
+}
+
+/// User plus system CPU time of process `pid` so far, in clock ticks (`/proc/PID/stat`).
+fn cpu_ticks(pid: u32) -> Result<f64, String> {
+    let path = format!("/proc/{pid}/stat");
+    let stat = fs::read_to_string(&path).map_err(|e| format!("{path}: {e}"))?;
+    // Fields after the command name (which may hold spaces) in parentheses: the state is
+    // field 3, utime 14 and stime 15.
+    let fields: Vec<&str> =
+        stat.rsplit_once(')').map(|(_, rest)| rest.split_whitespace().collect()).unwrap_or_default();
+    let tick = |index: usize| fields.get(index).and_then(|v| v.parse::<f64>().ok());
+    match (tick(11), tick(12)) {
+        (Some(user), Some(system)) => Ok(user + system),
+        _ => Err(format!("{path}: no utime/stime")),
+    }
+}
+
+fn clock_ticks_per_second() -> f64 {
+    #[allow(unsafe_code)] // reason: sysconf(3) has no preconditions
+    let ticks = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
+    if ticks > 0 {
+        ticks as f64
+    } else {
+        100.0
+    }
 }
 
 /// A number from wrk's summary, with its binary unit suffix (`1.23GB`) applied.
 fn wrk_field(report: &str, key: &str) -> Option<f64> {
-    let text = report.lines().find_map(|line| line.trim().strip_prefix(key))?.trim();
+    with_unit(report.lines().find_map(|line| line.trim().strip_prefix(key))?.trim())
+}
+
+/// `1.23GB`, `512.00KB`, `98B` (wrk's units are binary) as a number of bytes.
+fn with_unit(text: &str) -> Option<f64> {
     let (number, scale) = [("GB", 1024.0 * 1024.0 * 1024.0), ("MB", 1024.0 * 1024.0), ("KB", 1024.0), ("B", 1.0)]
         .into_iter()
         .find_map(|(suffix, scale)| text.strip_suffix(suffix).map(|number| (number, scale)))
@@ -277,13 +343,23 @@ fn summarize(values: &[f64]) -> (f64, (f64, f64)) {
 }
 
 /// The issue's targets: ≥ 1 GB/s and ≥ half of nginx for one client on either backend,
-/// eight clients together no slower than one, scripts ≥ 1.5× nginx.
-fn side_by_side_figures(results: &[Vec<Vec<f64>>], artifact_bytes: usize) -> Vec<Figure> {
+/// eight clients together no slower than one, scripts ≥ 1.5× nginx. A ratio is the
+/// median of the rounds' own ratios: the two figures of a round were measured moments
+/// apart, so a neighbour's load that comes and goes between rounds cancels out.
+fn side_by_side_figures(results: &[Vec<Vec<Measured>>], artifact_bytes: usize) -> Vec<Figure> {
     let mut figures = Vec::new();
-    let median = |test: usize, target: usize| summarize(&results[test][target]).0;
+    let rates = |test: usize, target: usize| -> Vec<f64> { results[test][target].iter().map(|m| m.rate).collect() };
+    // A round's ratio to nginx is to the faster of its two links in that round.
+    let best_nginx =
+        |test: usize| -> Vec<f64> { rates(test, 0).iter().zip(rates(test, 1)).map(|(a, b)| a.max(b)).collect() };
+    let paired = |numerators: Vec<f64>, denominators: Vec<f64>| -> f64 {
+        let ratios: Vec<f64> =
+            numerators.iter().zip(denominators).map(|(a, b)| if b > 0.0 { a / b } else { 0.0 }).collect();
+        summarize(&ratios).0
+    };
     for (test_index, test) in Test::ALL.into_iter().enumerate() {
         for (target_index, target) in Target::ALL.into_iter().enumerate() {
-            let (value, range) = summarize(&results[test_index][target_index]);
+            let (value, range) = summarize(&rates(test_index, target_index));
             let budget = match (test, target) {
                 (Test::OneClient, Target::Raw | Target::Tap) => Some(Budget::AtLeast(1000.0)),
                 _ => None,
@@ -296,28 +372,37 @@ fn side_by_side_figures(results: &[Vec<Vec<f64>>], artifact_bytes: usize) -> Vec
                 budget,
             });
         }
-        let nginx = median(test_index, 0);
-        for (target_index, target) in Target::ALL.into_iter().enumerate().skip(1) {
+        for (target_index, target) in Target::ALL.into_iter().enumerate().filter(|(_, t)| t.is_appliance()) {
             let budget = match test {
                 Test::OneClient => Budget::AtLeast(0.5),
                 Test::EightClients => continue,
                 Test::ScriptsKeepAlive | Test::ScriptsNewConnection => Budget::AtLeast(1.5),
             };
             figures.push(ratio(
-                format!("{}: {} / nginx", test.label(artifact_bytes), target.label()),
-                median(test_index, target_index),
-                nginx,
+                format!("{}: {} / best nginx", test.label(artifact_bytes), target.label()),
+                paired(rates(test_index, target_index), best_nginx(test_index)),
                 budget,
             ));
         }
     }
-    for (target_index, target) in Target::ALL.into_iter().enumerate().skip(1) {
+    for (target_index, target) in Target::ALL.into_iter().enumerate().filter(|(_, t)| t.is_appliance()) {
         figures.push(ratio(
             format!("vs nginx: {}, 8 clients / 1", target.label()),
-            median(1, target_index),
-            median(0, target_index),
+            paired(rates(1, target_index), rates(0, target_index)),
             Budget::AtLeast(1.0),
         ));
+    }
+    // What each server spent per GB: steadier than a rate on a shared machine.
+    for (target_index, target) in Target::ALL.into_iter().enumerate() {
+        let cpu: Vec<f64> = results[0][target_index].iter().map(|m| m.cpu_ms_per_gb).collect();
+        let (value, range) = summarize(&cpu);
+        figures.push(Figure {
+            name: format!("vs nginx: server CPU per GB, 1 client: {}", target.label()),
+            value,
+            unit: "ms",
+            spread: Some(range),
+            budget: None,
+        });
     }
     figures.push(Figure {
         name: "vs nginx: every link's MTU".into(),
@@ -329,6 +414,6 @@ fn side_by_side_figures(results: &[Vec<Vec<f64>>], artifact_bytes: usize) -> Vec
     figures
 }
 
-fn ratio(name: String, value: f64, base: f64, budget: Budget) -> Figure {
-    Figure { name, value: if base > 0.0 { value / base } else { 0.0 }, unit: "×", spread: None, budget: Some(budget) }
+fn ratio(name: String, value: f64, budget: Budget) -> Figure {
+    Figure { name, value, unit: "×", spread: None, budget: Some(budget) }
 }
