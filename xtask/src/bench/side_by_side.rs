@@ -400,17 +400,20 @@ fn side_by_side_figures(results: &[Vec<Vec<Measured>>], artifact_bytes: usize) -
             Budget::AtLeast(1.0),
         ));
     }
-    // What each server spent per GB: steadier than a rate on a shared machine.
-    for (target_index, target) in Target::ALL.into_iter().enumerate() {
-        let cpu: Vec<f64> = results[0][target_index].iter().map(|m| m.cpu_ms_per_gb).collect();
-        let (value, range) = summarize(&cpu);
-        figures.push(Figure {
-            name: format!("vs nginx: server CPU per GB, 1 client: {}", target.label()),
-            value,
-            unit: "ms",
-            spread: Some(range),
-            budget: None,
-        });
+    // What each server spent per GB: steadier than a rate on a shared machine, and with
+    // eight clients it shows whether the server's own work per byte grows with them.
+    for (test_index, clients) in [(0, 1), (1, 8)] {
+        for (target_index, target) in Target::ALL.into_iter().enumerate() {
+            let cpu: Vec<f64> = results[test_index][target_index].iter().map(|m| m.cpu_ms_per_gb).collect();
+            let (value, range) = summarize(&cpu);
+            figures.push(Figure {
+                name: format!("vs nginx: server CPU per GB, {clients} client(s): {}", target.label()),
+                value,
+                unit: "ms",
+                spread: Some(range),
+                budget: None,
+            });
+        }
     }
     figures.push(Figure {
         name: "vs nginx: every link's MTU".into(),
