@@ -375,7 +375,7 @@ fn recv_dontwait(fd: RawFd, buf: &mut [u8]) -> io::Result<Option<usize>> {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)] // reason: test code, where a panic is a failure
+#[allow(clippy::unwrap_used, clippy::indexing_slicing)] // reason: test code, where a panic is a failure
 mod tests {
     use std::os::fd::IntoRawFd;
     use std::os::unix::net::UnixDatagram;
@@ -408,5 +408,89 @@ mod tests {
         let error = device.failure().unwrap();
         assert_eq!(error.raw_os_error(), Some(libc::ECONNREFUSED), "{error}");
         assert!(!send_frame(&mut device), "nothing more is sent on a dead link");
+    }
+
+    /// A link with a 64 KiB MTU and a `virtio_net_hdr` before each frame, that keeps
+    /// what was sent and hands out one queued frame.
+    struct OffloadLink {
+        sent: std::rc::Rc<std::cell::RefCell<Vec<Vec<u8>>>>,
+        incoming: Option<Vec<u8>>,
+    }
+
+    impl FrameLink for OffloadLink {
+        fn fd(&self) -> RawFd {
+            -1
+        }
+        fn recv(&mut self, buf: &mut [u8]) -> io::Result<Option<usize>> {
+            Ok(self.incoming.take().map(|frame| {
+                buf[..frame.len()].copy_from_slice(&frame);
+                frame.len()
+            }))
+        }
+        fn send(&mut self, frame: &[u8]) -> io::Result<()> {
+            self.sent.borrow_mut().push(frame.to_vec());
+            Ok(())
+        }
+        fn partial_rx_checksums(&self) -> bool {
+            true
+        }
+        fn mtu(&self) -> usize {
+            65_535
+        }
+        fn vnet_header(&self) -> bool {
+            true
+        }
+    }
+
+    #[test]
+    fn a_vnet_link_gets_large_frames_a_header_each_and_no_tcp_checksum_from_smoltcp() {
+        let sent = std::rc::Rc::default();
+        let mut incoming = vec![0u8; offload::VNET_HEADER];
+        incoming.extend_from_slice(&[0x5a; 60]);
+        let link = OffloadLink { sent: std::rc::Rc::clone(&sent), incoming: Some(incoming) };
+        let mut device = FrameDevice::new(Box::new(link));
+        let capabilities = device.capabilities();
+        assert_eq!(capabilities.max_transmission_unit, 65_535 + ETHERNET_HEADER);
+        assert!(!capabilities.checksum.tcp.tx() && !capabilities.checksum.tcp.rx());
+        assert!(capabilities.checksum.udp.tx(), "only TCP is left to the kernel");
+
+        // The header is stripped on receive.
+        let (rx, _) = device.receive(Instant::ZERO).unwrap();
+        phy::RxToken::consume(rx, |frame| assert_eq!(frame, &[0x5a; 60][..]));
+
+        // A frame of the whole MTU goes out whole, after a header.
+        let len = 65_535 + ETHERNET_HEADER;
+        device.transmit(Instant::ZERO).unwrap().consume(len, |frame| frame.fill(0xab));
+        let sent = sent.borrow();
+        assert_eq!(sent.len(), 1);
+        assert_eq!(sent[0].len(), offload::VNET_HEADER + len);
+        assert_eq!(
+            &sent[0][..offload::VNET_HEADER],
+            &[0; offload::VNET_HEADER],
+            "not TCP: nothing asked of the kernel"
+        );
+        assert!(sent[0][offload::VNET_HEADER..].iter().all(|&byte| byte == 0xab));
+    }
+
+    #[test]
+    fn a_link_that_reports_a_tiny_mtu_still_gets_ethernet_frames() {
+        struct Tiny;
+        impl FrameLink for Tiny {
+            fn fd(&self) -> RawFd {
+                -1
+            }
+            fn recv(&mut self, _: &mut [u8]) -> io::Result<Option<usize>> {
+                Ok(None)
+            }
+            fn send(&mut self, _: &[u8]) -> io::Result<()> {
+                Ok(())
+            }
+            fn mtu(&self) -> usize {
+                68
+            }
+        }
+        let device = FrameDevice::new(Box::new(Tiny));
+        assert_eq!(device.capabilities().max_transmission_unit, MAX_FRAME);
+        assert!(device.capabilities().checksum.tcp.tx(), "without a header, smoltcp sums");
     }
 }
