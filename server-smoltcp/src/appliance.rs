@@ -121,9 +121,8 @@ pub struct Appliance<'a, F: FileSource> {
     settings: ApplianceSettings,
     /// The last poll stopped at its round limit with work left.
     busy: bool,
-    /// Frames pass through here while every HTTP socket is busy (see `syn_backlog`);
-    /// `None` when the device's MTU does not fit it.
-    gate_frame: Option<[u8; GATE_FRAME]>,
+    /// Frames pass through here while every HTTP socket is busy (see `syn_backlog`).
+    gate_frame: [u8; GATE_FRAME],
     /// Connection attempts waiting for a socket.
     syn_backlog: SynBacklog,
     /// Connection attempts held back since the last log line about them, and when that was.
@@ -201,7 +200,11 @@ impl<'a, F: FileSource> Appliance<'a, F> {
         } else {
             None
         };
-        let gate_frame = (device.capabilities().max_transmission_unit <= GATE_FRAME).then_some([0; GATE_FRAME]);
+        // On a link with a larger MTU (a 64 KiB veth or TAP for fast artifacts) the gate
+        // still runs: a frame larger than its buffer is dropped only while every socket is
+        // busy, and clients of a boot server send small ones (requests, ACKs); TCP resends
+        // any that was dropped. Without the gate, a full pool would reset new clients.
+        let gate_frame = [0; GATE_FRAME];
         Ok(Appliance {
             iface,
             sockets,
@@ -264,30 +267,29 @@ impl<'a, F: FileSource> Appliance<'a, F> {
         let (mut held, mut dropped) = (0, 0);
         loop {
             let accepting = self.http.accepting(&self.sockets);
-            let ingress = match &mut self.gate_frame {
-                // A socket listens: the client waiting longest gets it first. Bounded: each
-                // replay takes a SYN out of the backlog.
-                Some(frame) if accepting && !self.syn_backlog.is_empty() => {
-                    let Some(len) = self.syn_backlog.take_oldest(now, frame) else { continue };
-                    let mut replay = Replay::new(device, frame.get(..len).unwrap_or_default());
-                    let _ = self.iface.poll_ingress_single(now, &mut replay, &mut self.sockets);
-                    changed = true;
-                    continue;
-                }
-                Some(frame) if !accepting => {
-                    let to = Destination {
-                        mac: self.settings.mac.0,
-                        ipv4: self.settings.ip.address().octets(),
-                        ipv6: self.settings.router_advertisements.then(|| link_local(self.settings.mac).octets()),
-                        port: self.settings.http_port,
-                    };
-                    let mut gate = SynGate::new(device, frame, &mut self.syn_backlog, to, now);
-                    let ingress = self.iface.poll_ingress_single(now, &mut gate, &mut self.sockets);
-                    held += gate.held;
-                    dropped += gate.dropped;
-                    ingress
-                }
-                _ => self.iface.poll_ingress_single(now, device, &mut self.sockets),
+            let frame = &mut self.gate_frame;
+            // A socket listens: the client waiting longest gets it first. Bounded: each
+            // replay takes a SYN out of the backlog.
+            let ingress = if accepting && !self.syn_backlog.is_empty() {
+                let Some(len) = self.syn_backlog.take_oldest(now, frame) else { continue };
+                let mut replay = Replay::new(device, frame.get(..len).unwrap_or_default());
+                let _ = self.iface.poll_ingress_single(now, &mut replay, &mut self.sockets);
+                changed = true;
+                continue;
+            } else if !accepting {
+                let to = Destination {
+                    mac: self.settings.mac.0,
+                    ipv4: self.settings.ip.address().octets(),
+                    ipv6: self.settings.router_advertisements.then(|| link_local(self.settings.mac).octets()),
+                    port: self.settings.http_port,
+                };
+                let mut gate = SynGate::new(device, frame, &mut self.syn_backlog, to, now);
+                let ingress = self.iface.poll_ingress_single(now, &mut gate, &mut self.sockets);
+                held += gate.held;
+                dropped += gate.dropped;
+                ingress
+            } else {
+                self.iface.poll_ingress_single(now, device, &mut self.sockets)
             };
             match ingress {
                 PollIngressSingleResult::None => break,
@@ -344,10 +346,9 @@ impl<'a, F: FileSource> Appliance<'a, F> {
         served
     }
 
-    /// Whether new clients wait for an HTTP socket: SYNs are held, or (on a device too
-    /// large for the gate, which cannot see them) every socket is taken.
+    /// Whether new clients wait for an HTTP socket: SYNs are held.
     fn clients_waiting(&self) -> bool {
-        !self.syn_backlog.is_empty() || (self.gate_frame.is_none() && !self.http.accepting(&self.sockets))
+        !self.syn_backlog.is_empty()
     }
 
     /// The next time [`Appliance::poll`] must run if no frame arrives first.

@@ -20,7 +20,10 @@
 //! dropped, and the client's retransmission tries again.
 //!
 //! A received frame can be read only once, so passing it through the gate means copying
-//! it into the gate's buffer; the appliance only uses the gate on devices whose MTU fits.
+//! it into the gate's buffer. On a device with a larger MTU, a frame that does not fit
+//! reaches smoltcp empty (dropped, and resent by its TCP sender); the gate only runs while
+//! every socket is busy, and what a boot server's clients send then (SYNs, requests,
+//! ACKs) fits.
 //!
 //! Panic contract: nothing here panics, whatever arrives.
 

@@ -9,6 +9,12 @@
 //! RAM of the default appliance configuration, `.text`/`.rodata` of the thumbv7em build
 //! linking core and server). One table is printed and `target/bench/summary.json`
 //! written. `--quick` runs every benchmark once as a smoke test and enforces nothing.
+//! The side-by-side (`side_by_side`) serves an artifact and a script from real nginx and
+//! from the appliance on `--raw-socket` and `--tap`, in network namespaces of its own;
+//! `--side-by-side-only` runs just that.
+
+mod links;
+mod side_by_side;
 
 use std::fmt::Write as _;
 use std::fs;
@@ -19,6 +25,8 @@ use crate::cmd::{self, cargo, workspace_root};
 pub struct Options {
     /// Run each benchmark once (criterion `--test`), report no timings, enforce nothing.
     pub quick: bool,
+    /// Only the side-by-side against nginx.
+    pub side_by_side_only: bool,
 }
 
 /// A limit a figure must stay within.
@@ -50,6 +58,9 @@ impl Figure {
 const CRITERION_BENCHES: [(&str, &str); 2] = [("ipxe-config", "core"), ("ipxe-config-server", "appliance")];
 
 pub fn run(options: &Options) -> Result<(), String> {
+    if options.side_by_side_only {
+        return report(side_by_side::figures(options.quick)?, options.quick);
+    }
     for (package, bench) in CRITERION_BENCHES {
         let mut command = cargo();
         command.args(["bench", "-p", package, "--bench", bench, "--"]);
@@ -67,16 +78,23 @@ pub fn run(options: &Options) -> Result<(), String> {
     }
     figures.push(allocation_figure(options.quick)?);
     figures.extend(footprint_figures()?);
+    // In a quick run too: one short round proves the namespaces, nginx and both backends work.
+    figures.extend(side_by_side::figures(options.quick)?);
     if !options.quick {
         figures.extend(boot_figures()?);
         figures.extend(firmware_figures()?);
         figures.extend(storm_figures()?);
     }
+    report(figures, options.quick)
+}
+
+/// Prints the table, writes the summary and fails on a figure over budget (not in a quick run).
+fn report(figures: Vec<Figure>, quick: bool) -> Result<(), String> {
     print_table(&figures);
-    write_summary(&figures, options.quick)?;
+    write_summary(&figures, quick)?;
     let over: Vec<&str> =
         figures.iter().filter(|f| f.within_budget() == Some(false)).map(|f| f.name.as_str()).collect();
-    if !options.quick && !over.is_empty() {
+    if !quick && !over.is_empty() {
         return Err(format!("over budget: {}", over.join(", ")));
     }
     Ok(())

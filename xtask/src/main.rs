@@ -79,6 +79,9 @@ enum Task {
         /// Run each benchmark once as a smoke test; enforce no budget.
         #[arg(long)]
         quick: bool,
+        /// Only the side-by-side against nginx (artifacts and scripts over veth and TAP).
+        #[arg(long)]
+        side_by_side_only: bool,
     },
 }
 
@@ -96,7 +99,7 @@ fn main() -> ExitCode {
         }
         Task::QemuSmoke => qemu_boot::smoke(),
         Task::IronicParity => ironic_parity::run_parity(),
-        Task::Bench { quick } => bench::run(&bench::Options { quick }),
+        Task::Bench { quick, side_by_side_only } => bench::run(&bench::Options { quick, side_by_side_only }),
         Task::Fuzz { seconds } => fuzz::run(seconds).map(|report| println!("{report}")),
     };
     match result {

@@ -58,7 +58,8 @@ pub struct StormConfig {
 
 impl StormConfig {
     /// `clients` iPXE clients, a 1 MiB file each, the appliance binary's default sizes
-    /// (32 connections, 8 KiB receive, 64 KiB send, 16 KiB response buffers), 1 Gbit/s.
+    /// (32 connections, 8 KiB receive, 16 KiB response buffers) but a 64 KiB send buffer
+    /// (the binary's 512 KiB is for links with a 64 KiB MTU; this one is 1500), 1 Gbit/s.
     pub fn new(clients: usize) -> Self {
         StormConfig {
             clients,

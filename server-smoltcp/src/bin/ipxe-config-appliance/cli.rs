@@ -208,8 +208,10 @@ pub struct LimitArgs {
     /// TCP receive buffer per connection.
     #[arg(long, value_name = "BYTES", default_value_t = 8192)]
     pub tcp_rx_bytes: usize,
-    /// TCP send buffer per connection (the most in flight per client).
-    #[arg(long, value_name = "BYTES", default_value_t = 65536)]
+    /// TCP send buffer per connection (the most in flight per client). 512 KiB keeps eight
+    /// full segments in flight on a link with a 64 KiB MTU; at 64 KiB one segment would
+    /// wait for its ACK before the next could go.
+    #[arg(long, value_name = "BYTES", default_value_t = 524_288)]
     pub tcp_tx_bytes: usize,
     /// Response buffer per connection: the longest script plus 256 bytes.
     #[arg(long, value_name = "BYTES", default_value_t = 16384)]

@@ -5,7 +5,7 @@ use std::ffi::CString;
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 
-use super::{recv_from, set_send_timeout, FrameLink};
+use super::{interface_mtu, recv_from, set_send_timeout, FrameLink};
 
 /// `ETH_P_ALL` in network byte order, as `AF_PACKET` wants it.
 fn all_protocols() -> u16 {
@@ -15,6 +15,10 @@ fn all_protocols() -> u16 {
 /// A packet socket bound to one interface.
 pub struct RawSocket {
     fd: OwnedFd,
+    /// The interface's MTU when the socket was opened.
+    mtu: usize,
+    /// Frames carry a `virtio_net_hdr` (`PACKET_VNET_HDR`), so the kernel finishes TCP checksums.
+    vnet_header: bool,
 }
 
 impl RawSocket {
@@ -71,8 +75,35 @@ impl RawSocket {
             return Err(io::Error::last_os_error());
         }
         set_send_timeout(fd.as_raw_fd(), std::time::Duration::from_millis(100))?;
-        Ok(RawSocket { fd })
+        let vnet_header = match set_int_option(fd.as_raw_fd(), libc::PACKET_VNET_HDR, 1) {
+            Ok(()) => true,
+            Err(error) => {
+                log::warn!(
+                    "raw-socket {interface}: no PACKET_VNET_HDR ({error}); the appliance sums TCP checksums itself"
+                );
+                false
+            }
+        };
+        Ok(RawSocket { fd, mtu: interface_mtu(interface), vnet_header })
     }
+}
+
+/// `setsockopt(fd, SOL_PACKET, option, &value)` for an `int` option.
+fn set_int_option(fd: RawFd, option: libc::c_int, value: libc::c_int) -> io::Result<()> {
+    #[allow(unsafe_code)] // reason: setsockopt(2) reads an int of the size given
+    let result = unsafe {
+        libc::setsockopt(
+            fd,
+            libc::SOL_PACKET,
+            option,
+            (&raw const value).cast(),
+            libc::socklen_t::try_from(std::mem::size_of::<libc::c_int>()).unwrap_or(0),
+        )
+    };
+    if result < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
 }
 
 impl FrameLink for RawSocket {
@@ -93,6 +124,14 @@ impl FrameLink for RawSocket {
 
     fn partial_rx_checksums(&self) -> bool {
         true
+    }
+
+    fn mtu(&self) -> usize {
+        self.mtu
+    }
+
+    fn vnet_header(&self) -> bool {
+        self.vnet_header
     }
 
     fn send(&mut self, frame: &[u8]) -> io::Result<()> {
