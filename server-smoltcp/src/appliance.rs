@@ -1,5 +1,5 @@
-//! The appliance: one smoltcp interface running the HTTP server, the DHCP server and
-//! router advertisements, driven by [`Appliance::poll`] over any `phy::Device`.
+//! The appliance: one smoltcp interface running the HTTP server, the DHCP server,
+//! router advertisements and the TFTP server, driven by [`Appliance::poll`] over any `phy::Device`.
 //!
 //! The appliance owns no inventory: each poll borrows the current [`Inventory`] and
 //! [`RenderConfig`], so a host can load a new inventory beside the old one and switch between
@@ -30,6 +30,7 @@ use crate::service::IpxeService;
 use crate::settings::ApplianceSettings;
 use crate::storage::ApplianceStorage;
 use crate::syn_backlog::{Destination, Replay, SynBacklog, SynGate, GATE_FRAME};
+use crate::tftp::TftpServer;
 
 /// Rounds of "interface poll, then serve sockets" in one [`Appliance::poll`]: enough to
 /// answer a request and push its response out, bounded so one call stays short.
@@ -45,6 +46,10 @@ const MIN_SCRATCH: usize = 128;
 /// A DHCP message is at least 300 bytes on the wire and may be up to 576.
 const MIN_DHCP_PAYLOAD: usize = 576;
 const MIN_ICMPV6_PAYLOAD: usize = 128;
+/// A TFTP request (RFC 1350 requests fit 512 bytes), a few ACKs, and a 512-byte block.
+const MIN_TFTP_REQUEST: usize = 516;
+const MIN_TFTP_ACKS: usize = 64;
+const MIN_TFTP_BLOCK: usize = 516;
 
 /// Why an appliance cannot be set up with these settings and buffers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -117,6 +122,7 @@ pub struct Appliance<'a, F: FileSource> {
     http: HttpServer<'a>,
     dhcp: Option<DhcpServer<'a>>,
     adverts: Option<RouterAdvertiser>,
+    tftp: Option<TftpServer>,
     files: OpenFiles<'a, F>,
     settings: ApplianceSettings,
     /// The last poll stopped at its round limit with work left.
@@ -161,8 +167,18 @@ impl<'a, F: FileSource> Appliance<'a, F> {
                 smoltcp::config::IFACE_NEIGHBOR_CACHE_COUNT
             );
         }
-        let ApplianceStorage { sockets, connections, tcp_rx, tcp_tx, responses, request_scratch, leases, dhcp, icmpv6 } =
-            storage;
+        let ApplianceStorage {
+            sockets,
+            connections,
+            tcp_rx,
+            tcp_tx,
+            responses,
+            request_scratch,
+            leases,
+            dhcp,
+            icmpv6,
+            tftp,
+        } = storage;
         let mut config = InterfaceConfig::new(HardwareAddress::Ethernet(settings.mac));
         config.random_seed = settings.random_seed;
         let mut iface = Interface::new(config, device, now);
@@ -186,7 +202,8 @@ impl<'a, F: FileSource> Appliance<'a, F> {
                 udp::PacketBuffer::new(dhcp.tx_meta, dhcp.tx_payload),
             );
             let handle = sockets.add(socket);
-            DhcpServer::new(handle, &mut sockets, leases, dhcp_settings, settings.ip, settings.http_port)
+            let tftp = settings.tftp.is_some();
+            DhcpServer::new(handle, &mut sockets, leases, dhcp_settings, settings.ip, settings.http_port, tftp)
         });
         let adverts = if settings.router_advertisements {
             // Solicitations go to ff02::2, which smoltcp drops unless the group is joined.
@@ -201,6 +218,10 @@ impl<'a, F: FileSource> Appliance<'a, F> {
         } else {
             None
         };
+        let ip_mtu = device.capabilities().ip_mtu();
+        let tftp = settings
+            .tftp
+            .map(|tftp_settings| TftpServer::new(&mut sockets, tftp, tftp_settings, ip_mtu, settings.random_seed));
         let gate_frame = (device.capabilities().max_transmission_unit <= GATE_FRAME).then_some([0; GATE_FRAME]);
         Ok(Appliance {
             iface,
@@ -208,6 +229,7 @@ impl<'a, F: FileSource> Appliance<'a, F> {
             http,
             dhcp,
             adverts,
+            tftp,
             files,
             settings,
             busy: false,
@@ -341,6 +363,9 @@ impl<'a, F: FileSource> Appliance<'a, F> {
         if let Some(adverts) = &mut self.adverts {
             served |= adverts.poll(&mut self.sockets, now);
         }
+        if let Some(tftp) = &mut self.tftp {
+            served |= tftp.poll(&mut self.sockets, now, &mut self.files);
+        }
         served
     }
 
@@ -359,6 +384,7 @@ impl<'a, F: FileSource> Appliance<'a, F> {
             self.iface.poll_at(now, &self.sockets),
             self.http.poll_at(&self.sockets, self.clients_waiting()),
             self.adverts.as_ref().and_then(RouterAdvertiser::poll_at),
+            self.tftp.as_ref().and_then(TftpServer::poll_at).map(|at| at.max(now)),
         ];
         ours.into_iter().flatten().min()
     }
@@ -405,7 +431,9 @@ fn check<D: Device + ?Sized>(
     if connections == 0 {
         return Err(SetupError::NoConnections);
     }
-    let needed = connections + usize::from(settings.dhcp.is_some()) + usize::from(settings.router_advertisements);
+    let tftp_sockets = settings.tftp.map_or(0, |_| 1 + storage.tftp.transfers);
+    let needed =
+        connections + usize::from(settings.dhcp.is_some()) + usize::from(settings.router_advertisements) + tftp_sockets;
     if storage.sockets.len() < needed {
         return Err(SetupError::TooFewSockets { needed, given: storage.sockets.len() });
     }
@@ -426,6 +454,23 @@ fn check<D: Device + ?Sized>(
         at_least("DHCP send buffer", storage.dhcp.tx_payload.len(), MIN_DHCP_PAYLOAD)?;
         at_least("DHCP receive slots", storage.dhcp.rx_meta.len(), 1)?;
         at_least("DHCP send slots", storage.dhcp.tx_meta.len(), 1)?;
+    }
+    if let Some(tftp) = &settings.tftp {
+        if tftp.port == 0 {
+            return Err(SetupError::InvalidPort);
+        }
+        let listen = &storage.tftp.listen;
+        at_least("TFTP request receive buffer", listen.rx_payload.len(), MIN_TFTP_REQUEST)?;
+        at_least("TFTP request send buffer", listen.tx_payload.len(), MIN_TFTP_REQUEST)?;
+        at_least("TFTP request receive slots", listen.rx_meta.len(), 1)?;
+        at_least("TFTP request send slots", listen.tx_meta.len(), 1)?;
+        let transfers = storage.tftp.transfers.max(1);
+        let tftp = &storage.tftp;
+        at_least("TFTP receive buffer per transfer", tftp.rx_payload.len() / transfers, MIN_TFTP_ACKS)?;
+        at_least("TFTP receive slots per transfer", tftp.rx_meta.len() / transfers, 1)?;
+        // One default-sized block (512 bytes) at least, so every client can be served.
+        at_least("TFTP send buffer per transfer", tftp.tx_payload.len() / transfers, MIN_TFTP_BLOCK)?;
+        at_least("TFTP send slots per transfer", tftp.tx_meta.len() / transfers, 1)?;
     }
     if settings.router_advertisements {
         at_least("ICMPv6 receive buffer", storage.icmpv6.rx_payload.len(), MIN_ICMPV6_PAYLOAD)?;

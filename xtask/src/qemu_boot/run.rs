@@ -18,7 +18,7 @@ use super::mbr;
 use super::netns::{self, Namespace};
 use super::paths::fresh_run_dir;
 use super::payloads::{self, Payloads};
-use super::prereqs;
+use super::prereqs::{self, SNPONLY_EFI};
 use super::scenarios::{Expect, Network, Scenario, LIFECYCLE_NODE, SCENARIOS};
 use crate::cmd::workspace_root;
 
@@ -145,6 +145,11 @@ fn boot_in(scenario: &Scenario, payloads: &Payloads, run_dir: &Path, outcome: &m
             Ending::PowerOff
         }
     })?;
+    if scenario.firmware.own_network_stack() {
+        // What the DHCP server's architecture map names for x86-64 UEFI.
+        let target = http_root.join("snponly.efi");
+        fs::copy(SNPONLY_EFI, &target).map_err(|e| format!("cannot copy {SNPONLY_EFI}: {e}"))?;
+    }
     let inventory = run_dir.join("inventory.json");
     let fixture = workspace_root().join("fixtures/inventory.json");
     fs::copy(&fixture, &inventory).map_err(|e| format!("cannot copy {}: {e}", fixture.display()))?;
@@ -295,6 +300,8 @@ pub fn print_table(outcomes: &[Outcome]) {
         let firmware = SCENARIOS.iter().find(|s| s.name == outcome.name).map_or("", |s| match s.firmware {
             Firmware::Bios => "BIOS",
             Firmware::Uefi => "UEFI",
+            Firmware::UefiPxe => "UEFI PXE",
+            Firmware::UefiHttpBoot => "UEFI HTTP",
         });
         println!(
             "| {} | {firmware} | {} | {} | {} |",

@@ -162,6 +162,33 @@ pub const SCENARIOS: &[Scenario] = &[
         network: Network::Socketpair,
         appliance_log: Some("lookup=uuid"),
     },
+    // OVMF's own PXE client (no iPXE ROM): DHCP and TFTP of snponly.efi from the
+    // appliance, then that iPXE DHCPs again and fetches the node's script.
+    Scenario {
+        name: "uefi-pxe",
+        firmware: Firmware::UefiPxe,
+        macs: &["52:54:00:00:00:09"],
+        appliance_args: &[],
+        expect: Expect::Initrd {
+            tag: Tag::Deploy,
+            cmdline: &["BOOTIF=52:54:00:00:00:09", "ipxe-config-node=deploy-uefi", "initrd=deploy_ramdisk"],
+        },
+        network: Network::Socketpair,
+        appliance_log: Some("tftp sent"),
+    },
+    // OVMF's UEFI HTTP Boot (PXE off): snponly.efi over HTTP from the appliance.
+    Scenario {
+        name: "uefi-http-boot",
+        firmware: Firmware::UefiHttpBoot,
+        macs: &["52:54:00:00:00:09"],
+        appliance_args: &[],
+        expect: Expect::Initrd {
+            tag: Tag::Deploy,
+            cmdline: &["BOOTIF=52:54:00:00:00:09", "ipxe-config-node=deploy-uefi", "initrd=deploy_ramdisk"],
+        },
+        network: Network::Socketpair,
+        appliance_log: Some("firmware=http-boot arch=16 file=http://10.99.0.1/snponly.efi"),
+    },
     Scenario {
         name: "lifecycle",
         firmware: Firmware::Bios,

@@ -20,6 +20,7 @@ use ipxe_config_server::host::{leak_buffers, DirectoryFiles};
 use ipxe_config_server::http::response::HEAD_RESERVE;
 use ipxe_config_server::{
     Appliance, ApplianceCapacity, ApplianceSettings, DhcpSettings, FileSource, HttpLimits, KnownMacUrl, NoFiles,
+    TftpSettings,
 };
 use smoltcp::time::{Duration, Instant};
 use smoltcp::wire::{EthernetAddress, Ipv4Cidr};
@@ -132,7 +133,12 @@ fn settings(cli: &Cli) -> Result<ApplianceSettings, String> {
             cli::ScriptKeyArg::NodeUuid => KnownMacUrl::NodeUuid,
             cli::ScriptKeyArg::PortAddress => KnownMacUrl::PortAddress,
         };
+        dhcp.boot_files = cli::boot_files(&cli.firmware.boot_file);
         settings.dhcp = Some(dhcp);
+    }
+    if !cli.firmware.no_tftp {
+        let window = u16::try_from(cli.firmware.tftp_window).unwrap_or(u16::MAX);
+        settings.tftp = Some(TftpSettings { max_window: window, ..TftpSettings::DEFAULT });
     }
     Ok(settings)
 }
@@ -167,6 +173,12 @@ fn appliance_capacity(cli: &Cli, settings: &ApplianceSettings) -> Result<Applian
         request_scratch_bytes: limits.max_header_bytes,
         // One slot per pool address.
         dhcp_leases: pool,
+        tftp_transfers: if settings.tftp.is_some() {
+            usize::try_from(cli.firmware.tftp_transfers).unwrap_or(1)
+        } else {
+            0
+        },
+        tftp_window_blocks: usize::try_from(cli.firmware.tftp_window).unwrap_or(1),
         ..ApplianceCapacity::DEFAULT
     })
 }
@@ -227,12 +239,13 @@ fn serve<F: FileSource<File: 'static>>(
         None => "off".to_owned(),
     };
     ::log::info!(
-        "ready ip={} mac={} backend={} http_port={} dhcp={} connections={} buffers={} bytes",
+        "ready ip={} mac={} backend={} http_port={} dhcp={} tftp={} connections={} buffers={} bytes",
         settings.ip,
         ipxe_config::PortAddress(settings.mac.0),
         backend_name,
         settings.http_port,
         dhcp,
+        if settings.tftp.is_some() { "on" } else { "off" },
         capacity.connections,
         capacity.total_bytes()
     );
