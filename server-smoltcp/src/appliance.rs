@@ -21,6 +21,7 @@ use smoltcp::wire::{
     HardwareAddress, IpAddress, IpCidr, IpProtocol, IpVersion, Ipv4Address, Ipv6Cidr, IPV6_LINK_LOCAL_ALL_ROUTERS,
 };
 
+use crate::dhcp::proxy::ProxyDhcp;
 use crate::dhcp::DhcpServer;
 use crate::files::{FileSource, OpenFiles};
 use crate::http::response::HEAD_RESERVE;
@@ -121,6 +122,7 @@ pub struct Appliance<'a, F: FileSource> {
     sockets: SocketSet<'a>,
     http: HttpServer<'a>,
     dhcp: Option<DhcpServer<'a>>,
+    proxy: Option<ProxyDhcp>,
     adverts: Option<RouterAdvertiser>,
     tftp: Option<TftpServer>,
     files: OpenFiles<'a, F>,
@@ -196,15 +198,36 @@ impl<'a, F: FileSource> Appliance<'a, F> {
         let mut sockets = SocketSet::new(sockets);
         let buffers = HttpBuffers { slots: connections, tcp_rx, tcp_tx, responses, scratch: request_scratch };
         let http = HttpServer::new(&mut sockets, buffers, settings.http, settings.http_port);
-        let dhcp = settings.dhcp.map(|dhcp_settings| {
-            let socket = udp::Socket::new(
-                udp::PacketBuffer::new(dhcp.rx_meta, dhcp.rx_payload),
-                udp::PacketBuffer::new(dhcp.tx_meta, dhcp.tx_payload),
-            );
-            let handle = sockets.add(socket);
-            let tftp = settings.tftp.is_some();
-            DhcpServer::new(handle, &mut sockets, leases, dhcp_settings, settings.ip, settings.http_port, tftp)
-        });
+        let tftp_on = settings.tftp.is_some();
+        let (dhcp, proxy) = match settings.dhcp {
+            Some(dhcp_settings) if dhcp_settings.proxy => {
+                // Ports 67 and 4011 share the DHCP socket's buffers, half each.
+                let (rx_meta_67, rx_meta_4011) = dhcp.rx_meta.split_at_mut(dhcp.rx_meta.len() / 2);
+                let (rx_67, rx_4011) = dhcp.rx_payload.split_at_mut(dhcp.rx_payload.len() / 2);
+                let (tx_meta_67, tx_meta_4011) = dhcp.tx_meta.split_at_mut(dhcp.tx_meta.len() / 2);
+                let (tx_67, tx_4011) = dhcp.tx_payload.split_at_mut(dhcp.tx_payload.len() / 2);
+                let port_67 = sockets.add(udp::Socket::new(
+                    udp::PacketBuffer::new(rx_meta_67, rx_67),
+                    udp::PacketBuffer::new(tx_meta_67, tx_67),
+                ));
+                let port_4011 = sockets.add(udp::Socket::new(
+                    udp::PacketBuffer::new(rx_meta_4011, rx_4011),
+                    udp::PacketBuffer::new(tx_meta_4011, tx_4011),
+                ));
+                let (ip, http_port) = (settings.ip, settings.http_port);
+                (None, Some(ProxyDhcp::new(port_67, port_4011, &mut sockets, dhcp_settings, ip, http_port, tftp_on)))
+            }
+            Some(dhcp_settings) => {
+                let socket = udp::Socket::new(
+                    udp::PacketBuffer::new(dhcp.rx_meta, dhcp.rx_payload),
+                    udp::PacketBuffer::new(dhcp.tx_meta, dhcp.tx_payload),
+                );
+                let handle = sockets.add(socket);
+                let (ip, http_port) = (settings.ip, settings.http_port);
+                (Some(DhcpServer::new(handle, &mut sockets, leases, dhcp_settings, ip, http_port, tftp_on)), None)
+            }
+            None => (None, None),
+        };
         let adverts = if settings.router_advertisements {
             // Solicitations go to ff02::2, which smoltcp drops unless the group is joined.
             let _ = iface.join_multicast_group(IPV6_LINK_LOCAL_ALL_ROUTERS);
@@ -228,6 +251,7 @@ impl<'a, F: FileSource> Appliance<'a, F> {
             sockets,
             http,
             dhcp,
+            proxy,
             adverts,
             tftp,
             files,
@@ -360,6 +384,9 @@ impl<'a, F: FileSource> Appliance<'a, F> {
         if let Some(dhcp) = &mut self.dhcp {
             served |= dhcp.poll(&mut self.sockets, now, inventory, config);
         }
+        if let Some(proxy) = &mut self.proxy {
+            served |= proxy.poll(&mut self.sockets, inventory, config);
+        }
         if let Some(adverts) = &mut self.adverts {
             served |= adverts.poll(&mut self.sockets, now);
         }
@@ -432,8 +459,12 @@ fn check<D: Device + ?Sized>(
         return Err(SetupError::NoConnections);
     }
     let tftp_sockets = settings.tftp.map_or(0, |_| 1 + storage.tftp.transfers);
-    let needed =
-        connections + usize::from(settings.dhcp.is_some()) + usize::from(settings.router_advertisements) + tftp_sockets;
+    let proxy = settings.dhcp.is_some_and(|dhcp| dhcp.proxy);
+    let needed = connections
+        + usize::from(settings.dhcp.is_some())
+        + usize::from(proxy)
+        + usize::from(settings.router_advertisements)
+        + tftp_sockets;
     if storage.sockets.len() < needed {
         return Err(SetupError::TooFewSockets { needed, given: storage.sockets.len() });
     }
@@ -441,7 +472,13 @@ fn check<D: Device + ?Sized>(
     at_least("TCP send buffer per connection", storage.tcp_tx.len() / connections, MIN_TCP_BUFFER)?;
     at_least("response buffer per connection", storage.responses.len() / connections, MIN_RESPONSE)?;
     at_least("request scratch", storage.request_scratch.len(), MIN_SCRATCH)?;
-    if let Some(dhcp) = &settings.dhcp {
+    if proxy {
+        // Ports 67 and 4011 split the DHCP buffers.
+        at_least("DHCP receive buffer (ProxyDHCP: two ports)", storage.dhcp.rx_payload.len(), 2 * MIN_DHCP_PAYLOAD)?;
+        at_least("DHCP send buffer (ProxyDHCP: two ports)", storage.dhcp.tx_payload.len(), 2 * MIN_DHCP_PAYLOAD)?;
+        at_least("DHCP receive slots (ProxyDHCP: two ports)", storage.dhcp.rx_meta.len(), 2)?;
+        at_least("DHCP send slots (ProxyDHCP: two ports)", storage.dhcp.tx_meta.len(), 2)?;
+    } else if let Some(dhcp) = &settings.dhcp {
         let subnet = settings.ip;
         if u32::from(dhcp.first) > u32::from(dhcp.last)
             || !subnet.contains_addr(&dhcp.first)

@@ -22,8 +22,9 @@ use crate::http::ConnectionSlot;
 use crate::storage::{ApplianceStorage, RawStorage, TftpStorage, UdpStorage};
 use crate::tftp::MAX_DATA_PACKET;
 
-/// Sockets beside the HTTP connections': one for DHCP and one for router advertisements.
-pub const SERVICE_SOCKETS: usize = 2;
+/// Sockets beside the HTTP connections' and TFTP's: one for DHCP, one for ProxyDHCP's
+/// port 4011 and one for router advertisements.
+pub const SERVICE_SOCKETS: usize = 3;
 
 /// Queued datagrams each way on the DHCP and ICMPv6 sockets of [`ApplianceBuffers`]: a
 /// few, as DHCP messages are answered as they arrive (see [`Appliance::poll`](crate::Appliance::poll)).
@@ -107,8 +108,8 @@ impl ApplianceCapacity {
         }
     }
 
-    /// Socket table entries: connections plus DHCP plus ICMPv6, plus the TFTP request
-    /// socket and one per transfer.
+    /// Socket table entries: connections plus DHCP (and ProxyDHCP's port 4011) plus
+    /// ICMPv6, plus the TFTP request socket and one per transfer.
     pub const fn sockets(&self) -> usize {
         self.connections + SERVICE_SOCKETS + 1 + self.tftp_transfers
     }
@@ -178,7 +179,7 @@ impl<'a, const CONNECTIONS: usize> SocketTable<'a, CONNECTIONS> {
     }
 
     /// The table as the one slice `SocketSet` takes. Stable Rust cannot name an array
-    /// of `CONNECTIONS + 5` entries in a generic type, so the parts are declared apart
+    /// of `CONNECTIONS + 6` entries in a generic type, so the parts are declared apart
     /// and viewed together.
     fn as_mut_slice(&mut self) -> &mut [SocketStorage<'a>] {
         let entries = CONNECTIONS + SERVICE_SOCKETS + TFTP_SOCKETS;
@@ -218,7 +219,7 @@ impl<'a, const CONNECTIONS: usize> SocketTable<'a, CONNECTIONS> {
 /// type Buffers = ApplianceBuffers<'static, NoFiles, 2, 4096, 8192, 4096, 16>;
 /// let buffers: &'static mut Buffers = Box::leak(Box::new(Buffers::new()));
 /// let (storage, files) = buffers.split(NoFiles);
-/// assert_eq!(storage.sockets.len(), 7);
+/// assert_eq!(storage.sockets.len(), 8);
 /// assert_eq!(storage.responses.len(), 2 * 4096);
 /// assert_eq!(files.open_count(), 0);
 /// ```

@@ -73,6 +73,10 @@ pub struct DhcpSettings {
     /// The iPXE binary for each firmware architecture (option 93), handed to PXE
     /// clients (over TFTP) and UEFI HTTP Boot clients (over HTTP).
     pub boot_files: &'static [ArchBootFile],
+    /// ProxyDHCP: another server hands out addresses; this one answers PXE, HTTP Boot
+    /// and iPXE clients with boot information only, on port 67 and on 4011, and the
+    /// pool (`first`, `last`, the lease table) is unused.
+    pub proxy: bool,
 }
 
 /// How a DHCP reply's script URL names a node the appliance knows.
@@ -87,6 +91,11 @@ pub enum KnownMacUrl {
 }
 
 impl DhcpSettings {
+    /// ProxyDHCP settings: boot information only, beside the site's DHCP server.
+    pub fn proxy() -> Self {
+        DhcpSettings { proxy: true, ..DhcpSettings::new(Ipv4Address::UNSPECIFIED, Ipv4Address::UNSPECIFIED) }
+    }
+
     /// A pool from `first` to `last` with a one-hour lease, no router, and
     /// [`DEFAULT_BOOT_FILES`] for firmware clients.
     pub fn new(first: Ipv4Address, last: Ipv4Address) -> Self {
@@ -98,6 +107,7 @@ impl DhcpSettings {
             known_mac_url: KnownMacUrl::NodeUuid,
             unknown_mac_chain: false,
             boot_files: DEFAULT_BOOT_FILES,
+            proxy: false,
         }
     }
 }

@@ -156,6 +156,9 @@ pub struct Reply<'u> {
     pub vendor_class: Option<&'static [u8]>,
     /// Option 175 for iPXE (skip the ProxyDHCP wait); firmware clients do not read it.
     pub ipxe_options: bool,
+    /// A ProxyDHCP reply: boot information only, no address (`yiaddr` 0), no mask,
+    /// router or lease time; the site's DHCP server gives those.
+    pub proxy: bool,
 }
 
 /// Option 175 carrying sub-option 176 = 1: iPXE then skips its ~3 s ProxyDHCP wait.
@@ -164,6 +167,8 @@ const NO_PXEDHCP: [u8; 3] = [option::IPXE_NO_PXEDHCP, 1, 1];
 impl Reply<'_> {
     fn repr(&self) -> (DhcpRepr<'_>, [DhcpOption<'_>; 3], usize) {
         let nak = self.kind == DhcpMessageType::Nak;
+        // A NAK and a ProxyDHCP reply carry no address and nothing about it.
+        let no_address = nak || self.proxy;
         let unused = DhcpOption { kind: 0, data: &[] };
         let mut options = [DhcpOption { kind: option::BOOTFILE_NAME, data: self.bootfile.as_bytes() }, unused, unused];
         let mut used = 1;
@@ -185,10 +190,10 @@ impl Reply<'_> {
             secs: 0,
             client_hardware_address: self.to.mac,
             client_ip: Ipv4Address::UNSPECIFIED,
-            your_ip: if nak { Ipv4Address::UNSPECIFIED } else { self.your_ip },
+            your_ip: if no_address { Ipv4Address::UNSPECIFIED } else { self.your_ip },
             server_ip: if nak { Ipv4Address::UNSPECIFIED } else { self.server_ip },
-            router: if nak { None } else { self.router },
-            subnet_mask: (!nak).then_some(self.subnet_mask),
+            router: if no_address { None } else { self.router },
+            subnet_mask: (!no_address).then_some(self.subnet_mask),
             relay_agent_ip: Ipv4Address::UNSPECIFIED,
             broadcast: self.to.broadcast,
             requested_ip: None,
@@ -197,7 +202,7 @@ impl Reply<'_> {
             parameter_request_list: None,
             dns_servers: None,
             max_size: None,
-            lease_duration: (!nak).then_some(self.lease_seconds),
+            lease_duration: (!no_address).then_some(self.lease_seconds),
             renew_duration: None,
             rebind_duration: None,
             additional_options: &[],

@@ -32,6 +32,7 @@
 pub mod bootfile;
 pub mod lease;
 pub mod message;
+pub(crate) mod proxy;
 
 use ipxe_config::{Inventory, PortAddress, RenderConfig};
 use smoltcp::iface::{SocketHandle, SocketSet};
@@ -49,9 +50,54 @@ use bootfile::{boot_file_for, bootfile, http_boot_url, BootTarget, Bootfile};
 use lease::LeaseTable;
 use message::{ClientMessage, Reply, VendorClass, HTTP_CLIENT_CLASS};
 
+/// What `message`'s client is to be answered with; `None` (logged for a DISCOVER)
+/// for a client this server does not boot.
+pub(crate) fn answer_for(settings: &DhcpSettings, tftp: bool, message: &ClientMessage) -> Option<Answer> {
+    if message.ipxe {
+        return Some(Answer::Script);
+    }
+    let discover = message.kind == DhcpMessageType::Discover;
+    let shown = PortAddress(message.mac.0);
+    let firmware = match message.vendor {
+        VendorClass::PxeClient if tftp => "PXE",
+        VendorClass::PxeClient => {
+            if discover {
+                log_info!("dhcp ignoring mac={shown} (PXE firmware): the TFTP server is off");
+            }
+            return None;
+        }
+        VendorClass::HttpClient => "HTTP Boot",
+        VendorClass::Other => {
+            if discover {
+                log_info!("dhcp ignoring mac={shown}: neither iPXE nor PXE or HTTP Boot firmware");
+            }
+            return None;
+        }
+    };
+    let Some(arch) = message.arch else {
+        if discover {
+            log_info!("dhcp ignoring mac={shown} ({firmware} firmware): no client architecture (option 93)");
+        }
+        return None;
+    };
+    let Some(file) = boot_file_for(settings.boot_files, arch) else {
+        if discover {
+            log_warn!(
+                "dhcp ignoring mac={shown} ({firmware} firmware): no boot file for architecture {arch} \
+                 (give one with --boot-file {arch}=FILE)"
+            );
+        }
+        return None;
+    };
+    Some(match message.vendor {
+        VendorClass::HttpClient => Answer::Http { arch, file },
+        _ => Answer::Tftp { arch, file },
+    })
+}
+
 /// What a client is answered with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Answer {
+pub(crate) enum Answer {
     /// iPXE: the script URL.
     Script,
     /// PXE firmware: this iPXE binary over TFTP.
@@ -181,7 +227,7 @@ impl<'a> DhcpServer<'a> {
         let mac = message.mac;
         // Logged as iPXE and Ironic spell MACs: lower case with colons.
         let shown = PortAddress(mac.0);
-        let Some(boot) = self.answer_for(message) else { return Queued::Done };
+        let Some(boot) = answer_for(&self.settings, self.tftp, message) else { return Queued::Done };
         let ours = self.server.address();
         let stranger = inventory.node_by_address(&shown).is_none();
         match message.kind {
@@ -276,51 +322,6 @@ impl<'a> DhcpServer<'a> {
             }
             _ => Queued::Done,
         }
-    }
-
-    /// What `message`'s client is to be answered with; `None` (logged for a DISCOVER)
-    /// for a client this server does not boot.
-    fn answer_for(&self, message: &ClientMessage) -> Option<Answer> {
-        if message.ipxe {
-            return Some(Answer::Script);
-        }
-        let discover = message.kind == DhcpMessageType::Discover;
-        let shown = PortAddress(message.mac.0);
-        let firmware = match message.vendor {
-            VendorClass::PxeClient if self.tftp => "PXE",
-            VendorClass::PxeClient => {
-                if discover {
-                    log_info!("dhcp ignoring mac={shown} (PXE firmware): the TFTP server is off");
-                }
-                return None;
-            }
-            VendorClass::HttpClient => "HTTP Boot",
-            VendorClass::Other => {
-                if discover {
-                    log_info!("dhcp ignoring mac={shown}: neither iPXE nor PXE or HTTP Boot firmware");
-                }
-                return None;
-            }
-        };
-        let Some(arch) = message.arch else {
-            if discover {
-                log_info!("dhcp ignoring mac={shown} ({firmware} firmware): no client architecture (option 93)");
-            }
-            return None;
-        };
-        let Some(file) = boot_file_for(self.settings.boot_files, arch) else {
-            if discover {
-                log_warn!(
-                    "dhcp ignoring mac={shown} ({firmware} firmware): no boot file for architecture {arch} \
-                     (give one with --boot-file {arch}=FILE)"
-                );
-            }
-            return None;
-        };
-        Some(match message.vendor {
-            VendorClass::HttpClient => Answer::Http { arch, file },
-            _ => Answer::Tftp { arch, file },
-        })
     }
 
     /// The slot to offer a MAC that holds none, and whether it was taken from an offer
@@ -454,6 +455,7 @@ impl<'a> DhcpServer<'a> {
             bootfile: &url,
             vendor_class,
             ipxe_options: boot == Answer::Script,
+            proxy: false,
         };
         let broadcast = IpEndpoint::new(IpAddress::Ipv4(Ipv4Address::BROADCAST), DHCP_CLIENT_PORT);
         let metadata = udp::UdpMetadata {
@@ -500,7 +502,7 @@ impl<'a> DhcpServer<'a> {
 
 /// What became of a client message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Queued {
+pub(crate) enum Queued {
     /// The reply is in the send buffer.
     Sent,
     /// Needs no reply, or cannot have one.

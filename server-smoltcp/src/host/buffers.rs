@@ -29,7 +29,7 @@ use crate::storage::{ApplianceStorage, RawStorage, TftpStorage, UdpStorage};
 /// let capacity = ApplianceCapacity { connections: 3, ..ApplianceCapacity::DEFAULT };
 /// let mut buffers = HeapApplianceBuffers::new(&capacity);
 /// let (storage, files) = buffers.split(NoFiles);
-/// assert_eq!(storage.sockets.len(), 5 + 1 + ApplianceCapacity::DEFAULT.tftp_transfers);
+/// assert_eq!(storage.sockets.len(), 6 + 1 + ApplianceCapacity::DEFAULT.tftp_transfers);
 /// assert_eq!(files.open_count(), 0);
 /// ```
 pub struct HeapApplianceBuffers<'a, F> {
@@ -147,7 +147,7 @@ impl<'a, F> HeapApplianceBuffers<'a, F> {
 ///
 /// let capacity = ApplianceCapacity { connections: 64, ..ApplianceCapacity::DEFAULT };
 /// let (storage, files) = host::leak_buffers(&capacity, NoFiles);
-/// assert_eq!(storage.sockets.len(), 66 + 1 + ApplianceCapacity::DEFAULT.tftp_transfers);
+/// assert_eq!(storage.sockets.len(), 67 + 1 + ApplianceCapacity::DEFAULT.tftp_transfers);
 /// assert_eq!(files.open_count(), 0);
 /// ```
 pub fn leak_buffers<S: FileSource<File: 'static>>(

@@ -112,7 +112,7 @@ pub fn run_scenarios(options: &Options) -> Result<Vec<Outcome>, String> {
 fn boot(scenario: &Scenario, round: usize, payloads: &Payloads, keep: bool) -> Outcome {
     let dir_name = if round == 0 { scenario.name.to_string() } else { format!("{}-{round}", scenario.name) };
     let mut outcome = Outcome { name: scenario.name, first_request: None, marker: None, error: None, skipped: None };
-    if scenario.network == Network::DnsmasqBridge {
+    if scenario.network.in_namespace() {
         if let Some(reason) = netns::unavailable() {
             outcome.skipped = Some(reason);
             return outcome;
@@ -173,11 +173,21 @@ fn boot_in(scenario: &Scenario, payloads: &Payloads, run_dir: &Path, outcome: &m
             spec.tap = Some(guest::TapLink { netns: namespace.name.clone(), ifnames: vec![netns::GUEST_TAP.into()] });
             (Some(namespace), Some(dnsmasq))
         }
+        Network::ProxyDhcp => {
+            dnsmasq::ensure_installed()?;
+            // Named after the scenario: the proxy scenarios run side by side.
+            let namespace = Namespace::create(scenario.name)?;
+            let dnsmasq = Dnsmasq::start_addresses_only(&namespace, run_dir)?;
+            spec.tap = Some(guest::TapLink { netns: namespace.name.clone(), ifnames: vec![netns::GUEST_TAP.into()] });
+            (Some(namespace), Some(dnsmasq))
+        }
     };
     let guest::Launched { mut guest, appliance_ends } = guest::launch(&spec)?;
     let powered_on = Instant::now().checked_sub(guest.elapsed()).unwrap_or_else(Instant::now);
     let link = match (&namespace, appliance_ends.first()) {
-        (Some(namespace), _) => Link::Tap { namespace, ifname: netns::APPLIANCE_TAP },
+        (Some(namespace), _) => {
+            Link::Tap { namespace, ifname: netns::APPLIANCE_TAP, proxy: scenario.network == Network::ProxyDhcp }
+        }
         (None, Some(end)) => Link::Socketpair(end),
         (None, None) => return Err("the scenario has no NIC".into()),
     };

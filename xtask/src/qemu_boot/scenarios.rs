@@ -30,6 +30,16 @@ pub enum Network {
     /// TAP devices on a bridge in a network namespace, DHCP from dnsmasq configured with
     /// `ipxe-scripts/dnsmasq.conf`, the appliance with `--no-dhcp`. Needs root.
     DnsmasqBridge,
+    /// The same bridge with dnsmasq as the site's DHCP server, addresses only (no boot
+    /// options at all), and the appliance beside it with `--proxy-dhcp`. Needs root.
+    ProxyDhcp,
+}
+
+impl Network {
+    /// Whether the scenario runs in a network namespace of its own.
+    pub fn in_namespace(self) -> bool {
+        !matches!(self, Network::Socketpair)
+    }
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -197,6 +207,33 @@ pub const SCENARIOS: &[Scenario] = &[
         expect: Expect::DeployThenLocalDisk,
         network: Network::Socketpair,
         appliance_log: Some("script=local-disk"),
+    },
+    // ProxyDHCP next to a site DHCP server that knows nothing of booting: a BIOS
+    // machine's iPXE ROM, then OVMF's own PXE client, get their boot information from
+    // the appliance (ports 67 and 4011) and their addresses from dnsmasq.
+    Scenario {
+        name: "proxy-dhcp",
+        firmware: Firmware::Bios,
+        macs: &["52:54:00:00:00:0f"],
+        appliance_args: &["--proxy-dhcp"],
+        expect: Expect::Initrd {
+            tag: Tag::Deploy,
+            cmdline: &["BOOTIF=52:54:00:00:00:0f", "ipxe-config-node=dnsmasq-chain"],
+        },
+        network: Network::ProxyDhcp,
+        appliance_log: Some("dhcp proxy-offer mac=52:54:00:00:00:0f to=255.255.255.255 client=ipxe"),
+    },
+    Scenario {
+        name: "proxy-dhcp-uefi-pxe",
+        firmware: Firmware::UefiPxe,
+        macs: &["52:54:00:00:00:09"],
+        appliance_args: &["--proxy-dhcp"],
+        expect: Expect::Initrd {
+            tag: Tag::Deploy,
+            cmdline: &["BOOTIF=52:54:00:00:00:09", "ipxe-config-node=deploy-uefi", "initrd=deploy_ramdisk"],
+        },
+        network: Network::ProxyDhcp,
+        appliance_log: Some("dhcp proxy-ack mac=52:54:00:00:00:09"),
     },
     Scenario {
         name: "dnsmasq-chain",

@@ -118,6 +118,11 @@ pub struct FirmwareArgs {
     #[arg(long, value_name = "ARCH=FILE", value_parser = parse_boot_file)]
     pub boot_file: Vec<(u16, String)>,
 
+    /// ProxyDHCP: the site's DHCP server hands out addresses; answer PXE, HTTP Boot and
+    /// iPXE clients with boot information only (no address), on ports 67 and 4011.
+    #[arg(long, conflicts_with_all = ["no_dhcp", "dhcp_range"])]
+    pub proxy_dhcp: bool,
+
     /// Do not run the TFTP server (PXE firmware is then left to another server).
     #[arg(long)]
     pub no_tftp: bool,

@@ -16,6 +16,7 @@ use std::sync::OnceLock;
 
 use clap::Parser;
 use ipxe_config::{BaseUrl, BootMode, ErrorEnding, RenderConfig};
+use ipxe_config_server::buffers::{PACKET_BYTES, PACKET_SLOTS};
 use ipxe_config_server::host::{leak_buffers, DirectoryFiles};
 use ipxe_config_server::http::response::HEAD_RESERVE;
 use ipxe_config_server::{
@@ -120,12 +121,16 @@ fn settings(cli: &Cli) -> Result<ApplianceSettings, String> {
         ..HttpLimits::DEFAULT
     };
     if !cli.no_dhcp {
-        let (first, last) = match cli.dhcp_range {
-            Some(range) => range,
-            None => cli::default_range(address, prefix)
-                .ok_or("the subnet is too small for a DHCP pool; give --dhcp-range or --no-dhcp")?,
+        let mut dhcp = if cli.firmware.proxy_dhcp {
+            DhcpSettings::proxy()
+        } else {
+            let (first, last) = match cli.dhcp_range {
+                Some(range) => range,
+                None => cli::default_range(address, prefix)
+                    .ok_or("the subnet is too small for a DHCP pool; give --dhcp-range or --no-dhcp")?,
+            };
+            DhcpSettings::new(first, last)
         };
-        let mut dhcp = DhcpSettings::new(first, last);
         dhcp.lease_seconds = cli.lease_seconds;
         dhcp.router = cli.gateway;
         dhcp.unknown_mac_chain = cli.unknown_mac_chain;
@@ -151,6 +156,7 @@ const MAX_DHCP_POOL: u64 = 65_536;
 fn appliance_capacity(cli: &Cli, settings: &ApplianceSettings) -> Result<ApplianceCapacity, String> {
     let limits = &cli.limits;
     let pool = match settings.dhcp {
+        Some(dhcp) if dhcp.proxy => 0,
         Some(dhcp) => {
             // In u64: 0.0.0.0-255.255.255.255 holds 2^32 addresses, one more than a u32 counts.
             let pool = u64::from(u32::from(dhcp.last)).saturating_sub(u64::from(u32::from(dhcp.first))) + 1;
@@ -164,6 +170,7 @@ fn appliance_capacity(cli: &Cli, settings: &ApplianceSettings) -> Result<Applian
         }
         None => 0,
     };
+    let proxy = settings.dhcp.is_some_and(|dhcp| dhcp.proxy);
     Ok(ApplianceCapacity {
         connections: limits.max_connections,
         // A socket's receive buffer must hold a whole request head.
@@ -179,7 +186,9 @@ fn appliance_capacity(cli: &Cli, settings: &ApplianceSettings) -> Result<Applian
             0
         },
         tftp_window_blocks: usize::try_from(cli.firmware.tftp_window).unwrap_or(1),
-        ..ApplianceCapacity::DEFAULT
+        // ProxyDHCP's ports 67 and 4011 share the DHCP socket's buffers.
+        packet_bytes: if proxy { 2 * PACKET_BYTES } else { PACKET_BYTES },
+        packet_slots: if proxy { 2 * PACKET_SLOTS } else { PACKET_SLOTS },
     })
 }
 
@@ -235,6 +244,7 @@ fn serve<F: FileSource<File: 'static>>(
     let mut appliance =
         Appliance::new(settings, storage, files, device, clock()).map_err(|error| format!("cannot start: {error}"))?;
     let dhcp = match settings.dhcp {
+        Some(dhcp) if dhcp.proxy => "proxy".to_owned(),
         Some(dhcp) => format!("{}-{}", dhcp.first, dhcp.last),
         None => "off".to_owned(),
     };
