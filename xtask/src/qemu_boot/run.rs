@@ -194,9 +194,9 @@ fn boot_in(scenario: &Scenario, payloads: &Payloads, run_dir: &Path, outcome: &m
     let mut appliance = Appliance::start(link, &inventory, &http_root, scenario.appliance_args, run_dir, powered_on)?;
 
     let result = check(scenario, &mut guest, &mut appliance, &inventory, outcome);
+    // The first script request: HTTP Boot fetches iPXE itself (a file) before it.
     outcome.first_request = appliance
-        .find(|line| line.starts_with("http ") || line.contains(" http client="))
-        .filter(|(_, line)| !line.contains("lookup=file"))
+        .find(|line| (line.starts_with("http ") || line.contains(" http client=")) && !line.contains("lookup=file"))
         .map(|(at, _)| at);
     result.map_err(|error| format!("{error}\n--- appliance log tail ---\n{}---", appliance.tail(15)))
 }
