@@ -479,7 +479,8 @@ mod tests {
         }
     }
 
-    /// With DHCP and router advertisements on, every socket of the table is taken.
+    /// With DHCP (or ProxyDHCP), router advertisements and TFTP on, every socket of the
+    /// table is taken.
     #[test]
     fn an_appliance_sets_up_in_the_owned_buffers() {
         use smoltcp::wire::{EthernetAddress, Ipv4Address, Ipv4Cidr};
@@ -489,8 +490,13 @@ mod tests {
         );
         settings.dhcp =
             Some(crate::DhcpSettings::new(Ipv4Address::new(10, 0, 0, 100), Ipv4Address::new(10, 0, 0, 163)));
+        settings.tftp = Some(crate::TftpSettings::DEFAULT);
         let (storage, files) = leaked(Default8::new()).split(NoFiles);
         let now = smoltcp::time::Instant::ZERO;
+        assert!(crate::Appliance::new(settings, storage, files, &mut Silent, now).is_ok());
+        // ProxyDHCP takes one socket more (port 4011) and splits the DHCP buffers.
+        settings.dhcp = Some(crate::DhcpSettings::proxy());
+        let (storage, files) = leaked(Default8::new()).split(NoFiles);
         assert!(crate::Appliance::new(settings, storage, files, &mut Silent, now).is_ok());
     }
 

@@ -171,20 +171,20 @@ impl Progress {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)] // reason: test code, where a panic is a failure
 mod tests {
     use super::*;
 
     const SECOND: Duration = Duration::from_secs(1);
 
     /// Sends everything `next` offers; the wire numbers sent.
-    fn drain(progress: &mut Progress) -> std::vec::Vec<u16> {
-        extern crate std;
-        let mut sent = std::vec::Vec::new();
+    fn drain(progress: &mut Progress) -> heapless::Vec<u16, 16> {
+        let mut sent = heapless::Vec::new();
         while let Some(next) = progress.next() {
             if let Next::Block { wire, .. } = next {
-                sent.push(wire);
+                sent.push(wire).unwrap();
             } else {
-                sent.push(u16::MAX);
+                sent.push(u16::MAX).unwrap();
             }
             progress.sent();
         }
