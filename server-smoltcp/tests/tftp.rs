@@ -361,3 +361,38 @@ fn a_client_aborting_after_the_oack_frees_the_transfer() {
     let received = download(&mut t, 1, first, 1468, 1);
     assert_eq!(received.len(), 3000);
 }
+
+#[test]
+fn a_client_that_never_answers_arp_does_not_make_the_poll_loop_spin() {
+    use common::autoconf::udp_frame;
+    use smoltcp::wire::{EthernetAddress, Ipv4Address};
+    let mut t = Tftp::new("tftp-no-arp", 2);
+    t.write_file("f", &pseudo_random(1468 * 20));
+    // A request from an address nobody answers ARP for (forged): its transfer can never
+    // send, and retransmits on its timer only; the appliance never asks to be polled
+    // again at once for it.
+    let forged = udp_frame(
+        EthernetAddress([0x02, 0, 0, 0, 0, 0x77]),
+        Ipv4Address::new(10, 99, 0, 77),
+        SERVER_IP,
+        5000,
+        69,
+        &rrq("f", &[("blksize", "1468"), ("windowsize", "8")]),
+    );
+    t.wire.to_appliance.push(&forged);
+    let end = t.now + Duration::from_millis(1900);
+    let mut spinning = 0;
+    while t.now < end {
+        t.step();
+        let past_timeout = t.now > Instant::from_secs(2) + Duration::from_millis(100);
+        if past_timeout && t.appliance.poll_delay(t.now) == Some(Duration::ZERO) {
+            spinning += 1;
+        }
+    }
+    assert_eq!(spinning, 0, "polls after which the appliance asked to be polled again at once");
+    // Meanwhile a real client is served.
+    t.write_file("g", b"hello");
+    t.send(0, 69, &rrq("g", &[]));
+    let (data, _) = t.next(0, 100).expect("block 1");
+    assert_eq!(data, b"\0\x03\0\x01hello");
+}

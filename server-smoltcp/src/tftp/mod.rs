@@ -49,6 +49,9 @@ pub const MAX_TRANSFERS: usize = 64;
 /// in practice. Longer ones are dropped.
 const MAX_REQUEST: usize = 600;
 
+/// How soon a transfer whose send buffer was full tries again.
+const BLOCKED_RETRY: Duration = Duration::from_millis(10);
+
 /// Longest file name kept for the log line.
 const LOGGED_NAME: usize = 128;
 
@@ -101,6 +104,9 @@ struct Active {
     /// Where the file's read position is, so sequential blocks need no seek; `None`
     /// when unknown (after a failed send).
     position: Option<u64>,
+    /// The send buffer was full at the last try (a window still queued): try again
+    /// then, not at once, so a transfer that cannot send never makes the poll loop spin.
+    blocked_until: Option<Instant>,
     progress: Progress,
     options: AcceptedOptions,
     started: Instant,
@@ -195,7 +201,11 @@ impl TftpServer {
         self.slots
             .iter()
             .filter_map(|slot| slot.active.as_ref())
-            .map(|active| if active.progress.next().is_some() { Instant::ZERO } else { active.progress.deadline() })
+            .map(|active| match (active.progress.next(), active.blocked_until) {
+                (Some(_), Some(retry)) => retry.min(active.progress.deadline()),
+                (Some(_), None) => Instant::ZERO,
+                (None, _) => active.progress.deadline(),
+            })
             .min()
     }
 
@@ -309,6 +319,7 @@ impl TftpServer {
             file: opened.handle,
             len: opened.len,
             position: Some(0),
+            blocked_until: None,
             progress,
             options,
             started: now,
@@ -393,7 +404,7 @@ impl TftpServer {
             ended = Some(Ending::Silent);
         }
         if ended.is_none() {
-            if let Ok(sent) = send_window(active, socket, files) {
+            if let Ok(sent) = send_window(active, socket, files, now) {
                 progress |= sent;
             } else {
                 send_error(socket, active.client, ErrorCode::Undefined, "I/O error");
@@ -459,7 +470,9 @@ fn send_window<F: FileSource>(
     active: &mut Active,
     socket: &mut udp::Socket<'_>,
     files: &mut OpenFiles<'_, F>,
+    now: Instant,
 ) -> Result<bool, ()> {
+    active.blocked_until = None;
     let mut sent = false;
     let mut block = [0u8; MAX_DATA_PACKET];
     while let Some(next) = active.progress.next() {
@@ -486,6 +499,7 @@ fn send_window<F: FileSource>(
         if socket.send_slice(block.get(..len).unwrap_or_default(), active.client).is_err() {
             // Full: the rest goes out on a later poll; the block is read again.
             active.position = None;
+            active.blocked_until = Some(now + BLOCKED_RETRY);
             break;
         }
         active.progress.sent();
