@@ -1,5 +1,5 @@
-//! The appliance: one smoltcp interface running the HTTP server, the DHCP server and
-//! router advertisements, driven by [`Appliance::poll`] over any `phy::Device`.
+//! The appliance: one smoltcp interface running the HTTP server, the DHCP server,
+//! router advertisements and the TFTP server, driven by [`Appliance::poll`] over any `phy::Device`.
 //!
 //! The appliance owns no inventory: each poll borrows the current [`Inventory`] and
 //! [`RenderConfig`], so a host can load a new inventory beside the old one and switch between
@@ -21,6 +21,7 @@ use smoltcp::wire::{
     HardwareAddress, IpAddress, IpCidr, IpProtocol, IpVersion, Ipv4Address, Ipv6Cidr, IPV6_LINK_LOCAL_ALL_ROUTERS,
 };
 
+use crate::dhcp::proxy::ProxyDhcp;
 use crate::dhcp::DhcpServer;
 use crate::files::{FileSource, OpenFiles};
 use crate::http::response::HEAD_RESERVE;
@@ -30,6 +31,7 @@ use crate::service::IpxeService;
 use crate::settings::ApplianceSettings;
 use crate::storage::ApplianceStorage;
 use crate::syn_backlog::{Destination, Replay, SynBacklog, SynGate, GATE_FRAME};
+use crate::tftp::TftpServer;
 
 /// Rounds of "interface poll, then serve sockets" in one [`Appliance::poll`]: enough to
 /// answer a request and push its response out, bounded so one call stays short.
@@ -45,6 +47,10 @@ const MIN_SCRATCH: usize = 128;
 /// A DHCP message is at least 300 bytes on the wire and may be up to 576.
 const MIN_DHCP_PAYLOAD: usize = 576;
 const MIN_ICMPV6_PAYLOAD: usize = 128;
+/// A TFTP request (RFC 1350 requests fit 512 bytes), a few ACKs, and a 512-byte block.
+const MIN_TFTP_REQUEST: usize = 516;
+const MIN_TFTP_ACKS: usize = 64;
+const MIN_TFTP_BLOCK: usize = 516;
 
 /// Why an appliance cannot be set up with these settings and buffers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -116,7 +122,9 @@ pub struct Appliance<'a, F: FileSource> {
     sockets: SocketSet<'a>,
     http: HttpServer<'a>,
     dhcp: Option<DhcpServer<'a>>,
+    proxy: Option<ProxyDhcp>,
     adverts: Option<RouterAdvertiser>,
+    tftp: Option<TftpServer>,
     files: OpenFiles<'a, F>,
     settings: ApplianceSettings,
     /// The last poll stopped at its round limit with work left.
@@ -160,8 +168,18 @@ impl<'a, F: FileSource> Appliance<'a, F> {
                 smoltcp::config::IFACE_NEIGHBOR_CACHE_COUNT
             );
         }
-        let ApplianceStorage { sockets, connections, tcp_rx, tcp_tx, responses, request_scratch, leases, dhcp, icmpv6 } =
-            storage;
+        let ApplianceStorage {
+            sockets,
+            connections,
+            tcp_rx,
+            tcp_tx,
+            responses,
+            request_scratch,
+            leases,
+            dhcp,
+            icmpv6,
+            tftp,
+        } = storage;
         let mut config = InterfaceConfig::new(HardwareAddress::Ethernet(settings.mac));
         config.random_seed = settings.random_seed;
         let mut iface = Interface::new(config, device, now);
@@ -179,14 +197,36 @@ impl<'a, F: FileSource> Appliance<'a, F> {
         let mut sockets = SocketSet::new(sockets);
         let buffers = HttpBuffers { slots: connections, tcp_rx, tcp_tx, responses, scratch: request_scratch };
         let http = HttpServer::new(&mut sockets, buffers, settings.http, settings.http_port);
-        let dhcp = settings.dhcp.map(|dhcp_settings| {
-            let socket = udp::Socket::new(
-                udp::PacketBuffer::new(dhcp.rx_meta, dhcp.rx_payload),
-                udp::PacketBuffer::new(dhcp.tx_meta, dhcp.tx_payload),
-            );
-            let handle = sockets.add(socket);
-            DhcpServer::new(handle, &mut sockets, leases, dhcp_settings, settings.ip, settings.http_port)
-        });
+        let tftp_on = settings.tftp.is_some();
+        let (dhcp, proxy) = match settings.dhcp {
+            Some(dhcp_settings) if dhcp_settings.proxy => {
+                // Ports 67 and 4011 share the DHCP socket's buffers, half each.
+                let (rx_meta_67, rx_meta_4011) = dhcp.rx_meta.split_at_mut(dhcp.rx_meta.len() / 2);
+                let (rx_67, rx_4011) = dhcp.rx_payload.split_at_mut(dhcp.rx_payload.len() / 2);
+                let (tx_meta_67, tx_meta_4011) = dhcp.tx_meta.split_at_mut(dhcp.tx_meta.len() / 2);
+                let (tx_67, tx_4011) = dhcp.tx_payload.split_at_mut(dhcp.tx_payload.len() / 2);
+                let port_67 = sockets.add(udp::Socket::new(
+                    udp::PacketBuffer::new(rx_meta_67, rx_67),
+                    udp::PacketBuffer::new(tx_meta_67, tx_67),
+                ));
+                let port_4011 = sockets.add(udp::Socket::new(
+                    udp::PacketBuffer::new(rx_meta_4011, rx_4011),
+                    udp::PacketBuffer::new(tx_meta_4011, tx_4011),
+                ));
+                let (ip, http_port) = (settings.ip, settings.http_port);
+                (None, Some(ProxyDhcp::new(port_67, port_4011, &mut sockets, dhcp_settings, ip, http_port, tftp_on)))
+            }
+            Some(dhcp_settings) => {
+                let socket = udp::Socket::new(
+                    udp::PacketBuffer::new(dhcp.rx_meta, dhcp.rx_payload),
+                    udp::PacketBuffer::new(dhcp.tx_meta, dhcp.tx_payload),
+                );
+                let handle = sockets.add(socket);
+                let (ip, http_port) = (settings.ip, settings.http_port);
+                (Some(DhcpServer::new(handle, &mut sockets, leases, dhcp_settings, ip, http_port, tftp_on)), None)
+            }
+            None => (None, None),
+        };
         let adverts = if settings.router_advertisements {
             // Solicitations go to ff02::2, which smoltcp drops unless the group is joined.
             let _ = iface.join_multicast_group(IPV6_LINK_LOCAL_ALL_ROUTERS);
@@ -200,6 +240,10 @@ impl<'a, F: FileSource> Appliance<'a, F> {
         } else {
             None
         };
+        let ip_mtu = device.capabilities().ip_mtu();
+        let tftp = settings
+            .tftp
+            .map(|tftp_settings| TftpServer::new(&mut sockets, tftp, tftp_settings, ip_mtu, settings.random_seed));
         // On a link with a larger MTU (a 64 KiB veth or TAP for fast artifacts) the gate
         // still runs: a frame larger than its buffer is dropped only while every socket is
         // busy, and clients of a boot server send small ones (requests, ACKs); TCP resends
@@ -210,7 +254,9 @@ impl<'a, F: FileSource> Appliance<'a, F> {
             sockets,
             http,
             dhcp,
+            proxy,
             adverts,
+            tftp,
             files,
             settings,
             busy: false,
@@ -340,8 +386,14 @@ impl<'a, F: FileSource> Appliance<'a, F> {
         if let Some(dhcp) = &mut self.dhcp {
             served |= dhcp.poll(&mut self.sockets, now, inventory, config);
         }
+        if let Some(proxy) = &mut self.proxy {
+            served |= proxy.poll(&mut self.sockets, inventory, config);
+        }
         if let Some(adverts) = &mut self.adverts {
             served |= adverts.poll(&mut self.sockets, now);
+        }
+        if let Some(tftp) = &mut self.tftp {
+            served |= tftp.poll(&mut self.sockets, now, &mut self.files);
         }
         served
     }
@@ -360,6 +412,7 @@ impl<'a, F: FileSource> Appliance<'a, F> {
             self.iface.poll_at(now, &self.sockets),
             self.http.poll_at(&self.sockets, self.clients_waiting()),
             self.adverts.as_ref().and_then(RouterAdvertiser::poll_at),
+            self.tftp.as_ref().and_then(TftpServer::poll_at).map(|at| at.max(now)),
         ];
         ours.into_iter().flatten().min()
     }
@@ -406,7 +459,13 @@ fn check<D: Device + ?Sized>(
     if connections == 0 {
         return Err(SetupError::NoConnections);
     }
-    let needed = connections + usize::from(settings.dhcp.is_some()) + usize::from(settings.router_advertisements);
+    let tftp_sockets = settings.tftp.map_or(0, |_| 1 + storage.tftp.transfers);
+    let proxy = settings.dhcp.is_some_and(|dhcp| dhcp.proxy);
+    let needed = connections
+        + usize::from(settings.dhcp.is_some())
+        + usize::from(proxy)
+        + usize::from(settings.router_advertisements)
+        + tftp_sockets;
     if storage.sockets.len() < needed {
         return Err(SetupError::TooFewSockets { needed, given: storage.sockets.len() });
     }
@@ -414,7 +473,13 @@ fn check<D: Device + ?Sized>(
     at_least("TCP send buffer per connection", storage.tcp_tx.len() / connections, MIN_TCP_BUFFER)?;
     at_least("response buffer per connection", storage.responses.len() / connections, MIN_RESPONSE)?;
     at_least("request scratch", storage.request_scratch.len(), MIN_SCRATCH)?;
-    if let Some(dhcp) = &settings.dhcp {
+    if proxy {
+        // Ports 67 and 4011 split the DHCP buffers.
+        at_least("DHCP receive buffer (ProxyDHCP: two ports)", storage.dhcp.rx_payload.len(), 2 * MIN_DHCP_PAYLOAD)?;
+        at_least("DHCP send buffer (ProxyDHCP: two ports)", storage.dhcp.tx_payload.len(), 2 * MIN_DHCP_PAYLOAD)?;
+        at_least("DHCP receive slots (ProxyDHCP: two ports)", storage.dhcp.rx_meta.len(), 2)?;
+        at_least("DHCP send slots (ProxyDHCP: two ports)", storage.dhcp.tx_meta.len(), 2)?;
+    } else if let Some(dhcp) = &settings.dhcp {
         let subnet = settings.ip;
         if u32::from(dhcp.first) > u32::from(dhcp.last)
             || !subnet.contains_addr(&dhcp.first)
@@ -427,6 +492,23 @@ fn check<D: Device + ?Sized>(
         at_least("DHCP send buffer", storage.dhcp.tx_payload.len(), MIN_DHCP_PAYLOAD)?;
         at_least("DHCP receive slots", storage.dhcp.rx_meta.len(), 1)?;
         at_least("DHCP send slots", storage.dhcp.tx_meta.len(), 1)?;
+    }
+    if let Some(tftp) = &settings.tftp {
+        if tftp.port == 0 {
+            return Err(SetupError::InvalidPort);
+        }
+        let listen = &storage.tftp.listen;
+        at_least("TFTP request receive buffer", listen.rx_payload.len(), MIN_TFTP_REQUEST)?;
+        at_least("TFTP request send buffer", listen.tx_payload.len(), MIN_TFTP_REQUEST)?;
+        at_least("TFTP request receive slots", listen.rx_meta.len(), 1)?;
+        at_least("TFTP request send slots", listen.tx_meta.len(), 1)?;
+        let transfers = storage.tftp.transfers.max(1);
+        let tftp = &storage.tftp;
+        at_least("TFTP receive buffer per transfer", tftp.rx_payload.len() / transfers, MIN_TFTP_ACKS)?;
+        at_least("TFTP receive slots per transfer", tftp.rx_meta.len() / transfers, 1)?;
+        // One default-sized block (512 bytes) at least, so every client can be served.
+        at_least("TFTP send buffer per transfer", tftp.tx_payload.len() / transfers, MIN_TFTP_BLOCK)?;
+        at_least("TFTP send slots per transfer", tftp.tx_meta.len() / transfers, 1)?;
     }
     if settings.router_advertisements {
         at_least("ICMPv6 receive buffer", storage.icmpv6.rx_payload.len(), MIN_ICMPV6_PAYLOAD)?;

@@ -19,10 +19,12 @@ use smoltcp::socket::{raw, udp};
 use crate::dhcp::Lease;
 use crate::files::{FileSource, OpenFiles};
 use crate::http::ConnectionSlot;
-use crate::storage::{ApplianceStorage, RawStorage, UdpStorage};
+use crate::storage::{ApplianceStorage, RawStorage, TftpStorage, UdpStorage};
+use crate::tftp::MAX_DATA_PACKET;
 
-/// Sockets beside the HTTP connections': one for DHCP and one for router advertisements.
-pub const SERVICE_SOCKETS: usize = 2;
+/// Sockets beside the HTTP connections' and TFTP's: one for DHCP, one for ProxyDHCP's
+/// port 4011 and one for router advertisements.
+pub const SERVICE_SOCKETS: usize = 3;
 
 /// Queued datagrams each way on the DHCP and ICMPv6 sockets of [`ApplianceBuffers`]: a
 /// few, as DHCP messages are answered as they arrive (see [`Appliance::poll`](crate::Appliance::poll)).
@@ -31,6 +33,23 @@ pub const PACKET_SLOTS: usize = 4;
 /// Payload bytes each way on the DHCP and ICMPv6 sockets of [`ApplianceBuffers`]: one
 /// Ethernet frame's worth, at least the 576 bytes a DHCP message may take.
 pub const PACKET_BYTES: usize = 1536;
+
+/// Concurrent TFTP transfers of [`ApplianceBuffers`]: firmware boots one machine's
+/// PXE ROM at a time in practice, and each transfer costs a window of blocks.
+pub const TFTP_TRANSFERS: usize = 2;
+
+/// Blocks a TFTP transfer may have in flight (its send buffer's size) in
+/// [`ApplianceBuffers`] and [`ApplianceCapacity::new`]: OVMF asks for a window of 4.
+pub const TFTP_WINDOW_BLOCKS: usize = 4;
+
+/// Received-datagram slots and bytes per TFTP transfer socket: ACKs are 4 bytes.
+pub const TFTP_RX_SLOTS: usize = 4;
+/// See [`TFTP_RX_SLOTS`].
+pub const TFTP_RX_BYTES: usize = 512;
+
+/// Room beyond a window in a transfer's send buffer: "unknown transfer ID" errors to strangers.
+const TFTP_TX_SPARE_SLOTS: usize = 2;
+const TFTP_TX_SPARE_BYTES: usize = 64;
 
 /// How much an appliance's buffers hold: the one place the socket count and the total
 /// RAM are worked out from the other sizes.
@@ -52,6 +71,10 @@ pub struct ApplianceCapacity {
     pub packet_slots: usize,
     /// Payload bytes each way on the DHCP and ICMPv6 sockets.
     pub packet_bytes: usize,
+    /// Concurrent TFTP transfers (a socket each, beside the request socket).
+    pub tftp_transfers: usize,
+    /// Blocks of 1468 bytes each TFTP transfer may have in flight.
+    pub tftp_window_blocks: usize,
 }
 
 impl ApplianceCapacity {
@@ -62,7 +85,8 @@ impl ApplianceCapacity {
     /// Room for `connections` connections with these buffers each and `dhcp_leases`
     /// leases, the way [`ApplianceBuffers`] derives the rest: a request scratch as large
     /// as a receive buffer (a request head must fit in one anyway) and the packet
-    /// sockets of [`PACKET_SLOTS`] × [`PACKET_BYTES`].
+    /// sockets of [`PACKET_SLOTS`] × [`PACKET_BYTES`], [`TFTP_TRANSFERS`] TFTP transfers
+    /// of [`TFTP_WINDOW_BLOCKS`] blocks.
     pub const fn new(
         connections: usize,
         receive_bytes: usize,
@@ -79,12 +103,25 @@ impl ApplianceCapacity {
             dhcp_leases,
             packet_slots: PACKET_SLOTS,
             packet_bytes: PACKET_BYTES,
+            tftp_transfers: TFTP_TRANSFERS,
+            tftp_window_blocks: TFTP_WINDOW_BLOCKS,
         }
     }
 
-    /// Socket table entries: connections plus DHCP plus ICMPv6.
+    /// Socket table entries: connections plus DHCP (and ProxyDHCP's port 4011) plus
+    /// ICMPv6, plus the TFTP request socket and one per transfer.
     pub const fn sockets(&self) -> usize {
-        self.connections + SERVICE_SOCKETS
+        self.connections + SERVICE_SOCKETS + 1 + self.tftp_transfers
+    }
+
+    /// Outgoing-datagram slots of one TFTP transfer socket.
+    pub const fn tftp_tx_slots(&self) -> usize {
+        self.tftp_window_blocks + TFTP_TX_SPARE_SLOTS
+    }
+
+    /// Outgoing bytes of one TFTP transfer socket.
+    pub const fn tftp_tx_bytes(&self) -> usize {
+        self.tftp_window_blocks * MAX_DATA_PACKET + TFTP_TX_SPARE_BYTES
     }
 
     /// Bytes of all buffers together (what statics for this configuration occupy),
@@ -92,18 +129,23 @@ impl ApplianceCapacity {
     ///
     /// ```
     /// use ipxe_config_server::ApplianceCapacity;
-    /// assert!(ApplianceCapacity::DEFAULT.total_bytes() < 192 * 1024);
+    /// assert!(ApplianceCapacity::DEFAULT.total_bytes() < 208 * 1024);
     /// ```
     pub const fn total_bytes(&self) -> usize {
         let per_connection = self.tcp_rx_bytes + self.tcp_tx_bytes + self.response_bytes + size_of::<ConnectionSlot>();
-        let packet_sockets = 2 * (2 * self.packet_bytes)
-            + 2 * self.packet_slots * size_of::<udp::PacketMetadata>()
+        // DHCP, ICMPv6 and the TFTP request socket.
+        let packet_sockets = 3 * (2 * self.packet_bytes)
+            + 4 * self.packet_slots * size_of::<udp::PacketMetadata>()
             + 2 * self.packet_slots * size_of::<raw::PacketMetadata>();
+        let tftp_transfer = TFTP_RX_BYTES
+            + self.tftp_tx_bytes()
+            + (TFTP_RX_SLOTS + self.tftp_tx_slots()) * size_of::<udp::PacketMetadata>();
         self.connections * per_connection
             + self.request_scratch_bytes
             + self.dhcp_leases * size_of::<Lease>()
             + self.sockets() * size_of::<SocketStorage<'static>>()
             + packet_sockets
+            + self.tftp_transfers * tftp_transfer
     }
 }
 
@@ -113,12 +155,16 @@ impl Default for ApplianceCapacity {
     }
 }
 
+/// The TFTP request socket and one per transfer.
+const TFTP_SOCKETS: usize = 1 + TFTP_TRANSFERS;
+
 /// smoltcp's socket table: one entry per connection, then the service sockets, laid out
 /// as one array (see [`SocketTable::as_mut_slice`]).
 #[repr(C)]
 struct SocketTable<'a, const CONNECTIONS: usize> {
     http: [SocketStorage<'a>; CONNECTIONS],
     services: [SocketStorage<'a>; SERVICE_SOCKETS],
+    tftp: [SocketStorage<'a>; TFTP_SOCKETS],
 }
 
 impl<'a, const CONNECTIONS: usize> SocketTable<'a, CONNECTIONS> {
@@ -128,19 +174,20 @@ impl<'a, const CONNECTIONS: usize> SocketTable<'a, CONNECTIONS> {
         SocketTable {
             http: core::array::from_fn(|_| SocketStorage::EMPTY),
             services: core::array::from_fn(|_| SocketStorage::EMPTY),
+            tftp: core::array::from_fn(|_| SocketStorage::EMPTY),
         }
     }
 
     /// The table as the one slice `SocketSet` takes. Stable Rust cannot name an array
-    /// of `CONNECTIONS + 2` entries in a generic type, so the two parts are declared
-    /// apart and viewed together.
+    /// of `CONNECTIONS + 6` entries in a generic type, so the parts are declared apart
+    /// and viewed together.
     fn as_mut_slice(&mut self) -> &mut [SocketStorage<'a>] {
-        let entries = CONNECTIONS + SERVICE_SOCKETS;
+        let entries = CONNECTIONS + SERVICE_SOCKETS + TFTP_SOCKETS;
         // reason: the one way to give smoltcp a table sized from a generic parameter
         // without over-allocating whole sockets (hundreds of bytes each)
         #[allow(unsafe_code)]
-        // SAFETY: `repr(C)` lays `http` then `services` out in order, and two arrays of
-        // one element type have no padding between them (an array's size is a multiple
+        // SAFETY: `repr(C)` lays `http`, `services` then `tftp` out in order, and arrays
+        // of one element type have no padding between them (an array's size is a multiple
         // of its alignment), so the struct is `entries` consecutive, initialised
         // `SocketStorage`s. The pointer comes from `&mut self`, which covers all of them,
         // and the slice borrows `self` mutably for its whole life.
@@ -155,8 +202,8 @@ impl<'a, const CONNECTIONS: usize> SocketTable<'a, CONNECTIONS> {
 /// `StackResources` does for its stack.
 ///
 /// `S` is the file source the appliance serves from: the buffers hold its open-file
-/// slots, one per connection (a connection streams one file at a time), typed as the
-/// source's file so a slot is exactly as large as a file handle. The other sizes follow
+/// slots, one per connection (a connection streams one file at a time) and one per TFTP
+/// transfer, typed as the source's file so a slot is exactly as large as a file handle. The other sizes follow
 /// from the parameters as [`ApplianceCapacity::new`] describes; [`Self::CAPACITY`] is
 /// the result.
 ///
@@ -172,7 +219,7 @@ impl<'a, const CONNECTIONS: usize> SocketTable<'a, CONNECTIONS> {
 /// type Buffers = ApplianceBuffers<'static, NoFiles, 2, 4096, 8192, 4096, 16>;
 /// let buffers: &'static mut Buffers = Box::leak(Box::new(Buffers::new()));
 /// let (storage, files) = buffers.split(NoFiles);
-/// assert_eq!(storage.sockets.len(), 4);
+/// assert_eq!(storage.sockets.len(), 8);
 /// assert_eq!(storage.responses.len(), 2 * 4096);
 /// assert_eq!(files.open_count(), 0);
 /// ```
@@ -187,7 +234,7 @@ pub struct ApplianceBuffers<
 > {
     sockets: MaybeUninit<SocketTable<'a, CONNECTIONS>>,
     connections: MaybeUninit<[ConnectionSlot; CONNECTIONS]>,
-    open_files: MaybeUninit<[Option<S::File>; CONNECTIONS]>,
+    open_files: MaybeUninit<FileTable<S::File, CONNECTIONS>>,
     // Per connection, because an array length cannot be a product of generic parameters
     // on stable Rust; flattened, they are the evenly split buffers the appliance wants.
     tcp_rx: [[u8; TCP_RX]; CONNECTIONS],
@@ -200,6 +247,41 @@ pub struct ApplianceBuffers<
     dhcp_tx: [u8; PACKET_BYTES],
     icmpv6_rx: [u8; PACKET_BYTES],
     icmpv6_tx: [u8; PACKET_BYTES],
+    tftp_rx: [u8; PACKET_BYTES],
+    tftp_tx: [u8; PACKET_BYTES],
+    tftp_transfer_rx: [[u8; TFTP_RX_BYTES]; TFTP_TRANSFERS],
+    tftp_transfer_tx: [[u8; TFTP_TX_BYTES]; TFTP_TRANSFERS],
+}
+
+/// Outgoing bytes of one TFTP transfer socket in [`ApplianceBuffers`].
+const TFTP_TX_BYTES: usize = ApplianceCapacity::DEFAULT.tftp_tx_bytes();
+/// Outgoing slots of one TFTP transfer socket in [`ApplianceBuffers`].
+const TFTP_TX_SLOTS: usize = ApplianceCapacity::DEFAULT.tftp_tx_slots();
+
+/// The open-file slots: one per connection, then one per TFTP transfer, laid out as one
+/// array (see [`FileTable::as_mut_slice`]).
+#[repr(C)]
+struct FileTable<F, const CONNECTIONS: usize> {
+    http: [Option<F>; CONNECTIONS],
+    tftp: [Option<F>; TFTP_TRANSFERS],
+}
+
+impl<F, const CONNECTIONS: usize> FileTable<F, CONNECTIONS> {
+    const EMPTY: Self = FileTable { http: [const { None }; CONNECTIONS], tftp: [const { None }; TFTP_TRANSFERS] };
+
+    /// The table as the one slice `OpenFiles` takes, as [`SocketTable::as_mut_slice`].
+    fn as_mut_slice(&mut self) -> &mut [Option<F>] {
+        let entries = CONNECTIONS + TFTP_TRANSFERS;
+        // reason: as for the socket table, an array sized from a generic parameter plus a constant
+        #[allow(unsafe_code)]
+        // SAFETY: `repr(C)` lays `http` then `tftp` out in order, and two arrays of one
+        // element type have no padding between them, so the struct is `entries`
+        // consecutive, initialised `Option<F>`s. The pointer comes from `&mut self`,
+        // which covers all of them, and the slice borrows `self` mutably for its life.
+        unsafe {
+            core::slice::from_raw_parts_mut(core::ptr::from_mut(self).cast::<Option<F>>(), entries)
+        }
+    }
 }
 
 /// The packet sockets' metadata slots.
@@ -208,6 +290,10 @@ struct PacketMeta {
     dhcp_tx: [udp::PacketMetadata; PACKET_SLOTS],
     icmpv6_rx: [raw::PacketMetadata; PACKET_SLOTS],
     icmpv6_tx: [raw::PacketMetadata; PACKET_SLOTS],
+    tftp_rx: [udp::PacketMetadata; PACKET_SLOTS],
+    tftp_tx: [udp::PacketMetadata; PACKET_SLOTS],
+    tftp_transfer_rx: [udp::PacketMetadata; TFTP_RX_SLOTS * TFTP_TRANSFERS],
+    tftp_transfer_tx: [udp::PacketMetadata; TFTP_TX_SLOTS * TFTP_TRANSFERS],
 }
 
 impl PacketMeta {
@@ -216,6 +302,10 @@ impl PacketMeta {
         dhcp_tx: [udp::PacketMetadata::EMPTY; PACKET_SLOTS],
         icmpv6_rx: [raw::PacketMetadata::EMPTY; PACKET_SLOTS],
         icmpv6_tx: [raw::PacketMetadata::EMPTY; PACKET_SLOTS],
+        tftp_rx: [udp::PacketMetadata::EMPTY; PACKET_SLOTS],
+        tftp_tx: [udp::PacketMetadata::EMPTY; PACKET_SLOTS],
+        tftp_transfer_rx: [udp::PacketMetadata::EMPTY; TFTP_RX_SLOTS * TFTP_TRANSFERS],
+        tftp_transfer_tx: [udp::PacketMetadata::EMPTY; TFTP_TX_SLOTS * TFTP_TRANSFERS],
     };
 }
 
@@ -251,6 +341,10 @@ impl<
             dhcp_tx: [0; PACKET_BYTES],
             icmpv6_rx: [0; PACKET_BYTES],
             icmpv6_tx: [0; PACKET_BYTES],
+            tftp_rx: [0; PACKET_BYTES],
+            tftp_tx: [0; PACKET_BYTES],
+            tftp_transfer_rx: [[0; TFTP_RX_BYTES]; TFTP_TRANSFERS],
+            tftp_transfer_tx: [[0; TFTP_TX_BYTES]; TFTP_TRANSFERS],
         }
     }
 
@@ -280,8 +374,21 @@ impl<
                 tx_meta: &mut meta.icmpv6_tx,
                 tx_payload: &mut self.icmpv6_tx,
             },
+            tftp: TftpStorage {
+                listen: UdpStorage {
+                    rx_meta: &mut meta.tftp_rx,
+                    rx_payload: &mut self.tftp_rx,
+                    tx_meta: &mut meta.tftp_tx,
+                    tx_payload: &mut self.tftp_tx,
+                },
+                transfers: TFTP_TRANSFERS,
+                rx_meta: &mut meta.tftp_transfer_rx,
+                rx_payload: self.tftp_transfer_rx.as_flattened_mut(),
+                tx_meta: &mut meta.tftp_transfer_tx,
+                tx_payload: self.tftp_transfer_tx.as_flattened_mut(),
+            },
         };
-        let open_files = self.open_files.write([const { None }; CONNECTIONS]);
+        let open_files = self.open_files.write(FileTable::EMPTY).as_mut_slice();
         (storage, OpenFiles::new(source, open_files))
     }
 }
@@ -372,7 +479,8 @@ mod tests {
         }
     }
 
-    /// With DHCP and router advertisements on, every socket of the table is taken.
+    /// With DHCP (or ProxyDHCP), router advertisements and TFTP on, every socket of the
+    /// table is taken.
     #[test]
     fn an_appliance_sets_up_in_the_owned_buffers() {
         use smoltcp::wire::{EthernetAddress, Ipv4Address, Ipv4Cidr};
@@ -382,8 +490,13 @@ mod tests {
         );
         settings.dhcp =
             Some(crate::DhcpSettings::new(Ipv4Address::new(10, 0, 0, 100), Ipv4Address::new(10, 0, 0, 163)));
+        settings.tftp = Some(crate::TftpSettings::DEFAULT);
         let (storage, files) = leaked(Default8::new()).split(NoFiles);
         let now = smoltcp::time::Instant::ZERO;
+        assert!(crate::Appliance::new(settings, storage, files, &mut Silent, now).is_ok());
+        // ProxyDHCP takes one socket more (port 4011) and splits the DHCP buffers.
+        settings.dhcp = Some(crate::DhcpSettings::proxy());
+        let (storage, files) = leaked(Default8::new()).split(NoFiles);
         assert!(crate::Appliance::new(settings, storage, files, &mut Silent, now).is_ok());
     }
 

@@ -17,6 +17,7 @@ pub mod service;
 pub mod settings;
 pub mod storage;
 mod syn_backlog;
+pub mod tftp;
 
 #[cfg(feature = "host")]
 pub mod host;
@@ -26,5 +27,5 @@ pub use buffers::{ApplianceBuffers, ApplianceCapacity};
 pub use dhcp::Lease;
 pub use files::{FileError, FileHandle, FilePath, FileSource, NoFiles, OpenFile, OpenFiles, SliceFile};
 pub use http::{ConnectionSlot, HttpLimits};
-pub use settings::{ApplianceSettings, DhcpSettings, KnownMacUrl};
-pub use storage::{ApplianceStorage, RawStorage, UdpStorage};
+pub use settings::{ApplianceSettings, DhcpSettings, KnownMacUrl, TftpSettings};
+pub use storage::{ApplianceStorage, RawStorage, TftpStorage, UdpStorage};

@@ -3,7 +3,9 @@
 use smoltcp::time::Instant;
 use smoltcp::wire::{EthernetAddress, Ipv4Address, Ipv4Cidr};
 
+use crate::dhcp::bootfile::{ArchBootFile, DEFAULT_BOOT_FILES};
 use crate::http::HttpLimits;
+pub use crate::tftp::TftpSettings;
 
 /// The appliance's identity on the link and the services it runs.
 #[derive(Debug, Clone, Copy)]
@@ -24,6 +26,8 @@ pub struct ApplianceSettings {
     /// before it finishes configuring a NIC; an advertisement saying "no router, no
     /// DHCPv6" ends that wait at once.
     pub router_advertisements: bool,
+    /// The TFTP server for PXE firmware, or `None` (iPXE and HTTP Boot clients need none).
+    pub tftp: Option<TftpSettings>,
     /// Seed for TCP initial sequence numbers and ports; vary it per boot.
     pub random_seed: u64,
     /// A finer clock than the poll timestamp, same epoch, for the per-request
@@ -33,7 +37,7 @@ pub struct ApplianceSettings {
 
 impl ApplianceSettings {
     /// ApplianceSettings with the defaults for everything but the addresses: HTTP on port 80 with
-    /// [`HttpLimits::DEFAULT`], no DHCP, router advertisements on.
+    /// [`HttpLimits::DEFAULT`], no DHCP, no TFTP, router advertisements on.
     pub fn new(mac: EthernetAddress, ip: Ipv4Cidr) -> Self {
         ApplianceSettings {
             mac,
@@ -43,6 +47,7 @@ impl ApplianceSettings {
             http: HttpLimits::DEFAULT,
             dhcp: None,
             router_advertisements: true,
+            tftp: None,
             random_seed: 0,
             clock: None,
         }
@@ -65,6 +70,13 @@ pub struct DhcpSettings {
     /// Hand MACs the inventory does not know `/boot.ipxe` (the chain script) instead of
     /// the per-MAC script URL.
     pub unknown_mac_chain: bool,
+    /// The iPXE binary for each firmware architecture (option 93), handed to PXE
+    /// clients (over TFTP) and UEFI HTTP Boot clients (over HTTP).
+    pub boot_files: &'static [ArchBootFile],
+    /// ProxyDHCP: another server hands out addresses; this one answers PXE, HTTP Boot
+    /// and iPXE clients with boot information only, on port 67 and on 4011, and the
+    /// pool (`first`, `last`, the lease table) is unused.
+    pub proxy: bool,
 }
 
 /// How a DHCP reply's script URL names a node the appliance knows.
@@ -79,7 +91,13 @@ pub enum KnownMacUrl {
 }
 
 impl DhcpSettings {
-    /// A pool from `first` to `last` with a one-hour lease, no router.
+    /// ProxyDHCP settings: boot information only, beside the site's DHCP server.
+    pub fn proxy() -> Self {
+        DhcpSettings { proxy: true, ..DhcpSettings::new(Ipv4Address::UNSPECIFIED, Ipv4Address::UNSPECIFIED) }
+    }
+
+    /// A pool from `first` to `last` with a one-hour lease, no router, and
+    /// [`DEFAULT_BOOT_FILES`] for firmware clients.
     pub fn new(first: Ipv4Address, last: Ipv4Address) -> Self {
         DhcpSettings {
             first,
@@ -88,6 +106,8 @@ impl DhcpSettings {
             router: None,
             known_mac_url: KnownMacUrl::NodeUuid,
             unknown_mac_chain: false,
+            boot_files: DEFAULT_BOOT_FILES,
+            proxy: false,
         }
     }
 }

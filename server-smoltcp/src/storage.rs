@@ -38,11 +38,29 @@ pub struct RawStorage<'a> {
     pub tx_payload: &'a mut [u8],
 }
 
+/// Buffers of the TFTP server: its request socket's, and the transfer sockets' split
+/// evenly into `transfers` shares (one socket, one transfer ID, per transfer).
+pub struct TftpStorage<'a> {
+    /// The request socket (port 69).
+    pub listen: UdpStorage<'a>,
+    /// Concurrent transfers: the number of transfer sockets.
+    pub transfers: usize,
+    /// Received-datagram slots of all transfer sockets.
+    pub rx_meta: &'a mut [udp::PacketMetadata],
+    /// Received bytes (ACKs) of all transfer sockets.
+    pub rx_payload: &'a mut [u8],
+    /// Outgoing-datagram slots of all transfer sockets: a window's blocks each.
+    pub tx_meta: &'a mut [udp::PacketMetadata],
+    /// Outgoing bytes of all transfer sockets: a window's blocks each.
+    pub tx_payload: &'a mut [u8],
+}
+
 /// All of an appliance's memory, borrowed (the open-file slots apart: they go to
 /// [`OpenFiles`](crate::OpenFiles)).
 pub struct ApplianceStorage<'a> {
     /// smoltcp's socket table: one per connection slot, plus one for DHCP and one for
-    /// router advertisements when those run. Fill with [`SocketStorage::EMPTY`].
+    /// router advertisements when those run, and one for TFTP requests plus one per
+    /// TFTP transfer when TFTP runs. Fill with [`SocketStorage::EMPTY`].
     pub sockets: &'a mut [SocketStorage<'a>],
     /// One per concurrent HTTP connection: the connection pool's size.
     pub connections: &'a mut [ConnectionSlot],
@@ -62,4 +80,6 @@ pub struct ApplianceStorage<'a> {
     pub dhcp: UdpStorage<'a>,
     /// Router-advertisement socket buffers.
     pub icmpv6: RawStorage<'a>,
+    /// TFTP socket buffers.
+    pub tftp: TftpStorage<'a>,
 }

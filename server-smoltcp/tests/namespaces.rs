@@ -265,3 +265,81 @@ fn appliance_on_a_tap_device_serves_curl_in_its_namespace() {
     wait_for_line(&lines, "stopping on signal", Duration::from_secs(1));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A BIOS PXE client at protocol level (Debian ships no non-iPXE BIOS PXE ROM): busybox's
+/// DHCP client says `PXEClient:Arch:00000` with option 93 = 0 and is handed
+/// `undionly.kpxe` with the appliance as next-server; then curl (blksize) and atftp
+/// (blksize, windowsize, tsize) fetch it over TFTP from the leased address, byte for byte.
+#[test]
+fn a_bios_pxe_client_gets_undionly_over_dhcp_and_tftp_on_a_tap_device() {
+    const UNDIONLY: &str = "/usr/lib/ipxe/undionly.kpxe";
+    let mut namespace = match namespace("pxe") {
+        Ok(namespace) => namespace,
+        Err(reason) => return skip(&reason),
+    };
+    for (tool, args) in [("busybox", &["true"][..]), ("atftp", &["--version"][..])] {
+        if Command::new(tool).args(args).stdout(Stdio::null()).stderr(Stdio::null()).status().is_err() {
+            return skip(&format!("no `{tool}` on PATH"));
+        }
+    }
+    let Ok(undionly) = std::fs::read(UNDIONLY) else { return skip(&format!("no {UNDIONLY} (Debian package ipxe)")) };
+    let dir = scratch_dir("pxe_namespace");
+    let root = dir.join("root");
+    std::fs::create_dir_all(&root).unwrap();
+    std::fs::write(root.join("undionly.kpxe"), &undionly).unwrap();
+    // udhcpc runs this on each event; `bound` carries the lease in the environment.
+    let lease = dir.join("lease");
+    let hook = dir.join("udhcpc-hook");
+    std::fs::write(
+        &hook,
+        format!("#!/bin/sh\n[ \"$1\" = bound ] && echo \"$ip $siaddr $boot_file\" > {}\nexit 0\n", lease.display()),
+    )
+    .unwrap();
+    run(Command::new("chmod").arg("+x").arg(&hook));
+    let inventory = shared_fixture("inventory.json");
+    let lines = start(
+        &mut namespace,
+        &["--inventory", inventory.to_str().unwrap(), "--tap", "tap0", "--http-root", root.to_str().unwrap()],
+    );
+    run(namespace.exec("ip").args(["link", "set", "tap0", "up"]));
+    run(namespace.exec("busybox").args(["udhcpc", "-i", "tap0", "-f", "-q", "-n", "-t", "5", "-T", "1"]).args([
+        "-s",
+        hook.to_str().unwrap(),
+        "-V",
+        "PXEClient:Arch:00000:UNDI:002001",
+        "-x",
+        "0x5d:0000",
+    ]));
+    let lease = std::fs::read_to_string(&lease).unwrap();
+    let fields: Vec<&str> = lease.split_whitespace().collect();
+    assert_eq!(fields.len(), 3, "{lease}");
+    assert_eq!(&fields[1..], ["10.99.0.1", "undionly.kpxe"], "next-server and boot file: {lease}");
+    wait_for_line(&lines, "firmware=pxe arch=0 file=undionly.kpxe", Duration::from_secs(2));
+    run(namespace.exec("ip").args(["addr", "add", &format!("{}/24", fields[0]), "dev", "tap0"]));
+
+    let by_curl = curl(&namespace, &["--tftp-blksize", "1468", "tftp://10.99.0.1/undionly.kpxe"]);
+    assert!(by_curl == undionly, "curl: {} bytes of {}", by_curl.len(), undionly.len());
+    let size = undionly.len();
+    wait_for_line(&lines, &format!("undionly.kpxe bytes={size} blksize=1468 windowsize=1"), Duration::from_secs(1));
+
+    let copy = dir.join("atftp.out");
+    run(namespace.exec("atftp").args(["--option", "blksize 1468", "--option", "windowsize 8"]).args([
+        "--option",
+        "tsize 0",
+        "-g",
+        "-r",
+        "undionly.kpxe",
+        "-l",
+        copy.to_str().unwrap(),
+        "10.99.0.1",
+    ]));
+    assert!(std::fs::read(&copy).unwrap() == undionly, "atftp: the bytes differ");
+    wait_for_line(&lines, "blksize=1468 windowsize=8", Duration::from_secs(1));
+    wait_for_line(
+        &lines,
+        &format!("tftp sent client={} file=undionly.kpxe bytes={size}", fields[0]),
+        Duration::from_secs(1),
+    );
+    drop(namespace);
+    let _ = std::fs::remove_dir_all(&dir);
+}

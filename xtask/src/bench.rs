@@ -392,8 +392,10 @@ fn footprint_figures() -> Result<Vec<Figure>, String> {
     let elf = workspace_root().join("target/thumbv7em-none-eabihf/release/footprint");
     let sections = section_sizes(&elf)?;
     // Raised from 96 KiB when Ironic-parity rendering, load-time script fitting and the
-    // hostile-client rules (DHCP shares, pool reclaim) took it to ~106 KiB.
-    figures.push(plain("thumbv7em .text (core + server)", sections.text / 1024.0, "KiB", Some(Budget::AtMost(112.0))));
+    // hostile-client rules (DHCP shares, pool reclaim) took it to ~106 KiB; then from
+    // 112 KiB when booting firmware that is not iPXE (TFTP server, ProxyDHCP, the
+    // architecture map, ICMP echo) took it to ~116 KiB.
+    figures.push(plain("thumbv7em .text (core + server)", sections.text / 1024.0, "KiB", Some(Budget::AtMost(120.0))));
     figures.push(plain("thumbv7em .rodata (core + server, incl. 9 KB fixture)", sections.rodata / 1024.0, "KiB", None));
     figures.push(plain("thumbv7em .data + .bss (probe statics)", (sections.data + sections.bss) / 1024.0, "KiB", None));
     Ok(figures)

@@ -16,9 +16,9 @@ use std::process::{Command, Stdio};
 use crate::cmd::{describe, workspace_root};
 
 /// The fuzz targets, in the order they run: the core's, then the server's (one TCP
-/// stream of HTTP requests, one DHCP datagram, each at a whole appliance).
+/// stream of HTTP requests, one DHCP datagram, TFTP datagrams, each at a whole appliance).
 pub fn targets() -> &'static [&'static str] {
-    &["route", "inventory", "render", "http_request", "dhcp_packet"]
+    &["route", "inventory", "render", "http_request", "dhcp_packet", "tftp_packet"]
 }
 
 /// What one target did.

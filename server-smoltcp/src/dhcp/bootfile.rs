@@ -82,3 +82,63 @@ pub fn bootfile(
     };
     Some(target)
 }
+
+/// One entry of the architecture map: firmware whose option 93 is `arch` gets `file`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ArchBootFile {
+    /// The client architecture (RFC 4578, IANA "Processor Architecture Types").
+    pub arch: u16,
+    /// The iPXE binary, relative to the file root: fetched over TFTP by PXE clients and
+    /// over HTTP by HTTP Boot clients. Empty: this architecture gets no answer.
+    pub file: &'static str,
+}
+
+/// The default architecture map: the binaries Debian's `ipxe` package ships in
+/// `/usr/lib/ipxe` (copy them into the file root), and the arm64 build iPXE makes
+/// (`bin-arm64-efi/snponly.efi`), which Debian does not ship for amd64.
+///
+/// - 0, x86 BIOS: `undionly.kpxe` (iPXE over the ROM's own UNDI driver).
+/// - 7 and 9, x86-64 UEFI (9 is what some firmware sends for "EFI x86-64"):
+///   `snponly.efi` (iPXE over the firmware's SNP driver; `ipxe.efi` brings its own
+///   drivers and is five times larger, so takes ~4 s longer to start).
+/// - 16, x86-64 UEFI HTTP Boot: the same `snponly.efi`, over HTTP.
+/// - 11 and 19, arm64 UEFI and its HTTP Boot: `arm64/snponly.efi`.
+pub const DEFAULT_BOOT_FILES: &[ArchBootFile] = &[
+    ArchBootFile { arch: 0, file: "undionly.kpxe" },
+    ArchBootFile { arch: 7, file: "snponly.efi" },
+    ArchBootFile { arch: 9, file: "snponly.efi" },
+    ArchBootFile { arch: 11, file: "arm64/snponly.efi" },
+    ArchBootFile { arch: 16, file: "snponly.efi" },
+    ArchBootFile { arch: 19, file: "arm64/snponly.efi" },
+];
+
+/// The file `map` names for `arch`: the first entry for it wins; `None` for an
+/// architecture it does not list, or lists with an empty file.
+///
+/// ```
+/// use ipxe_config_server::dhcp::bootfile::{boot_file_for, ArchBootFile, DEFAULT_BOOT_FILES};
+/// assert_eq!(boot_file_for(DEFAULT_BOOT_FILES, 7), Some("snponly.efi"));
+/// assert_eq!(boot_file_for(DEFAULT_BOOT_FILES, 6), None);
+/// let map = [ArchBootFile { arch: 7, file: "" }, ArchBootFile { arch: 7, file: "ipxe.efi" }];
+/// assert_eq!(boot_file_for(&map, 7), None);
+/// ```
+pub fn boot_file_for(map: &[ArchBootFile], arch: u16) -> Option<&'static str> {
+    map.iter().find(|entry| entry.arch == arch).map(|entry| entry.file).filter(|file| !file.is_empty())
+}
+
+/// Writes the HTTP URL of `file` on the appliance's own HTTP server into `out` (HTTP
+/// Boot's option 67); `None` if it exceeds 255 bytes.
+///
+/// ```
+/// use ipxe_config_server::dhcp::bootfile::{http_boot_url, Bootfile};
+/// use smoltcp::wire::Ipv4Address;
+/// let mut url = Bootfile::new();
+/// http_boot_url(Ipv4Address::new(10, 99, 0, 1), 8080, "snponly.efi", &mut url).unwrap();
+/// assert_eq!(url, "http://10.99.0.1:8080/snponly.efi");
+/// ```
+pub fn http_boot_url(server: Ipv4Address, http_port: u16, file: &str, out: &mut Bootfile) -> Option<()> {
+    out.clear();
+    BaseUrl::Server { address: server, port: http_port }.write(out).ok()?;
+    out.push('/').ok()?;
+    out.push_str(file).ok()
+}

@@ -12,8 +12,11 @@ mod option {
     pub const BOOTFILE_NAME: u8 = 67;
     /// User class: iPXE sends `iPXE`.
     pub const USER_CLASS: u8 = 77;
-    /// Vendor class: `PXEClient:Arch:…` from a PXE ROM.
+    /// Vendor class: `PXEClient:Arch:…` from a PXE ROM, `HTTPClient:Arch:…` from UEFI
+    /// HTTP Boot.
     pub const VENDOR_CLASS: u8 = 60;
+    /// Client system architecture (RFC 4578; IANA's "Processor Architecture Types").
+    pub const CLIENT_ARCH: u8 = 93;
     /// iPXE's encapsulated options.
     pub const IPXE_ENCAPSULATED: u8 = 175;
     /// Inside 175: skip waiting for ProxyDHCP offers.
@@ -44,9 +47,27 @@ pub struct ClientMessage {
     pub broadcast: bool,
     /// Option 77 says `iPXE`.
     pub ipxe: bool,
-    /// Option 60 starts with `PXEClient` (a firmware PXE ROM, or iPXE).
-    pub pxe_client: bool,
+    /// What option 60 says the client is.
+    pub vendor: VendorClass,
+    /// Option 93: the client's architecture (its first entry).
+    pub arch: Option<u16>,
 }
+
+/// What option 60 says a client is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VendorClass {
+    /// No option 60, or another vendor's.
+    Other,
+    /// `PXEClient…`: a PXE ROM (or iPXE, which says so too).
+    PxeClient,
+    /// `HTTPClient…`: UEFI HTTP Boot.
+    HttpClient,
+}
+
+/// Option 60 of a reply to a PXE client (PXE 2.1, 2.2.5: the server is PXE-aware).
+pub const PXE_CLIENT_CLASS: &[u8] = b"PXEClient";
+/// Option 60 of a reply to an HTTP Boot client: UEFI 2.x, 24.7.2 requires it.
+pub const HTTP_CLIENT_CLASS: &[u8] = b"HTTPClient";
 
 impl ClientMessage {
     /// Parses a client's BOOTREQUEST; `None` for anything else.
@@ -54,11 +75,16 @@ impl ClientMessage {
         let packet = DhcpPacket::new_checked(payload).ok()?;
         let repr = DhcpRepr::parse(&packet).ok()?;
         let mut ipxe = false;
-        let mut pxe_client = false;
+        let mut vendor = VendorClass::Other;
+        let mut arch = None;
         for option in packet.options() {
             match option.kind {
                 option::USER_CLASS => ipxe = is_ipxe_user_class(option.data),
-                option::VENDOR_CLASS => pxe_client = option.data.starts_with(b"PXEClient"),
+                option::VENDOR_CLASS if option.data.starts_with(PXE_CLIENT_CLASS) => vendor = VendorClass::PxeClient,
+                option::VENDOR_CLASS if option.data.starts_with(HTTP_CLIENT_CLASS) => vendor = VendorClass::HttpClient,
+                option::CLIENT_ARCH => {
+                    arch = option.data.first_chunk::<2>().map(|&[high, low]| u16::from_be_bytes([high, low]));
+                }
                 _ => {}
             }
         }
@@ -83,7 +109,8 @@ impl ClientMessage {
             server_id: repr.server_identifier,
             broadcast: repr.broadcast,
             ipxe,
-            pxe_client,
+            vendor,
+            arch,
         })
     }
 }
@@ -123,30 +150,50 @@ pub struct Reply<'u> {
     pub router: Option<Ipv4Address>,
     /// Lease time in seconds.
     pub lease_seconds: u32,
-    /// The script URL (option 67 and the BOOTP `file` field).
+    /// The script URL, or the firmware's boot file (option 67 and the BOOTP `file` field).
     pub bootfile: &'u str,
+    /// Option 60 to send (`PXEClient`, `HTTPClient`), for firmware clients.
+    pub vendor_class: Option<&'static [u8]>,
+    /// Option 175 for iPXE (skip the ProxyDHCP wait); firmware clients do not read it.
+    pub ipxe_options: bool,
+    /// A ProxyDHCP reply: boot information only, no address (`yiaddr` 0), no mask,
+    /// router or lease time; the site's DHCP server gives those.
+    pub proxy: bool,
 }
 
 /// Option 175 carrying sub-option 176 = 1: iPXE then skips its ~3 s ProxyDHCP wait.
 const NO_PXEDHCP: [u8; 3] = [option::IPXE_NO_PXEDHCP, 1, 1];
 
 impl Reply<'_> {
-    fn repr(&self) -> (DhcpRepr<'_>, [DhcpOption<'_>; 2], usize) {
+    fn repr(&self) -> (DhcpRepr<'_>, [DhcpOption<'_>; 3], usize) {
         let nak = self.kind == DhcpMessageType::Nak;
-        let options = [
-            DhcpOption { kind: option::BOOTFILE_NAME, data: self.bootfile.as_bytes() },
-            DhcpOption { kind: option::IPXE_ENCAPSULATED, data: &NO_PXEDHCP },
-        ];
+        // A NAK and a ProxyDHCP reply carry no address and nothing about it.
+        let no_address = nak || self.proxy;
+        let unused = DhcpOption { kind: 0, data: &[] };
+        let mut options = [DhcpOption { kind: option::BOOTFILE_NAME, data: self.bootfile.as_bytes() }, unused, unused];
+        let mut used = 1;
+        for extra in [
+            self.vendor_class.map(|class| DhcpOption { kind: option::VENDOR_CLASS, data: class }),
+            self.ipxe_options.then_some(DhcpOption { kind: option::IPXE_ENCAPSULATED, data: &NO_PXEDHCP }),
+        ]
+        .into_iter()
+        .flatten()
+        {
+            if let Some(slot) = options.get_mut(used) {
+                *slot = extra;
+                used += 1;
+            }
+        }
         let repr = DhcpRepr {
             message_type: self.kind,
             transaction_id: self.to.transaction_id,
             secs: 0,
             client_hardware_address: self.to.mac,
             client_ip: Ipv4Address::UNSPECIFIED,
-            your_ip: if nak { Ipv4Address::UNSPECIFIED } else { self.your_ip },
+            your_ip: if no_address { Ipv4Address::UNSPECIFIED } else { self.your_ip },
             server_ip: if nak { Ipv4Address::UNSPECIFIED } else { self.server_ip },
-            router: if nak { None } else { self.router },
-            subnet_mask: (!nak).then_some(self.subnet_mask),
+            router: if no_address { None } else { self.router },
+            subnet_mask: (!no_address).then_some(self.subnet_mask),
             relay_agent_ip: Ipv4Address::UNSPECIFIED,
             broadcast: self.to.broadcast,
             requested_ip: None,
@@ -155,12 +202,12 @@ impl Reply<'_> {
             parameter_request_list: None,
             dns_servers: None,
             max_size: None,
-            lease_duration: (!nak).then_some(self.lease_seconds),
+            lease_duration: (!no_address).then_some(self.lease_seconds),
             renew_duration: None,
             rebind_duration: None,
             additional_options: &[],
         };
-        (repr, options, if nak { 0 } else { options.len() })
+        (repr, options, if nak { 0 } else { used })
     }
 
     /// Bytes [`Reply::emit`] writes.

@@ -1,7 +1,12 @@
-//! A DHCP server for iPXE clients on UDP port 67.
+//! A DHCP server for iPXE clients on UDP port 67, which also hands firmware its iPXE.
 //!
-//! Only clients whose user class (option 77) says `iPXE` are answered: a firmware PXE ROM
-//! asking first is logged and left alone (it is another server's job to hand it iPXE).
+//! Clients whose user class (option 77) says `iPXE` get the script URL. Firmware gets
+//! the iPXE binary its architecture (option 93) runs, from
+//! [`DhcpSettings::boot_files`]: a PXE ROM (option 60 `PXEClient`) its file name, to
+//! fetch over TFTP from this server (`siaddr`), when the TFTP server runs; UEFI HTTP Boot
+//! (option 60 `HTTPClient`) the file's URL on this server's HTTP server, with option 60
+//! `HTTPClient` as UEFI requires. An architecture the map does not list is logged and
+//! left unanswered, never handed a binary it cannot run; so is any other client.
 //! DISCOVER gets an OFFER, REQUEST an ACK, or a NAK for an address this server cannot
 //! give; a REQUEST naming another server frees our offer. Every reply carries the script
 //! URL (option 67 and the BOOTP `file` field) and option 175/176 so iPXE does not wait
@@ -27,6 +32,7 @@
 pub mod bootfile;
 pub mod lease;
 pub mod message;
+pub(crate) mod proxy;
 
 use ipxe_config::{Inventory, PortAddress, RenderConfig};
 use smoltcp::iface::{SocketHandle, SocketSet};
@@ -40,9 +46,65 @@ pub use lease::Lease;
 
 use crate::logging::Escaped;
 use crate::settings::DhcpSettings;
-use bootfile::{bootfile, BootTarget, Bootfile};
+use bootfile::{boot_file_for, bootfile, http_boot_url, BootTarget, Bootfile};
 use lease::LeaseTable;
-use message::{ClientMessage, Reply};
+use message::{ClientMessage, Reply, VendorClass, HTTP_CLIENT_CLASS};
+
+/// What `message`'s client is to be answered with; `None` (logged for a DISCOVER)
+/// for a client this server does not boot.
+pub(crate) fn answer_for(settings: &DhcpSettings, tftp: bool, message: &ClientMessage) -> Option<Answer> {
+    if message.ipxe {
+        return Some(Answer::Script);
+    }
+    let discover = message.kind == DhcpMessageType::Discover;
+    let shown = PortAddress(message.mac.0);
+    let firmware = match message.vendor {
+        VendorClass::PxeClient if tftp => "PXE",
+        VendorClass::PxeClient => {
+            if discover {
+                log_info!("dhcp ignoring mac={shown} (PXE firmware): the TFTP server is off");
+            }
+            return None;
+        }
+        VendorClass::HttpClient => "HTTP Boot",
+        VendorClass::Other => {
+            if discover {
+                log_info!("dhcp ignoring mac={shown}: neither iPXE nor PXE or HTTP Boot firmware");
+            }
+            return None;
+        }
+    };
+    let Some(arch) = message.arch else {
+        if discover {
+            log_info!("dhcp ignoring mac={shown} ({firmware} firmware): no client architecture (option 93)");
+        }
+        return None;
+    };
+    let Some(file) = boot_file_for(settings.boot_files, arch) else {
+        if discover {
+            log_warn!(
+                "dhcp ignoring mac={shown} ({firmware} firmware): no boot file for architecture {arch} \
+                 (give one with --boot-file {arch}=FILE)"
+            );
+        }
+        return None;
+    };
+    Some(match message.vendor {
+        VendorClass::HttpClient => Answer::Http { arch, file },
+        _ => Answer::Tftp { arch, file },
+    })
+}
+
+/// What a client is answered with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Answer {
+    /// iPXE: the script URL.
+    Script,
+    /// PXE firmware: this iPXE binary over TFTP.
+    Tftp { arch: u16, file: &'static str },
+    /// UEFI HTTP Boot: this iPXE binary over HTTP.
+    Http { arch: u16, file: &'static str },
+}
 
 /// How long an offered address is held for the client's REQUEST.
 const OFFER_HOLD: Duration = Duration::from_secs(60);
@@ -80,6 +142,8 @@ pub(crate) struct DhcpServer<'a> {
     settings: DhcpSettings,
     server: Ipv4Cidr,
     http_port: u16,
+    /// The TFTP server runs, so PXE firmware can be answered.
+    tftp: bool,
     /// DISCOVERs left unanswered for want of an address since the last warning, and when
     /// that warning was written.
     unanswered: u32,
@@ -97,6 +161,7 @@ impl<'a> DhcpServer<'a> {
         settings: DhcpSettings,
         server: Ipv4Cidr,
         http_port: u16,
+        tftp: bool,
     ) -> Self {
         // Cannot fail: the port is non-zero and the socket new.
         let _ = sockets.get_mut::<udp::Socket>(handle).bind(DHCP_SERVER_PORT);
@@ -111,6 +176,7 @@ impl<'a> DhcpServer<'a> {
             settings,
             server,
             http_port,
+            tftp,
             unanswered: 0,
             exhausted_logged: None,
             stranger_budget: TokenBucket::full(),
@@ -161,15 +227,7 @@ impl<'a> DhcpServer<'a> {
         let mac = message.mac;
         // Logged as iPXE and Ironic spell MACs: lower case with colons.
         let shown = PortAddress(mac.0);
-        if !message.ipxe {
-            if matches!(message.kind, DhcpMessageType::Discover) {
-                log_info!(
-                    "dhcp ignoring mac={shown} (no iPXE user class{}): another DHCP server must chain it to iPXE",
-                    if message.pxe_client { ", PXE firmware" } else { "" }
-                );
-            }
-            return Queued::Done;
-        }
+        let Some(boot) = answer_for(&self.settings, self.tftp, message) else { return Queued::Done };
         let ours = self.server.address();
         let stranger = inventory.node_by_address(&shown).is_none();
         match message.kind {
@@ -181,7 +239,7 @@ impl<'a> DhcpServer<'a> {
                 };
                 let Some((index, taken_over)) = chosen else { return Queued::Done };
                 let address = self.leases.address(index);
-                let queued = self.reply(socket, DhcpMessageType::Offer, message, address, inventory, config);
+                let queued = self.reply(socket, DhcpMessageType::Offer, message, boot, address, inventory, config);
                 if queued == Queued::Sent {
                     if taken_over {
                         log_info!("dhcp pool exhausted: mac={shown} of the inventory takes {address}, offered to an unknown MAC");
@@ -217,7 +275,7 @@ impl<'a> DhcpServer<'a> {
                     _ => None,
                 };
                 if let (Some(index), Some(address)) = (held.or(claimed), requested) {
-                    let queued = self.reply(socket, DhcpMessageType::Ack, message, address, inventory, config);
+                    let queued = self.reply(socket, DhcpMessageType::Ack, message, boot, address, inventory, config);
                     if queued == Queued::Sent {
                         if claimed.is_some() && stranger {
                             self.stranger_budget.spend();
@@ -227,8 +285,9 @@ impl<'a> DhcpServer<'a> {
                     }
                     queued
                 } else {
+                    let unspecified = Ipv4Address::UNSPECIFIED;
                     let queued =
-                        self.reply(socket, DhcpMessageType::Nak, message, Ipv4Address::UNSPECIFIED, inventory, config);
+                        self.reply(socket, DhcpMessageType::Nak, message, boot, unspecified, inventory, config);
                     if queued == Queued::Sent {
                         log_info!(
                             "dhcp nak mac={shown} requested={}",
@@ -339,11 +398,13 @@ impl<'a> DhcpServer<'a> {
         self.exhausted_logged = Some(now);
     }
 
+    #[allow(clippy::too_many_arguments)] // reason: the reply's parts, each used once
     fn reply(
         &self,
         socket: &mut udp::Socket<'_>,
         kind: DhcpMessageType,
         message: &ClientMessage,
+        boot: Answer,
         your_ip: Ipv4Address,
         inventory: &Inventory<'_>,
         config: &RenderConfig<'_>,
@@ -351,8 +412,29 @@ impl<'a> DhcpServer<'a> {
         let mac = message.mac;
         let shown = PortAddress(mac.0);
         let mut url = Bootfile::new();
+        let (vendor_class, firmware) = match boot {
+            Answer::Script => (None, None),
+            // No option 60 for PXE: with `PXEClient` but no option 43, PXE clients take
+            // the offer for a boot server's and ask it again on port 4011 (OVMF does).
+            Answer::Tftp { arch, .. } => (None, Some(("pxe", arch))),
+            Answer::Http { arch, .. } => (Some(HTTP_CLIENT_CLASS), Some(("http-boot", arch))),
+        };
         let target = if kind == DhcpMessageType::Nak {
             None
+        } else if let Answer::Tftp { file, .. } = boot {
+            // A plain file name: checked to fit when the map was made, but a long one
+            // is refused here too rather than cut.
+            if url.push_str(file).is_err() {
+                log_error!("dhcp no reply to mac={shown}: the boot file name is longer than 255 bytes");
+                return Queued::Dropped;
+            }
+            Some(BootTarget::Chain)
+        } else if let Answer::Http { file, .. } = boot {
+            if http_boot_url(self.server.address(), self.http_port, file, &mut url).is_none() {
+                log_error!("dhcp no reply to mac={shown}: the boot file URL is longer than 255 bytes");
+                return Queued::Dropped;
+            }
+            Some(BootTarget::Chain)
         } else {
             let target =
                 bootfile(inventory, config, self.server.address(), self.http_port, mac, &self.settings, &mut url);
@@ -371,6 +453,9 @@ impl<'a> DhcpServer<'a> {
             router: self.settings.router,
             lease_seconds: self.settings.lease_seconds,
             bootfile: &url,
+            vendor_class,
+            ipxe_options: boot == Answer::Script,
+            proxy: false,
         };
         let broadcast = IpEndpoint::new(IpAddress::Ipv4(Ipv4Address::BROADCAST), DHCP_CLIENT_PORT);
         let metadata = udp::UdpMetadata {
@@ -398,6 +483,13 @@ impl<'a> DhcpServer<'a> {
             Some(BootTarget::Node(uuid)) => Some(uuid),
             _ => None,
         };
+        if let Some((firmware, arch)) = firmware {
+            log_info!(
+                "dhcp {verb} mac={shown} ip={your_ip} firmware={firmware} arch={arch} file={}",
+                Escaped(url.as_bytes())
+            );
+            return Queued::Sent;
+        }
         match node {
             // The URL carries the configured base and the node's driver: checked, but
             // escaped anyway like every other value a log line takes from outside.
@@ -410,7 +502,7 @@ impl<'a> DhcpServer<'a> {
 
 /// What became of a client message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Queued {
+pub(crate) enum Queued {
     /// The reply is in the send buffer.
     Sent,
     /// Needs no reply, or cannot have one.

@@ -68,6 +68,13 @@ impl<'a, S: FileSource> OpenFiles<'a, S> {
         file.ok_or(FileError::Io)?.read(buf).map_err(|_| FileError::Io)
     }
 
+    /// Moves `handle` to byte `offset` from the start (a TFTP retransmission reads a
+    /// block again).
+    pub fn seek(&mut self, handle: FileHandle, offset: u64) -> Result<(), FileError> {
+        let file = usize::try_from(handle.0).ok().and_then(|index| self.open.get_mut(index)?.as_mut());
+        file.ok_or(FileError::Io)?.seek(SeekFrom::Start(offset)).map(|_| ()).map_err(|_| FileError::Io)
+    }
+
     /// Closes `handle`; a handle already closed is left alone.
     pub fn close(&mut self, handle: FileHandle) {
         if let Some(slot) = usize::try_from(handle.0).ok().and_then(|index| self.open.get_mut(index)) {

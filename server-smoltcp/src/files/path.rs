@@ -80,6 +80,22 @@ impl<'p> FilePath<'p> {
         let text = core::str::from_utf8(decoded).map_err(|_| FilePathError::Unsafe)?;
         // A request path is absolute; a second leading slash would be an empty segment.
         let relative = text.strip_prefix('/').ok_or(FilePathError::Unsafe)?;
+        Self::relative(relative)
+    }
+
+    /// Checks a path that is already plain text, relative to the root (a TFTP file
+    /// name: no percent-escapes there), with the same rules as [`FilePath::parse`].
+    ///
+    /// ```
+    /// use ipxe_config_server::files::{FilePath, FilePathError};
+    /// assert_eq!(FilePath::relative("ipxe/snponly.efi").unwrap().as_str(), "ipxe/snponly.efi");
+    /// assert_eq!(FilePath::relative("a%2Fb").unwrap().as_str(), "a%2Fb");
+    /// assert_eq!(FilePath::relative("../etc/passwd"), Err(FilePathError::Unsafe));
+    /// ```
+    pub fn relative(relative: &'p str) -> Result<Self, FilePathError> {
+        if relative.len() > super::MAX_FILE_PATH {
+            return Err(FilePathError::TooLong);
+        }
         if relative.is_empty() {
             return Err(FilePathError::Empty);
         }

@@ -9,11 +9,11 @@ use std::vec::Vec;
 use smoltcp::iface::SocketStorage;
 use smoltcp::socket::{raw, udp};
 
-use crate::buffers::ApplianceCapacity;
+use crate::buffers::{ApplianceCapacity, TFTP_RX_BYTES, TFTP_RX_SLOTS};
 use crate::dhcp::Lease;
 use crate::files::{FileSource, OpenFiles};
 use crate::http::ConnectionSlot;
-use crate::storage::{ApplianceStorage, RawStorage, UdpStorage};
+use crate::storage::{ApplianceStorage, RawStorage, TftpStorage, UdpStorage};
 
 /// Every buffer of an appliance, on the heap, of a size chosen at run time: the host's
 /// counterpart of [`ApplianceBuffers`](crate::ApplianceBuffers), as core's
@@ -29,7 +29,7 @@ use crate::storage::{ApplianceStorage, RawStorage, UdpStorage};
 /// let capacity = ApplianceCapacity { connections: 3, ..ApplianceCapacity::DEFAULT };
 /// let mut buffers = HeapApplianceBuffers::new(&capacity);
 /// let (storage, files) = buffers.split(NoFiles);
-/// assert_eq!(storage.sockets.len(), 5);
+/// assert_eq!(storage.sockets.len(), 6 + 1 + ApplianceCapacity::DEFAULT.tftp_transfers);
 /// assert_eq!(files.open_count(), 0);
 /// ```
 pub struct HeapApplianceBuffers<'a, F> {
@@ -50,16 +50,27 @@ pub struct HeapApplianceBuffers<'a, F> {
     icmpv6_rx: Vec<u8>,
     icmpv6_tx_meta: Vec<raw::PacketMetadata>,
     icmpv6_tx: Vec<u8>,
+    tftp_rx_meta: Vec<udp::PacketMetadata>,
+    tftp_rx: Vec<u8>,
+    tftp_tx_meta: Vec<udp::PacketMetadata>,
+    tftp_tx: Vec<u8>,
+    tftp_transfers: usize,
+    tftp_transfer_rx_meta: Vec<udp::PacketMetadata>,
+    tftp_transfer_rx: Vec<u8>,
+    tftp_transfer_tx_meta: Vec<udp::PacketMetadata>,
+    tftp_transfer_tx: Vec<u8>,
 }
 
 impl<'a, F> HeapApplianceBuffers<'a, F> {
     /// Allocates every buffer `capacity` describes.
     pub fn new(capacity: &ApplianceCapacity) -> Self {
         let (slots, bytes) = (capacity.packet_slots, capacity.packet_bytes);
+        let transfers = capacity.tftp_transfers;
         HeapApplianceBuffers {
             sockets: (0..capacity.sockets()).map(|_| SocketStorage::EMPTY).collect(),
             connections: vec![ConnectionSlot::EMPTY; capacity.connections],
-            open_files: (0..capacity.connections).map(|_| None).collect(),
+            // One per connection and one per TFTP transfer.
+            open_files: (0..capacity.connections + capacity.tftp_transfers).map(|_| None).collect(),
             tcp_rx: vec![0; capacity.connections * capacity.tcp_rx_bytes],
             tcp_tx: vec![0; capacity.connections * capacity.tcp_tx_bytes],
             responses: vec![0; capacity.connections * capacity.response_bytes],
@@ -73,6 +84,15 @@ impl<'a, F> HeapApplianceBuffers<'a, F> {
             icmpv6_rx: vec![0; bytes],
             icmpv6_tx_meta: vec![raw::PacketMetadata::EMPTY; slots],
             icmpv6_tx: vec![0; bytes],
+            tftp_rx_meta: vec![udp::PacketMetadata::EMPTY; slots],
+            tftp_rx: vec![0; bytes],
+            tftp_tx_meta: vec![udp::PacketMetadata::EMPTY; slots],
+            tftp_tx: vec![0; bytes],
+            tftp_transfers: capacity.tftp_transfers,
+            tftp_transfer_rx_meta: vec![udp::PacketMetadata::EMPTY; transfers * TFTP_RX_SLOTS],
+            tftp_transfer_rx: vec![0; transfers * TFTP_RX_BYTES],
+            tftp_transfer_tx_meta: vec![udp::PacketMetadata::EMPTY; transfers * capacity.tftp_tx_slots()],
+            tftp_transfer_tx: vec![0; transfers * capacity.tftp_tx_bytes()],
         }
     }
 
@@ -100,6 +120,19 @@ impl<'a, F> HeapApplianceBuffers<'a, F> {
                 tx_meta: &mut self.icmpv6_tx_meta,
                 tx_payload: &mut self.icmpv6_tx,
             },
+            tftp: TftpStorage {
+                listen: UdpStorage {
+                    rx_meta: &mut self.tftp_rx_meta,
+                    rx_payload: &mut self.tftp_rx,
+                    tx_meta: &mut self.tftp_tx_meta,
+                    tx_payload: &mut self.tftp_tx,
+                },
+                transfers: self.tftp_transfers,
+                rx_meta: &mut self.tftp_transfer_rx_meta,
+                rx_payload: &mut self.tftp_transfer_rx,
+                tx_meta: &mut self.tftp_transfer_tx_meta,
+                tx_payload: &mut self.tftp_transfer_tx,
+            },
         };
         (storage, OpenFiles::new(source, &mut self.open_files))
     }
@@ -114,7 +147,7 @@ impl<'a, F> HeapApplianceBuffers<'a, F> {
 ///
 /// let capacity = ApplianceCapacity { connections: 64, ..ApplianceCapacity::DEFAULT };
 /// let (storage, files) = host::leak_buffers(&capacity, NoFiles);
-/// assert_eq!(storage.sockets.len(), 66);
+/// assert_eq!(storage.sockets.len(), 67 + 1 + ApplianceCapacity::DEFAULT.tftp_transfers);
 /// assert_eq!(files.open_count(), 0);
 /// ```
 pub fn leak_buffers<S: FileSource<File: 'static>>(

@@ -33,8 +33,9 @@ pub fn build() -> Result<(), String> {
 pub enum Link<'a> {
     /// Its end of the guest's NIC socketpair; the appliance also serves DHCP.
     Socketpair(&'a UnixDatagram),
-    /// A TAP device on the namespace's bridge; DHCP comes from another server there.
-    Tap { namespace: &'a Namespace, ifname: &'a str },
+    /// A TAP device on the namespace's bridge; addresses come from another server there
+    /// (the appliance then runs no DHCP server, or a ProxyDHCP one if `proxy`).
+    Tap { namespace: &'a Namespace, ifname: &'a str, proxy: bool },
 }
 
 pub struct Appliance {
@@ -64,9 +65,12 @@ impl Appliance {
                 command.arg("--qemu-dgram-fd").arg(fd.to_string());
                 command
             }
-            Link::Tap { namespace, ifname } => {
+            Link::Tap { namespace, ifname, proxy } => {
                 let mut command = namespace.command(program_text);
-                command.args(["--tap", ifname, "--no-dhcp"]);
+                command.args(["--tap", ifname]);
+                if !proxy {
+                    command.arg("--no-dhcp");
+                }
                 command
             }
         };

@@ -47,6 +47,26 @@ impl Dnsmasq {
     }
 }
 
+impl Dnsmasq {
+    /// A site DHCP server that hands out addresses and nothing about booting, for the
+    /// ProxyDHCP scenarios. It answers at once (`--no-ping`: no 3 s probe of each address).
+    pub fn start_addresses_only(namespace: &Namespace, run_dir: &Path) -> Result<Self, String> {
+        let log_path = run_dir.join("dnsmasq.log");
+        let log = File::create(&log_path).map_err(|e| format!("{}: {e}", log_path.display()))?;
+        let log_too = log.try_clone().map_err(|e| format!("{}: {e}", log_path.display()))?;
+        let mut command = namespace.command("dnsmasq");
+        command
+            .args(["--no-daemon", "--conf-file=/dev/null", "--no-ping"])
+            .args(["--interface=br0", "--bind-interfaces", "--port=0", "--leasefile-ro", "--log-dhcp"])
+            .args(["--dhcp-range=10.99.0.100,10.99.0.199,1h", "--pid-file="])
+            .stdin(Stdio::null())
+            .stdout(log)
+            .stderr(log_too);
+        let child = command.spawn().map_err(|e| format!("cannot start dnsmasq: {e}"))?;
+        Ok(Self { child })
+    }
+}
+
 impl Drop for Dnsmasq {
     fn drop(&mut self) {
         let _ = self.child.kill();

@@ -37,6 +37,24 @@ pub enum Firmware {
     Bios,
     /// OVMF on `q35`; boots the NIC ROM's EFI iPXE.
     Uefi,
+    /// OVMF on `q35` with NICs that carry no iPXE ROM (`romfile=`): OVMF's own PXE
+    /// client (VirtioNetDxe, DHCP, TFTP) must be handed iPXE.
+    UefiPxe,
+    /// As [`Firmware::UefiPxe`] with PXE turned off through fw_cfg, so OVMF goes
+    /// straight to UEFI HTTP Boot (with PXE on it starts HTTP Boot only after ~127 s).
+    UefiHttpBoot,
+}
+
+impl Firmware {
+    /// Whether the machine runs OVMF.
+    pub fn is_uefi(self) -> bool {
+        !matches!(self, Firmware::Bios)
+    }
+
+    /// Whether the firmware boots the network itself, without an iPXE ROM.
+    pub fn own_network_stack(self) -> bool {
+        matches!(self, Firmware::UefiPxe | Firmware::UefiHttpBoot)
+    }
 }
 
 /// Where the guest boots from.
@@ -176,7 +194,7 @@ fn launch_with(spec: &GuestSpec, mut first_guest_end: Option<UnixDatagram>) -> R
     }
 
     let ovmf_vars = spec.run_dir.join("OVMF_VARS.fd");
-    if spec.firmware == Firmware::Uefi {
+    if spec.firmware.is_uefi() {
         // A private copy: OVMF writes boot entries into its variable store, and runs
         // must neither share nor inherit them.
         fs::copy(OVMF_VARS, &ovmf_vars)
@@ -209,13 +227,17 @@ fn qemu_args(spec: &GuestSpec, nic_fds: &[RawFd], console: &Path, ovmf_vars: &Pa
     }
     match spec.firmware {
         Firmware::Bios => push(&["-machine", "pc,graphics=off"]),
-        Firmware::Uefi => {
+        Firmware::Uefi | Firmware::UefiPxe | Firmware::UefiHttpBoot => {
             push(&["-machine", "q35"]);
             push(&[
                 "-drive",
                 &format!("if=pflash,format=raw,unit=0,readonly=on,file={}", option_path(Path::new(OVMF_CODE))?),
             ]);
             push(&["-drive", &format!("if=pflash,format=raw,unit=1,file={}", option_path(ovmf_vars)?)]);
+            if spec.firmware == Firmware::UefiHttpBoot {
+                push(&["-fw_cfg", "name=opt/org.tianocore/IPv4PXESupport,string=n"]);
+                push(&["-fw_cfg", "name=opt/org.tianocore/IPv6PXESupport,string=n"]);
+            }
         }
     }
 
@@ -235,11 +257,11 @@ fn qemu_args(spec: &GuestSpec, nic_fds: &[RawFd], console: &Path, ovmf_vars: &Pa
         };
         push(&["-netdev", &netdev]);
         let mut device = format!("virtio-net-pci,netdev=n{index},mac={mac}");
-        if spec.firmware == Firmware::Uefi && spec.boot == Boot::NetworkThenDisk {
+        if spec.firmware.is_uefi() && spec.boot == Boot::NetworkThenDisk {
             // OVMF ignores `-boot order`; boot priority comes from bootindex.
             device.push_str(&format!(",bootindex={}", index + 1));
         }
-        if spec.rom_on_first_nic_only && index > 0 {
+        if (spec.rom_on_first_nic_only && index > 0) || spec.firmware.own_network_stack() {
             device.push_str(",romfile=");
         }
         push(&["-device", &device]);
@@ -449,6 +471,20 @@ mod tests {
         assert!(!args.contains("-no-reboot"));
         assert!(!args.contains("graphics=off"));
         assert!(!args.contains("-boot"));
+    }
+
+    #[test]
+    fn firmware_network_boot_has_no_ipxe_rom() {
+        let mut spec = GuestSpec::new(Firmware::UefiPxe, Boot::NetworkThenDisk, Path::new("/run"));
+        spec.nic_macs = vec!["52:54:00:12:34:56".to_owned()];
+        let args = joined(&spec, &[7]);
+        assert!(args.contains("mac=52:54:00:12:34:56,bootindex=1,romfile= "), "{args}");
+        assert!(!args.contains("-fw_cfg"), "{args}");
+        spec.firmware = Firmware::UefiHttpBoot;
+        let args = joined(&spec, &[7]);
+        assert!(args.contains("-fw_cfg name=opt/org.tianocore/IPv4PXESupport,string=n"), "{args}");
+        assert!(args.contains("-fw_cfg name=opt/org.tianocore/IPv6PXESupport,string=n"), "{args}");
+        assert!(args.contains("romfile= "), "{args}");
     }
 
     #[test]

@@ -18,6 +18,11 @@ pub const BUSYBOX: &str = "/bin/busybox";
 pub const VIRTIO_ROM: &str = "/usr/lib/ipxe/qemu/efi-virtio.rom";
 /// iPXE as a Linux-bootable image, for `-kernel` boots that skip the NIC ROM.
 pub const IPXE_LKRN: &str = "/boot/ipxe.lkrn";
+/// Debian's iPXE for UEFI firmware on x86-64 (over the firmware's own network driver),
+/// which the appliance hands OVMF's PXE and HTTP Boot clients.
+pub const SNPONLY_EFI: &str = "/usr/lib/ipxe/snponly.efi";
+/// Debian's iPXE for BIOS PXE ROMs.
+pub const UNDIONLY_KPXE: &str = "/usr/lib/ipxe/undionly.kpxe";
 /// OVMF code (read-only flash) and the pristine variable store (copied for each run).
 pub const OVMF_CODE: &str = "/usr/share/OVMF/OVMF_CODE_4M.fd";
 /// See [`OVMF_CODE`].
@@ -36,10 +41,12 @@ enum Needed {
 }
 
 /// Each requirement and the Debian package that brings it.
-const REQUIREMENTS: [(Needed, &str); 14] = [
+const REQUIREMENTS: [(Needed, &str); 16] = [
     (Needed::Program(QEMU), "qemu-system-x86"),
     (Needed::File(VIRTIO_ROM), "ipxe-qemu"),
     (Needed::File(IPXE_LKRN), "ipxe"),
+    (Needed::File(SNPONLY_EFI), "ipxe"),
+    (Needed::File(UNDIONLY_KPXE), "ipxe"),
     (Needed::File(OVMF_CODE), "ovmf"),
     (Needed::File(OVMF_VARS), "ovmf"),
     // Debian's dynamic `busybox` package also installs /bin/busybox; only

@@ -20,7 +20,7 @@ use super::mbr;
 use super::netns::{self, Namespace};
 use super::paths::fresh_run_dir;
 use super::payloads::{self, Payloads};
-use super::prereqs;
+use super::prereqs::{self, SNPONLY_EFI};
 use super::scenarios::{Expect, FirmwareInventory, Network, Scenario, DUPLICATED_NODE, LIFECYCLE_NODE, SCENARIOS};
 use super::server_log::ServerLog;
 use crate::cmd::workspace_root;
@@ -158,7 +158,7 @@ fn boot(scenario: &Scenario, round: usize, prepared: &Prepared, keep: bool) -> O
         appliance_serving: None,
         artifact_rate: None,
     };
-    if scenario.network == Network::DnsmasqBridge {
+    if scenario.network.in_namespace() {
         if let Some(reason) = netns::unavailable() {
             outcome.skipped = Some(reason);
             return outcome;
@@ -173,7 +173,9 @@ fn boot(scenario: &Scenario, round: usize, prepared: &Prepared, keep: bool) -> O
     };
     let booted = match scenario.network {
         Network::FirmwareVm(inventory) => boot_firmware(scenario, inventory, prepared, &run_dir, &mut outcome),
-        Network::Socketpair | Network::DnsmasqBridge => boot_in(scenario, &prepared.payloads, &run_dir, &mut outcome),
+        Network::Socketpair | Network::DnsmasqBridge | Network::ProxyDhcp => {
+            boot_in(scenario, &prepared.payloads, &run_dir, &mut outcome)
+        }
     };
     match booted {
         Ok(()) if !keep => {
@@ -195,6 +197,11 @@ fn boot_in(scenario: &Scenario, payloads: &Payloads, run_dir: &Path, outcome: &m
             Ending::PowerOff
         }
     })?;
+    if scenario.firmware.own_network_stack() {
+        // What the DHCP server's architecture map names for x86-64 UEFI.
+        let target = http_root.join("snponly.efi");
+        fs::copy(SNPONLY_EFI, &target).map_err(|e| format!("cannot copy {SNPONLY_EFI}: {e}"))?;
+    }
     let inventory = run_dir.join("inventory.json");
     let fixture = workspace_root().join("fixtures/inventory.json");
     fs::copy(&fixture, &inventory).map_err(|e| format!("cannot copy {}: {e}", fixture.display()))?;
@@ -218,17 +225,28 @@ fn boot_in(scenario: &Scenario, payloads: &Payloads, run_dir: &Path, outcome: &m
             spec.tap = Some(guest::TapLink { netns: namespace.name.clone(), ifnames: vec![netns::GUEST_TAP.into()] });
             (Some(namespace), Some(dnsmasq))
         }
+        Network::ProxyDhcp => {
+            dnsmasq::ensure_installed()?;
+            // Named after the scenario: the proxy scenarios run side by side.
+            let namespace = Namespace::create(scenario.name)?;
+            let dnsmasq = Dnsmasq::start_addresses_only(&namespace, run_dir)?;
+            spec.tap = Some(guest::TapLink { netns: namespace.name.clone(), ifnames: vec![netns::GUEST_TAP.into()] });
+            (Some(namespace), Some(dnsmasq))
+        }
     };
     let guest::Launched { mut guest, appliance_ends } = guest::launch(&spec)?;
     let powered_on = Instant::now().checked_sub(guest.elapsed()).unwrap_or_else(Instant::now);
     let link = match (&namespace, appliance_ends.first()) {
-        (Some(namespace), _) => Link::Tap { namespace, ifname: netns::APPLIANCE_TAP },
+        (Some(namespace), _) => {
+            Link::Tap { namespace, ifname: netns::APPLIANCE_TAP, proxy: scenario.network == Network::ProxyDhcp }
+        }
         (None, Some(end)) => Link::Socketpair(end),
         (None, None) => return Err("the scenario has no NIC".into()),
     };
     let mut appliance = Appliance::start(link, &inventory, &http_root, scenario.appliance_args, run_dir, powered_on)?;
 
     let result = check(scenario, &mut guest, &mut appliance, &inventory, outcome);
+    // The first script request: HTTP Boot fetches iPXE itself (a file) before it.
     outcome.first_request = first_script_request(&appliance);
     result.map_err(|error| format!("{error}\n--- appliance log tail ---\n{}---", appliance.tail(15)))
 }
@@ -454,6 +472,8 @@ pub fn print_table(outcomes: &[Outcome]) {
         let firmware = SCENARIOS.iter().find(|s| s.name == outcome.name).map_or("", |s| match s.firmware {
             Firmware::Bios => "BIOS",
             Firmware::Uefi => "UEFI",
+            Firmware::UefiPxe => "UEFI PXE",
+            Firmware::UefiHttpBoot => "UEFI HTTP",
         });
         println!(
             "| {} | {firmware} | {} | {} | {} |",

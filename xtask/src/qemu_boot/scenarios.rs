@@ -37,6 +37,16 @@ pub enum Network {
     /// second VM on the guest's socketpair; it answers DHCP itself. The scenario's
     /// `appliance_args` are extra `appliance.conf` lines.
     FirmwareVm(FirmwareInventory),
+    /// The same bridge with dnsmasq as the site's DHCP server, addresses only (no boot
+    /// options at all), and the appliance beside it with `--proxy-dhcp`. Needs root.
+    ProxyDhcp,
+}
+
+impl Network {
+    /// Whether the scenario runs in a network namespace of its own.
+    pub fn in_namespace(self) -> bool {
+        !matches!(self, Network::Socketpair | Network::FirmwareVm(_))
+    }
 }
 
 /// The inventory on the firmware image's ESP.
@@ -184,6 +194,33 @@ pub const SCENARIOS: &[Scenario] = &[
         network: Network::Socketpair,
         appliance_log: Some("lookup=uuid"),
     },
+    // OVMF's own PXE client (no iPXE ROM): DHCP and TFTP of snponly.efi from the
+    // appliance, then that iPXE DHCPs again and fetches the node's script.
+    Scenario {
+        name: "uefi-pxe",
+        firmware: Firmware::UefiPxe,
+        macs: &["52:54:00:00:00:09"],
+        appliance_args: &[],
+        expect: Expect::Initrd {
+            tag: Tag::Deploy,
+            cmdline: &["BOOTIF=52:54:00:00:00:09", "ipxe-config-node=deploy-uefi", "initrd=deploy_ramdisk"],
+        },
+        network: Network::Socketpair,
+        appliance_log: Some("tftp sent"),
+    },
+    // OVMF's UEFI HTTP Boot (PXE off): snponly.efi over HTTP from the appliance.
+    Scenario {
+        name: "uefi-http-boot",
+        firmware: Firmware::UefiHttpBoot,
+        macs: &["52:54:00:00:00:09"],
+        appliance_args: &[],
+        expect: Expect::Initrd {
+            tag: Tag::Deploy,
+            cmdline: &["BOOTIF=52:54:00:00:00:09", "ipxe-config-node=deploy-uefi", "initrd=deploy_ramdisk"],
+        },
+        network: Network::Socketpair,
+        appliance_log: Some("firmware=http-boot arch=16 file=http://10.99.0.1/snponly.efi"),
+    },
     Scenario {
         name: "lifecycle",
         firmware: Firmware::Bios,
@@ -192,6 +229,33 @@ pub const SCENARIOS: &[Scenario] = &[
         expect: Expect::DeployThenLocalDisk,
         network: Network::Socketpair,
         appliance_log: Some("script=local-disk"),
+    },
+    // ProxyDHCP next to a site DHCP server that knows nothing of booting: a BIOS
+    // machine's iPXE ROM, then OVMF's own PXE client, get their boot information from
+    // the appliance (ports 67 and 4011) and their addresses from dnsmasq.
+    Scenario {
+        name: "proxy-dhcp",
+        firmware: Firmware::Bios,
+        macs: &["52:54:00:00:00:0f"],
+        appliance_args: &["--proxy-dhcp"],
+        expect: Expect::Initrd {
+            tag: Tag::Deploy,
+            cmdline: &["BOOTIF=52:54:00:00:00:0f", "ipxe-config-node=dnsmasq-chain"],
+        },
+        network: Network::ProxyDhcp,
+        appliance_log: Some("dhcp proxy-offer mac=52:54:00:00:00:0f to=255.255.255.255 client=ipxe"),
+    },
+    Scenario {
+        name: "proxy-dhcp-uefi-pxe",
+        firmware: Firmware::UefiPxe,
+        macs: &["52:54:00:00:00:09"],
+        appliance_args: &["--proxy-dhcp"],
+        expect: Expect::Initrd {
+            tag: Tag::Deploy,
+            cmdline: &["BOOTIF=52:54:00:00:00:09", "ipxe-config-node=deploy-uefi", "initrd=deploy_ramdisk"],
+        },
+        network: Network::ProxyDhcp,
+        appliance_log: Some("dhcp proxy-ack mac=52:54:00:00:00:09"),
     },
     Scenario {
         name: "dnsmasq-chain",

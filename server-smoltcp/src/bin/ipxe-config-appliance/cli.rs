@@ -51,6 +51,9 @@ pub struct Cli {
     #[arg(long)]
     pub unknown_mac_chain: bool,
 
+    #[command(flatten)]
+    pub firmware: FirmwareArgs,
+
     /// Do not answer IPv6 router solicitations (iPXE then waits ~16 s per NIC).
     #[arg(long)]
     pub no_router_advertisements: bool,
@@ -102,6 +105,35 @@ pub struct Cli {
 
     #[command(flatten)]
     pub capacity: CapacityArgs,
+}
+
+/// Booting firmware that is not iPXE: PXE ROMs over TFTP, UEFI HTTP Boot.
+#[derive(Debug, Args)]
+pub struct FirmwareArgs {
+    /// The iPXE binary (a path under --http-root) handed to firmware whose DHCP client
+    /// architecture (option 93) is ARCH: over TFTP to PXE ROMs, over HTTP to UEFI HTTP
+    /// Boot. Repeatable; adds to or replaces the defaults 0=undionly.kpxe,
+    /// 7=snponly.efi, 9=snponly.efi, 11=arm64/snponly.efi, 16=snponly.efi,
+    /// 19=arm64/snponly.efi. `ARCH=` (no file) leaves that architecture unanswered.
+    #[arg(long, value_name = "ARCH=FILE", value_parser = parse_boot_file)]
+    pub boot_file: Vec<(u16, String)>,
+
+    /// ProxyDHCP: the site's DHCP server hands out addresses; answer PXE, HTTP Boot and
+    /// iPXE clients with boot information only (no address), on ports 67 and 4011.
+    #[arg(long, conflicts_with_all = ["no_dhcp", "dhcp_range"])]
+    pub proxy_dhcp: bool,
+
+    /// Do not run the TFTP server (PXE firmware is then left to another server).
+    #[arg(long)]
+    pub no_tftp: bool,
+
+    /// Concurrent TFTP transfers.
+    #[arg(long, value_name = "COUNT", default_value_t = 16, value_parser = clap::value_parser!(u64).range(1..=64))]
+    pub tftp_transfers: u64,
+
+    /// Most blocks a TFTP transfer has in flight (RFC 7440 windowsize granted).
+    #[arg(long, value_name = "BLOCKS", default_value_t = 8, value_parser = clap::value_parser!(u64).range(1..=64))]
+    pub tftp_window: u64,
 }
 
 /// Exactly one network backend.
@@ -311,6 +343,32 @@ pub fn by_arch(defaults: &NodeDefaults) -> Vec<ipxe_config::config::ArchImages<'
     table
 }
 
+fn parse_boot_file(text: &str) -> Result<(u16, String), String> {
+    let (arch, file) = text.split_once('=').ok_or("expected ARCH=FILE, e.g. 7=snponly.efi")?;
+    let arch: u16 = arch.trim().parse().map_err(|e| format!("architecture {arch:?}: {e} (a number, 0-65535)"))?;
+    let file = file.strip_prefix('/').unwrap_or(file);
+    if !file.is_empty() {
+        // The name goes into option 67 and, for HTTP Boot, into a URL unescaped.
+        let url_safe = file.bytes().all(|b| b.is_ascii_alphanumeric() || b"-._~/+".contains(&b));
+        if ipxe_config_server::FilePath::relative(file).is_err() || !url_safe || file.len() > 200 {
+            return Err(format!(
+                "boot file {file:?}: a plain path under --http-root (letters, digits, - . _ ~ / +), at most 200 bytes"
+            ));
+        }
+    }
+    Ok((arch, file.to_owned()))
+}
+
+/// The architecture map: the `--boot-file` entries first (so they win), then the defaults.
+pub fn boot_files(given: &[(u16, String)]) -> &'static [ipxe_config_server::dhcp::bootfile::ArchBootFile] {
+    use ipxe_config_server::dhcp::bootfile::{ArchBootFile, DEFAULT_BOOT_FILES};
+    let mut map: Vec<ArchBootFile> =
+        given.iter().map(|(arch, file)| ArchBootFile { arch: *arch, file: String::leak(file.clone()) }).collect();
+    map.extend_from_slice(DEFAULT_BOOT_FILES);
+    // Built once at start-up and kept for the process's life.
+    map.leak()
+}
+
 fn parse_range(text: &str) -> Result<(Ipv4Addr, Ipv4Addr), String> {
     let (first, last) = text.split_once('-').ok_or("expected FIRST-LAST")?;
     let first: Ipv4Addr = first.trim().parse().map_err(|e| format!("{first}: {e}"))?;
@@ -346,5 +404,19 @@ mod tests {
         assert_eq!(default_range(a, 24), Some((Ipv4Addr::new(10, 99, 0, 100), Ipv4Addr::new(10, 99, 0, 199))));
         assert_eq!(default_range(a, 28), Some((Ipv4Addr::new(10, 99, 0, 8), Ipv4Addr::new(10, 99, 0, 14))));
         assert_eq!(default_range(a, 31), None);
+    }
+
+    #[test]
+    fn boot_files_override_the_defaults() {
+        use ipxe_config_server::dhcp::bootfile::boot_file_for;
+        let given = [parse_boot_file("7=ipxe.efi").unwrap(), parse_boot_file("0=").unwrap()];
+        let map = boot_files(&given);
+        assert_eq!(boot_file_for(map, 7), Some("ipxe.efi"));
+        assert_eq!(boot_file_for(map, 0), None);
+        assert_eq!(boot_file_for(map, 16), Some("snponly.efi"));
+        for bad in ["x=a", "7", "7=../etc/passwd", "7=a b", "7=.hidden", "70000=a"] {
+            assert!(parse_boot_file(bad).is_err(), "{bad}");
+        }
+        assert_eq!(parse_boot_file("11=/arm64/snp.efi").unwrap(), (11, "arm64/snp.efi".to_owned()));
     }
 }

@@ -16,10 +16,12 @@ use std::sync::OnceLock;
 
 use clap::Parser;
 use ipxe_config::{BaseUrl, BootMode, ErrorEnding, RenderConfig};
+use ipxe_config_server::buffers::{PACKET_BYTES, PACKET_SLOTS};
 use ipxe_config_server::host::{leak_buffers, DirectoryFiles};
 use ipxe_config_server::http::response::HEAD_RESERVE;
 use ipxe_config_server::{
     Appliance, ApplianceCapacity, ApplianceSettings, DhcpSettings, FileSource, HttpLimits, KnownMacUrl, NoFiles,
+    TftpSettings,
 };
 use smoltcp::time::{Duration, Instant};
 use smoltcp::wire::{EthernetAddress, Ipv4Cidr};
@@ -119,12 +121,16 @@ fn settings(cli: &Cli) -> Result<ApplianceSettings, String> {
         ..HttpLimits::DEFAULT
     };
     if !cli.no_dhcp {
-        let (first, last) = match cli.dhcp_range {
-            Some(range) => range,
-            None => cli::default_range(address, prefix)
-                .ok_or("the subnet is too small for a DHCP pool; give --dhcp-range or --no-dhcp")?,
+        let mut dhcp = if cli.firmware.proxy_dhcp {
+            DhcpSettings::proxy()
+        } else {
+            let (first, last) = match cli.dhcp_range {
+                Some(range) => range,
+                None => cli::default_range(address, prefix)
+                    .ok_or("the subnet is too small for a DHCP pool; give --dhcp-range or --no-dhcp")?,
+            };
+            DhcpSettings::new(first, last)
         };
-        let mut dhcp = DhcpSettings::new(first, last);
         dhcp.lease_seconds = cli.lease_seconds;
         dhcp.router = cli.gateway;
         dhcp.unknown_mac_chain = cli.unknown_mac_chain;
@@ -132,7 +138,12 @@ fn settings(cli: &Cli) -> Result<ApplianceSettings, String> {
             cli::ScriptKeyArg::NodeUuid => KnownMacUrl::NodeUuid,
             cli::ScriptKeyArg::PortAddress => KnownMacUrl::PortAddress,
         };
+        dhcp.boot_files = cli::boot_files(&cli.firmware.boot_file);
         settings.dhcp = Some(dhcp);
+    }
+    if !cli.firmware.no_tftp {
+        let window = u16::try_from(cli.firmware.tftp_window).unwrap_or(u16::MAX);
+        settings.tftp = Some(TftpSettings { max_window: window, ..TftpSettings::DEFAULT });
     }
     Ok(settings)
 }
@@ -145,6 +156,7 @@ const MAX_DHCP_POOL: u64 = 65_536;
 fn appliance_capacity(cli: &Cli, settings: &ApplianceSettings) -> Result<ApplianceCapacity, String> {
     let limits = &cli.limits;
     let pool = match settings.dhcp {
+        Some(dhcp) if dhcp.proxy => 0,
         Some(dhcp) => {
             // In u64: 0.0.0.0-255.255.255.255 holds 2^32 addresses, one more than a u32 counts.
             let pool = u64::from(u32::from(dhcp.last)).saturating_sub(u64::from(u32::from(dhcp.first))) + 1;
@@ -158,6 +170,7 @@ fn appliance_capacity(cli: &Cli, settings: &ApplianceSettings) -> Result<Applian
         }
         None => 0,
     };
+    let proxy = settings.dhcp.is_some_and(|dhcp| dhcp.proxy);
     Ok(ApplianceCapacity {
         connections: limits.max_connections,
         // A socket's receive buffer must hold a whole request head.
@@ -167,7 +180,15 @@ fn appliance_capacity(cli: &Cli, settings: &ApplianceSettings) -> Result<Applian
         request_scratch_bytes: limits.max_header_bytes,
         // One slot per pool address.
         dhcp_leases: pool,
-        ..ApplianceCapacity::DEFAULT
+        tftp_transfers: if settings.tftp.is_some() {
+            usize::try_from(cli.firmware.tftp_transfers).unwrap_or(1)
+        } else {
+            0
+        },
+        tftp_window_blocks: usize::try_from(cli.firmware.tftp_window).unwrap_or(1),
+        // ProxyDHCP's ports 67 and 4011 share the DHCP socket's buffers.
+        packet_bytes: if proxy { 2 * PACKET_BYTES } else { PACKET_BYTES },
+        packet_slots: if proxy { 2 * PACKET_SLOTS } else { PACKET_SLOTS },
     })
 }
 
@@ -223,16 +244,18 @@ fn serve<F: FileSource<File: 'static>>(
     let mut appliance =
         Appliance::new(settings, storage, files, device, clock()).map_err(|error| format!("cannot start: {error}"))?;
     let dhcp = match settings.dhcp {
+        Some(dhcp) if dhcp.proxy => "proxy".to_owned(),
         Some(dhcp) => format!("{}-{}", dhcp.first, dhcp.last),
         None => "off".to_owned(),
     };
     ::log::info!(
-        "ready ip={} mac={} backend={} http_port={} dhcp={} connections={} buffers={} bytes",
+        "ready ip={} mac={} backend={} http_port={} dhcp={} tftp={} connections={} buffers={} bytes",
         settings.ip,
         ipxe_config::PortAddress(settings.mac.0),
         backend_name,
         settings.http_port,
         dhcp,
+        if settings.tftp.is_some() { "on" } else { "off" },
         capacity.connections,
         capacity.total_bytes()
     );

@@ -1,0 +1,164 @@
+//! ProxyDHCP (PXE 2.1, section 2.2.5): beside a site DHCP server that hands out
+//! addresses, this one tells PXE, HTTP Boot and iPXE clients only what to boot.
+//!
+//! - On port 67 a DISCOVER gets an OFFER with no address (`yiaddr` 0), this server as
+//!   `siaddr` and server identifier, option 60 `PXEClient` (`HTTPClient` for HTTP
+//!   Boot), and the boot file: the iPXE binary for the client's architecture, or the
+//!   script URL for iPXE. A REQUEST on port 67 is the site server's business.
+//! - On port 4011 (the boot server port) a REQUEST or INFORM, which PXE clients and
+//!   iPXE send once they have their address from the site server, gets an ACK with
+//!   the same boot information, sent back to where it came from.
+//!
+//! No lease is kept, so a client costs no memory; the one thing rationed is the send
+//! buffer, as in the address-giving server.
+//!
+//! Panic contract: nothing here panics, whatever arrives on either port.
+
+use ipxe_config::{Inventory, PortAddress, RenderConfig};
+use smoltcp::iface::{SocketHandle, SocketSet};
+use smoltcp::socket::udp;
+use smoltcp::wire::{
+    DhcpMessageType, IpAddress, IpEndpoint, Ipv4Address, Ipv4Cidr, DHCP_CLIENT_PORT, DHCP_SERVER_PORT,
+};
+
+use super::bootfile::{bootfile, http_boot_url, Bootfile};
+use super::message::{ClientMessage, Reply, HTTP_CLIENT_CLASS, PXE_CLIENT_CLASS};
+use super::{answer_for, Answer, Queued};
+use crate::logging::Escaped;
+use crate::settings::DhcpSettings;
+
+/// The PXE boot server port.
+pub const BOOT_SERVER_PORT: u16 = 4011;
+
+/// The ProxyDHCP server's two sockets and settings.
+pub(crate) struct ProxyDhcp {
+    dhcp: SocketHandle,
+    boot_server: SocketHandle,
+    settings: DhcpSettings,
+    server: Ipv4Cidr,
+    http_port: u16,
+    tftp: bool,
+}
+
+/// Which port a message came in on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Port {
+    Dhcp,
+    BootServer,
+}
+
+impl ProxyDhcp {
+    /// Binds `dhcp` to port 67 and `boot_server` to 4011.
+    pub(crate) fn new(
+        dhcp: SocketHandle,
+        boot_server: SocketHandle,
+        sockets: &mut SocketSet<'_>,
+        settings: DhcpSettings,
+        server: Ipv4Cidr,
+        http_port: u16,
+        tftp: bool,
+    ) -> Self {
+        // Cannot fail: the ports are non-zero and the sockets new.
+        let _ = sockets.get_mut::<udp::Socket>(dhcp).bind(DHCP_SERVER_PORT);
+        let _ = sockets.get_mut::<udp::Socket>(boot_server).bind(BOOT_SERVER_PORT);
+        ProxyDhcp { dhcp, boot_server, settings, server, http_port, tftp }
+    }
+
+    /// Answers every queued message on both ports; `true` if any was taken off.
+    pub(crate) fn poll(
+        &mut self,
+        sockets: &mut SocketSet<'_>,
+        inventory: &Inventory<'_>,
+        config: &RenderConfig<'_>,
+    ) -> bool {
+        let mut progress = false;
+        for (handle, port) in [(self.dhcp, Port::Dhcp), (self.boot_server, Port::BootServer)] {
+            let socket = sockets.get_mut::<udp::Socket>(handle);
+            while let Ok((payload, meta)) = socket.peek() {
+                let from = meta.endpoint;
+                if let Some(message) = ClientMessage::parse(payload) {
+                    if self.answer(socket, &message, port, from, inventory, config) == Queued::NoRoom {
+                        break;
+                    }
+                }
+                let _ = socket.recv();
+                progress = true;
+            }
+        }
+        progress
+    }
+
+    fn answer(
+        &self,
+        socket: &mut udp::Socket<'_>,
+        message: &ClientMessage,
+        port: Port,
+        from: IpEndpoint,
+        inventory: &Inventory<'_>,
+        config: &RenderConfig<'_>,
+    ) -> Queued {
+        let (kind, to) = match (port, message.kind) {
+            (Port::Dhcp, DhcpMessageType::Discover) => {
+                (DhcpMessageType::Offer, IpEndpoint::new(IpAddress::Ipv4(Ipv4Address::BROADCAST), DHCP_CLIENT_PORT))
+            }
+            // The client has its address by now: the answer goes back where it came from.
+            (Port::BootServer, DhcpMessageType::Request | DhcpMessageType::Inform) if from.port != 0 => {
+                (DhcpMessageType::Ack, from)
+            }
+            _ => return Queued::Done,
+        };
+        let Some(boot) = answer_for(&self.settings, self.tftp, message) else { return Queued::Done };
+        let shown = PortAddress(message.mac.0);
+        let server = self.server.address();
+        let mut url = Bootfile::new();
+        let written = match boot {
+            Answer::Script => {
+                bootfile(inventory, config, server, self.http_port, message.mac, &self.settings, &mut url).is_some()
+            }
+            Answer::Tftp { file, .. } => url.push_str(file).is_ok(),
+            Answer::Http { file, .. } => http_boot_url(server, self.http_port, file, &mut url).is_some(),
+        };
+        if !written {
+            log_error!("dhcp proxy no reply to mac={shown}: the boot file or URL is longer than 255 bytes");
+            return Queued::Dropped;
+        }
+        let reply = Reply {
+            kind,
+            to: *message,
+            your_ip: Ipv4Address::UNSPECIFIED,
+            server_ip: server,
+            subnet_mask: self.server.netmask(),
+            router: None,
+            lease_seconds: 0,
+            bootfile: &url,
+            // PXE clients and iPXE tell a ProxyDHCP offer by `PXEClient`.
+            vendor_class: Some(if matches!(boot, Answer::Http { .. }) { HTTP_CLIENT_CLASS } else { PXE_CLIENT_CLASS }),
+            ipxe_options: false,
+            proxy: true,
+        };
+        let metadata = udp::UdpMetadata {
+            endpoint: to,
+            local_address: Some(IpAddress::Ipv4(server)),
+            meta: smoltcp::phy::PacketMeta::default(),
+        };
+        match socket.send(reply.buffer_len(), metadata) {
+            Ok(buf) => {
+                // Cannot fail: the buffer has the reply's length and the URL fits option 67.
+                let _ = reply.emit(buf);
+            }
+            Err(udp::SendError::BufferFull) => return Queued::NoRoom,
+            Err(udp::SendError::Unaddressable) => {
+                log_warn!("dhcp proxy reply to mac={shown} dropped: no route to {}", to.addr);
+                return Queued::Dropped;
+            }
+        }
+        let verb = if kind == DhcpMessageType::Offer { "proxy-offer" } else { "proxy-ack" };
+        let client = match boot {
+            Answer::Script => "ipxe",
+            Answer::Tftp { .. } => "pxe",
+            Answer::Http { .. } => "http-boot",
+        };
+        log_info!("dhcp {verb} mac={shown} to={} client={client} file={}", to.addr, Escaped(url.as_bytes()));
+        Queued::Sent
+    }
+}
