@@ -224,6 +224,22 @@ fn requests_naming_another_server_free_offers_only() {
     assert_eq!(next.len(), 1, "the declined offer's address is free again");
 }
 
+/// A REQUEST naming another server, forged in a node's name between our OFFER and the
+/// node's own REQUEST, does not cost the node its boot: its REQUEST is still ACKed.
+#[test]
+fn a_forged_request_for_another_server_cannot_stall_a_node() {
+    let mut h = appliance("dhcp_forged_other_server", 32);
+    let other = Ipv4Address::new(10, 99, 0, 2);
+    for (mac, xid) in known_macs().into_iter().zip(0x4000..) {
+        let offer = ask(&mut h, &ClientMessage::discover(mac, xid).frame());
+        let offer = offer.into_iter().find(|r| r.chaddr == mac).expect("an offer");
+        assert!(ask(&mut h, &ClientMessage::request(mac, xid, offer.your_ip, other).frame()).is_empty());
+        let ack = ask(&mut h, &ClientMessage::request(mac, xid, offer.your_ip, SERVER_IP).frame());
+        let ack = ack.into_iter().find(|r| r.chaddr == mac).expect("an answer to the node's REQUEST");
+        assert_eq!((ack.kind, ack.your_ip), (DhcpMessageType::Ack, offer.your_ip), "{mac}");
+    }
+}
+
 /// A DECLINE ("this address is in use") only counts from the client the address was
 /// given to; a forged one naming a node's address leaves the node's lease alone.
 #[test]

@@ -8,7 +8,7 @@
 //! `HTTPClient` as UEFI requires. An architecture the map does not list is logged and
 //! left unanswered, never handed a binary it cannot run; so is any other client.
 //! DISCOVER gets an OFFER, REQUEST an ACK, or a NAK for an address this server cannot
-//! give; a REQUEST naming another server frees our offer. Every reply carries the script
+//! give; a REQUEST naming another server frees our offer to a stranger. Every reply carries the script
 //! URL (option 67 and the BOOTP `file` field) and option 175/176 so iPXE does not wait
 //! for ProxyDHCP, and goes to the broadcast address: the client has no address yet.
 //!
@@ -253,8 +253,14 @@ impl<'a> DhcpServer<'a> {
             }
             DhcpMessageType::Request => {
                 if message.server_id.is_some_and(|id| id != ours) {
-                    // The client took another server's offer: ours is free again.
-                    self.leases.release_offer(mac);
+                    // The client took another server's offer: ours is free again. Only a
+                    // stranger's, though: anyone can send this REQUEST in a node's name
+                    // between our OFFER and the node's own REQUEST, and freeing the node's
+                    // offer then gets its REQUEST a NAK, again and again. A node's offer
+                    // is its own address anyway; it lapses after `OFFER_HOLD`.
+                    if stranger {
+                        self.leases.release_offer(mac);
+                    }
                     return Queued::Done;
                 }
                 let requested =
