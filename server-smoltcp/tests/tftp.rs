@@ -20,6 +20,10 @@ use smoltcp::wire::{HardwareAddress, IpAddress, IpCidr, IpEndpoint, Ipv4Cidr};
 
 /// First client port; socket `i` is bound to `CLIENT_PORT + i`.
 const CLIENT_PORT: u16 = 3000;
+/// The address of the client's last socket: a second machine, as the server sees it.
+const OTHER_CLIENT_IP: smoltcp::wire::Ipv4Address = smoltcp::wire::Ipv4Address::new(10, 99, 0, 51);
+/// The socket sending from [`OTHER_CLIENT_IP`].
+const OTHER: usize = 3;
 
 struct Tftp {
     wire: Wire,
@@ -47,7 +51,10 @@ impl Tftp {
         let mut config = InterfaceConfig::new(HardwareAddress::Ethernet(CLIENT_MAC));
         config.random_seed = 3;
         let mut client = Interface::new(config, &mut wire.client_end(), now);
-        client.update_ip_addrs(|addresses| addresses.push(IpCidr::Ipv4(Ipv4Cidr::new(CLIENT_IP, 24))).unwrap());
+        client.update_ip_addrs(|addresses| {
+            addresses.push(IpCidr::Ipv4(Ipv4Cidr::new(CLIENT_IP, 24))).unwrap();
+            addresses.push(IpCidr::Ipv4(Ipv4Cidr::new(OTHER_CLIENT_IP, 24))).unwrap();
+        });
         let storage: &'static mut [SocketStorage<'static>] = Box::leak((0..4).map(|_| SocketStorage::EMPTY).collect());
         let mut sockets = SocketSet::new(storage);
         let udp = (0..4u16)
@@ -59,7 +66,8 @@ impl Tftp {
                     )
                 };
                 let mut socket = udp::Socket::new(buffer(), buffer());
-                socket.bind(CLIENT_PORT + i).unwrap();
+                let address = (usize::from(i) == OTHER).then_some(IpAddress::Ipv4(OTHER_CLIENT_IP));
+                socket.bind(smoltcp::wire::IpListenEndpoint { addr: address, port: CLIENT_PORT + i }).unwrap();
                 sockets.add(socket)
             })
             .collect();
@@ -333,8 +341,8 @@ fn a_silent_client_holds_its_slot_a_bounded_time() {
     t.send(0, 69, &rrq("f", &[]));
     let (_, port) = t.next(0, 100).expect("block 1");
     // The only transfer slot is taken: another client is told to come back.
-    t.send(1, 69, &rrq("f", &[]));
-    let (busy, _) = t.next(1, 100).expect("busy");
+    t.send(OTHER, 69, &rrq("f", &[]));
+    let (busy, _) = t.next(OTHER, 100).expect("busy");
     assert_eq!(error_of(&busy), (0, "server busy, try again later".to_owned()));
     // Block 1 is sent again once a second, five times, then the transfer is dropped.
     let resent = t.receive(0, 5_600);
@@ -342,8 +350,8 @@ fn a_silent_client_holds_its_slot_a_bounded_time() {
     assert!(resent.iter().all(|(p, from)| block_of(p) == 1 && *from == port));
     assert!(t.receive(0, 1_000).is_empty());
     assert_eq!(t.appliance.files_mut().open_count(), 0);
-    t.send(1, 69, &rrq("f", &[]));
-    let (data, _) = t.next(1, 100).expect("served once the slot is free");
+    t.send(OTHER, 69, &rrq("f", &[]));
+    let (data, _) = t.next(OTHER, 100).expect("served once the slot is free");
     assert_eq!(opcode_of(&data), opcode::DATA);
 }
 
@@ -395,4 +403,54 @@ fn a_client_that_never_answers_arp_does_not_make_the_poll_loop_spin() {
     t.send(0, 69, &rrq("g", &[]));
     let (data, _) = t.next(0, 100).expect("block 1");
     assert_eq!(data, b"\0\x03\0\x01hello");
+}
+
+#[test]
+fn a_client_that_never_answers_gives_way_to_one_that_asks() {
+    // A request from a forged address (or a client gone) takes the only slot; after a
+    // timeout without a single ACK, the next client's request frees it and is served.
+    let mut t = Tftp::new("tftp-unproven", 1);
+    t.write_file("f", &pseudo_random(4000));
+    t.send(0, 69, &rrq("f", &[]));
+    t.next(0, 100).expect("block 1");
+    t.send(OTHER, 69, &rrq("f", &[]));
+    let (busy, _) = t.next(OTHER, 100).expect("busy while the first is young");
+    assert_eq!(error_of(&busy), (0, "server busy, try again later".to_owned()));
+    t.receive(0, 1_000);
+    t.send(OTHER, 69, &rrq("f", &[]));
+    let first = t.next(OTHER, 100).expect("served");
+    assert_eq!(opcode_of(&first.0), opcode::DATA);
+    assert_eq!(download(&mut t, OTHER, first, 512, 1), pseudo_random(4000));
+}
+
+#[test]
+fn one_address_holds_at_most_half_the_slots() {
+    let mut t = Tftp::new("tftp-per-client", 2);
+    t.write_file("f", &pseudo_random(4000));
+    t.send(0, 69, &rrq("f", &[]));
+    t.next(0, 100).expect("block 1");
+    t.send(1, 69, &rrq("f", &[]));
+    let (refused, _) = t.next(1, 100).expect("refused");
+    assert_eq!(error_of(&refused), (0, "too many transfers from this client, try again later".to_owned()));
+    t.send(OTHER, 69, &rrq("f", &[]));
+    let (data, _) = t.next(OTHER, 100).expect("another machine is served");
+    assert_eq!(opcode_of(&data), opcode::DATA);
+}
+
+#[test]
+fn transfer_ports_are_not_sequential() {
+    let mut t = Tftp::new("tftp-ports", 4);
+    t.write_file("f", &pseudo_random(100));
+    let mut ports = Vec::new();
+    for socket in 0..3 {
+        // Each small file is sent whole in one block; ACK it so the slot frees.
+        t.send(socket, 69, &rrq("f", &[]));
+        let (_, port) = t.next(socket, 100).expect("block 1");
+        t.send(socket, port, &[0, 4, 0, 1]);
+        t.receive(socket, 10);
+        ports.push(port);
+    }
+    let steps: Vec<i32> = ports.windows(2).map(|w| i32::from(w[1]) - i32::from(w[0])).collect();
+    assert!(steps.iter().any(|step| *step != 1), "ports {ports:?} follow one another");
+    assert!(ports.iter().all(|port| *port >= 49152));
 }

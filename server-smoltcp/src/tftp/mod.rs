@@ -110,6 +110,8 @@ struct Active {
     progress: Progress,
     options: AcceptedOptions,
     started: Instant,
+    /// The client has acknowledged something: it receives at the address it gave.
+    answered: bool,
     name: heapless::Vec<u8, LOGGED_NAME>,
 }
 
@@ -127,8 +129,10 @@ pub(crate) struct TftpServer {
     settings: TftpSettings,
     /// Largest block this link carries.
     block_cap: u16,
-    /// The next transfer port to try.
-    next_port: u16,
+    /// State of the generator that picks transfer ports: unpredictable ones, so nobody
+    /// who saw one transfer's port can forge ACKs to the next (from a victim's address,
+    /// each would send a whole window there).
+    port_state: u64,
     /// Refusals are logged at a bounded rate: port 69 is open to anyone.
     refusal_log: LogBudget,
 }
@@ -212,15 +216,12 @@ impl TftpServer {
         }
         let link_cap = ip_mtu.saturating_sub(20 + 8 + packet::DATA_HEADER);
         let block_cap = u16::try_from(link_cap).unwrap_or(u16::MAX).min(settings.max_block_size).min(MAX_BLOCK_SIZE);
-        // Truncation intended: any 14 bits of the seed pick the first port.
-        #[allow(clippy::cast_possible_truncation)]
-        let next_port = FIRST_TRANSFER_PORT + (seed as u16 & 0x3fff);
         TftpServer {
             listen,
             slots,
             settings,
             block_cap: block_cap.max(8),
-            next_port,
+            port_state: seed | 1,
             refusal_log: LogBudget::default(),
         }
     }
@@ -239,6 +240,7 @@ impl TftpServer {
         for index in 0..self.slots.len() {
             progress |= self.serve_slot(index, sockets, now, files);
         }
+        self.close_drained(sockets);
         // A new transfer sends its first packet on the next poll, which `true` asks for.
         progress | self.take_requests(sockets, now, files)
     }
@@ -330,14 +332,15 @@ impl TftpServer {
         let path = FilePath::relative(name.strip_prefix('/').unwrap_or(name))
             .map_err(|_| (ErrorCode::AccessViolation, "not a plain file name under the file root"))?;
         let held = self.slots.iter().filter_map(|slot| slot.active.as_ref()).filter(|a| a.client.addr == client.addr);
-        if held.count() >= self.settings.max_transfers_per_client {
+        // Never more than half the slots to one address, so one client cannot hold them all.
+        let per_client = self.settings.max_transfers_per_client.min((self.slots.len() / 2).max(1));
+        if held.count() >= per_client {
             return Err((ErrorCode::Undefined, "too many transfers from this client, try again later"));
         }
-        let index = self
-            .slots
-            .iter()
-            .position(|slot| slot.active.is_none())
-            .ok_or((ErrorCode::Undefined, "server busy, try again later"))?;
+        let index = match self.slots.iter().position(|slot| slot.active.is_none()) {
+            Some(index) => index,
+            None => self.evict_unproven(now, files).ok_or((ErrorCode::Undefined, "server busy, try again later"))?,
+        };
         let opened = files.open(&path).map_err(|error| match error {
             crate::FileError::NotFound => (ErrorCode::FileNotFound, "file not found"),
             crate::FileError::Busy => (ErrorCode::Undefined, "server busy, try again later"),
@@ -376,20 +379,57 @@ impl TftpServer {
             progress,
             options,
             started: now,
+            answered: false,
             name: logged,
         });
         Ok(())
     }
 
-    /// A port no transfer socket is bound to.
+    /// Closes the sockets of ended transfers whose last packet has gone out.
+    fn close_drained(&mut self, sockets: &mut SocketSet<'_>) {
+        for slot in self.slots.iter_mut().filter(|slot| slot.active.is_none() && slot.port != 0) {
+            let socket = sockets.get_mut::<udp::Socket>(slot.socket);
+            if socket.send_queue() == 0 {
+                socket.close();
+                slot.port = 0;
+            }
+        }
+    }
+
+    /// A port in 49152–65535 no transfer socket is bound to, drawn at random.
     fn free_port(&mut self) -> u16 {
         loop {
-            let port = self.next_port;
-            self.next_port = if port == u16::MAX { FIRST_TRANSFER_PORT } else { port + 1 };
-            if port != self.settings.port && !self.slots.iter().any(|slot| slot.active.is_some() && slot.port == port) {
+            // xorshift64: cheap, and unpredictable enough for a port that lives seconds.
+            self.port_state ^= self.port_state << 13;
+            self.port_state ^= self.port_state >> 7;
+            self.port_state ^= self.port_state << 17;
+            // Truncation intended: 14 bits of the state pick the port.
+            #[allow(clippy::cast_possible_truncation)]
+            let port = FIRST_TRANSFER_PORT + ((self.port_state >> 32) as u16 & 0x3fff);
+            // `port` is 0 only for a slot whose socket is closed.
+            if port != self.settings.port && !self.slots.iter().any(|slot| slot.port == port) {
                 return port;
             }
         }
+    }
+
+    /// With every slot taken, frees one whose client has not acknowledged a single
+    /// packet within a timeout: a request from a forged address, or from a client that
+    /// went away, must not keep a real one waiting for all the retransmissions.
+    fn evict_unproven<F: FileSource>(&mut self, now: Instant, files: &mut OpenFiles<'_, F>) -> Option<usize> {
+        let index = self.slots.iter().position(|slot| {
+            slot.active.as_ref().is_some_and(|active| !active.answered && now >= active.started + self.settings.timeout)
+        })?;
+        let slot = self.slots.get_mut(index)?;
+        if let Some(active) = slot.active.take() {
+            log_info!(
+                "tftp transfer dropped client={} file={}: never acknowledged, and its slot is wanted",
+                active.client.addr,
+                Escaped(&active.name)
+            );
+            files.close(active.file);
+        }
+        Some(index)
     }
 
     fn serve_slot<F: FileSource>(
@@ -407,7 +447,9 @@ impl TftpServer {
         let mut progress = false;
         let mut ended: Option<Ending> = None;
         let mut strangers = 0u8;
-        let mut datagram = [0u8; 64];
+        // ACKs are 4 bytes, but a client's ERROR carries a message: one too long for
+        // the buffer would be dropped, and the transfer left to run out its retries.
+        let mut datagram = [0u8; 516];
         loop {
             let (len, meta) = match socket.recv_slice(&mut datagram) {
                 Ok(got) => got,
@@ -433,7 +475,8 @@ impl TftpServer {
                         ended = Some(Ending::Complete);
                         break;
                     }
-                    Acked::Progress | Acked::Ignored => {}
+                    Acked::Progress => active.answered = true,
+                    Acked::Ignored => {}
                 },
                 Some(ClientPacket::Error { code, message }) => {
                     log_info!(
@@ -447,6 +490,16 @@ impl TftpServer {
                 }
                 _ => {}
             }
+        }
+        if ended.is_none() && now >= active.started + time_allowed(active.len) {
+            // A client that ACKs just often enough never times out; a slot is for a boot.
+            log_warn!(
+                "tftp transfer dropped client={} file={}: slower than {} bytes/s",
+                active.client.addr,
+                Escaped(&active.name),
+                MIN_TRANSFER_RATE
+            );
+            ended = Some(Ending::Silent);
         }
         if ended.is_none() && now >= active.progress.deadline() && !active.progress.timed_out(now, max_retries) {
             log_warn!(
@@ -475,11 +528,26 @@ impl TftpServer {
                 );
             }
             files.close(active.file);
-            socket.close();
             slot.active = None;
+            // An ERROR still queued (a file that could not be read) goes out first:
+            // closing drops what the socket holds. `close_drained` closes it once sent.
+            if socket.send_queue() == 0 {
+                socket.close();
+                slot.port = 0;
+            }
         }
         progress
     }
+}
+
+/// The slowest a transfer may go, on average: a tenth of what TFTP over a LAN gives with
+/// 512-byte blocks and no window, so only a client that stalls on purpose is cut off.
+const MIN_TRANSFER_RATE: u64 = 32 * 1024;
+
+/// How long a transfer of `len` bytes may take: [`MIN_TRANSFER_RATE`], after a minute's
+/// grace for the retransmissions of a lossy start.
+fn time_allowed(len: u64) -> Duration {
+    Duration::from_secs(60 + len / MIN_TRANSFER_RATE)
 }
 
 /// Queues an ERROR packet; a full send buffer drops it (the client retries or times out).
