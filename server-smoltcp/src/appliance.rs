@@ -387,7 +387,7 @@ impl<'a, F: FileSource> Appliance<'a, F> {
             served |= dhcp.poll(&mut self.sockets, now, inventory, config);
         }
         if let Some(proxy) = &mut self.proxy {
-            served |= proxy.poll(&mut self.sockets, inventory, config);
+            served |= proxy.poll(&mut self.sockets, now, inventory, config);
         }
         if let Some(adverts) = &mut self.adverts {
             served |= adverts.poll(&mut self.sockets, now);

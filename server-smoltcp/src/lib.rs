@@ -6,6 +6,7 @@ extern crate std;
 
 #[macro_use]
 mod logging;
+mod log_budget;
 
 pub mod appliance;
 pub mod buffers;

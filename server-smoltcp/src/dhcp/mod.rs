@@ -44,6 +44,7 @@ use smoltcp::wire::{
 
 pub use lease::Lease;
 
+use crate::log_budget::{LogBudget, Suppressed};
 use crate::logging::Escaped;
 use crate::settings::DhcpSettings;
 use bootfile::{boot_file_for, bootfile, http_boot_url, BootTarget, Bootfile};
@@ -52,39 +53,48 @@ use message::{ClientMessage, Reply, VendorClass, HTTP_CLIENT_CLASS};
 
 /// What `message`'s client is to be answered with; `None` (logged for a DISCOVER)
 /// for a client this server does not boot.
-pub(crate) fn answer_for(settings: &DhcpSettings, tftp: bool, message: &ClientMessage) -> Option<Answer> {
+///
+/// Why a client is left unanswered is logged for DISCOVERs only, within `log`'s budget: a
+/// flood of them must not turn into a flood of lines.
+pub(crate) fn answer_for(
+    settings: &DhcpSettings,
+    tftp: bool,
+    message: &ClientMessage,
+    log: &mut LogBudget,
+    now: Instant,
+) -> Option<Answer> {
     if message.ipxe {
         return Some(Answer::Script);
     }
-    let discover = message.kind == DhcpMessageType::Discover;
+    let mut admitted = || (message.kind == DhcpMessageType::Discover).then(|| log.admit(now)).flatten().map(Suppressed);
     let shown = PortAddress(message.mac.0);
     let firmware = match message.vendor {
         VendorClass::PxeClient if tftp => "PXE",
         VendorClass::PxeClient => {
-            if discover {
-                log_info!("dhcp ignoring mac={shown} (PXE firmware): the TFTP server is off");
+            if let Some(more) = admitted() {
+                log_info!("dhcp ignoring mac={shown} (PXE firmware): the TFTP server is off{more}");
             }
             return None;
         }
         VendorClass::HttpClient => "HTTP Boot",
         VendorClass::Other => {
-            if discover {
-                log_info!("dhcp ignoring mac={shown}: neither iPXE nor PXE or HTTP Boot firmware");
+            if let Some(more) = admitted() {
+                log_info!("dhcp ignoring mac={shown}: neither iPXE nor PXE or HTTP Boot firmware{more}");
             }
             return None;
         }
     };
     let Some(arch) = message.arch else {
-        if discover {
-            log_info!("dhcp ignoring mac={shown} ({firmware} firmware): no client architecture (option 93)");
+        if let Some(more) = admitted() {
+            log_info!("dhcp ignoring mac={shown} ({firmware} firmware): no client architecture (option 93){more}");
         }
         return None;
     };
     let Some(file) = boot_file_for(settings.boot_files, arch) else {
-        if discover {
+        if let Some(more) = admitted() {
             log_warn!(
                 "dhcp ignoring mac={shown} ({firmware} firmware): no boot file for architecture {arch} \
-                 (give one with --boot-file {arch}=FILE)"
+                 (give one with --boot-file {arch}=FILE){more}"
             );
         }
         return None;
@@ -150,6 +160,8 @@ pub(crate) struct DhcpServer<'a> {
     exhausted_logged: Option<Instant>,
     /// New bindings strangers may still be granted now.
     stranger_budget: TokenBucket,
+    /// Lines saying why a client is left unanswered.
+    ignored_log: LogBudget,
 }
 
 impl<'a> DhcpServer<'a> {
@@ -177,6 +189,7 @@ impl<'a> DhcpServer<'a> {
             server,
             http_port,
             tftp,
+            ignored_log: LogBudget::default(),
             unanswered: 0,
             exhausted_logged: None,
             stranger_budget: TokenBucket::full(),
@@ -227,7 +240,9 @@ impl<'a> DhcpServer<'a> {
         let mac = message.mac;
         // Logged as iPXE and Ironic spell MACs: lower case with colons.
         let shown = PortAddress(mac.0);
-        let Some(boot) = answer_for(&self.settings, self.tftp, message) else { return Queued::Done };
+        let Some(boot) = answer_for(&self.settings, self.tftp, message, &mut self.ignored_log, now) else {
+            return Queued::Done;
+        };
         let ours = self.server.address();
         let stranger = inventory.node_by_address(&shown).is_none();
         match message.kind {

@@ -24,8 +24,10 @@ use smoltcp::wire::{
 use super::bootfile::{bootfile, http_boot_url, Bootfile};
 use super::message::{ClientMessage, Reply, HTTP_CLIENT_CLASS, PXE_CLIENT_CLASS};
 use super::{answer_for, Answer, Queued};
+use crate::log_budget::LogBudget;
 use crate::logging::Escaped;
 use crate::settings::DhcpSettings;
+use smoltcp::time::Instant;
 
 /// The PXE boot server port.
 pub const BOOT_SERVER_PORT: u16 = 4011;
@@ -38,6 +40,8 @@ pub(crate) struct ProxyDhcp {
     server: Ipv4Cidr,
     http_port: u16,
     tftp: bool,
+    /// Lines saying why a client is left unanswered.
+    ignored_log: LogBudget,
 }
 
 /// Which port a message came in on.
@@ -61,13 +65,14 @@ impl ProxyDhcp {
         // Cannot fail: the ports are non-zero and the sockets new.
         let _ = sockets.get_mut::<udp::Socket>(dhcp).bind(DHCP_SERVER_PORT);
         let _ = sockets.get_mut::<udp::Socket>(boot_server).bind(BOOT_SERVER_PORT);
-        ProxyDhcp { dhcp, boot_server, settings, server, http_port, tftp }
+        ProxyDhcp { dhcp, boot_server, settings, server, http_port, tftp, ignored_log: LogBudget::default() }
     }
 
     /// Answers every queued message on both ports; `true` if any was taken off.
     pub(crate) fn poll(
         &mut self,
         sockets: &mut SocketSet<'_>,
+        now: Instant,
         inventory: &Inventory<'_>,
         config: &RenderConfig<'_>,
     ) -> bool {
@@ -77,7 +82,7 @@ impl ProxyDhcp {
             while let Ok((payload, meta)) = socket.peek() {
                 let from = meta.endpoint;
                 if let Some(message) = ClientMessage::parse(payload) {
-                    if self.answer(socket, &message, port, from, inventory, config) == Queued::NoRoom {
+                    if self.answer(socket, &message, port, from, now, inventory, config) == Queued::NoRoom {
                         break;
                     }
                 }
@@ -88,12 +93,14 @@ impl ProxyDhcp {
         progress
     }
 
+    #[allow(clippy::too_many_arguments)] // reason: the message, where it came from, and the context to answer it
     fn answer(
-        &self,
+        &mut self,
         socket: &mut udp::Socket<'_>,
         message: &ClientMessage,
         port: Port,
         from: IpEndpoint,
+        now: Instant,
         inventory: &Inventory<'_>,
         config: &RenderConfig<'_>,
     ) -> Queued {
@@ -107,7 +114,9 @@ impl ProxyDhcp {
             }
             _ => return Queued::Done,
         };
-        let Some(boot) = answer_for(&self.settings, self.tftp, message) else { return Queued::Done };
+        let Some(boot) = answer_for(&self.settings, self.tftp, message, &mut self.ignored_log, now) else {
+            return Queued::Done;
+        };
         let shown = PortAddress(message.mac.0);
         let server = self.server.address();
         let mut url = Bootfile::new();

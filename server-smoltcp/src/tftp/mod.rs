@@ -27,6 +27,7 @@ use smoltcp::time::{Duration, Instant};
 use smoltcp::wire::IpEndpoint;
 
 use crate::files::{FileHandle, FilePath, FileSource, OpenFiles};
+use crate::log_budget::{LogBudget, Suppressed};
 use crate::logging::Escaped;
 use crate::storage::TftpStorage;
 use packet::{AcceptedOptions, ClientPacket, ErrorCode, Mode, RequestedOptions};
@@ -135,45 +136,6 @@ pub(crate) struct TftpServer {
     port_state: u64,
     /// Refusals are logged at a bounded rate: port 69 is open to anyone.
     refusal_log: LogBudget,
-}
-
-/// At most [`LogBudget::PER_SECOND`] lines a second; the rest are counted and the count
-/// goes on the next line written.
-#[derive(Debug, Clone, Copy, Default)]
-struct LogBudget {
-    second: Option<Instant>,
-    written: u32,
-    suppressed: u32,
-}
-
-impl LogBudget {
-    const PER_SECOND: u32 = 8;
-
-    /// `Some(lines suppressed before this one)` if a line may be written now.
-    fn admit(&mut self, now: Instant) -> Option<u32> {
-        if self.second.is_none_or(|start| now < start || now >= start + Duration::from_secs(1)) {
-            self.second = Some(now);
-            self.written = 0;
-        }
-        if self.written >= Self::PER_SECOND {
-            self.suppressed = self.suppressed.saturating_add(1);
-            return None;
-        }
-        self.written += 1;
-        Some(core::mem::take(&mut self.suppressed))
-    }
-}
-
-/// `" (N more not logged)"` after a log line, when lines were suppressed before it.
-struct Suppressed(u32);
-
-impl core::fmt::Display for Suppressed {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        match self.0 {
-            0 => Ok(()),
-            n => write!(f, " ({n} earlier refusals not logged)"),
-        }
-    }
 }
 
 /// First port handed to a transfer; ports run up to 65535 and wrap around to here.
@@ -577,24 +539,6 @@ fn negotiate(
         AcceptedOptions { block_size, timeout, transfer_size: requested.transfer_size.then_some(len), window };
     let timeout = timeout.map_or(settings.timeout, |secs| Duration::from_secs(u64::from(secs)));
     (options, size, window.unwrap_or(1), timeout)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn refusals_are_logged_at_a_bounded_rate() {
-        let mut budget = LogBudget::default();
-        let start = Instant::from_secs(5);
-        for _ in 0..LogBudget::PER_SECOND {
-            assert_eq!(budget.admit(start), Some(0));
-        }
-        assert_eq!(budget.admit(start + Duration::from_millis(999)), None);
-        assert_eq!(budget.admit(start + Duration::from_millis(999)), None);
-        assert_eq!(budget.admit(start + Duration::from_secs(1)), Some(2), "the count comes with the next line");
-        assert_eq!(budget.admit(start + Duration::from_secs(1)), Some(0));
-    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
