@@ -7,6 +7,7 @@ mod ci;
 mod cmd;
 mod ffi;
 mod fuzz;
+mod ironic;
 mod ironic_parity;
 mod qemu_boot;
 

@@ -11,6 +11,7 @@ pub mod dnsmasq;
 pub mod fd_pass;
 pub mod guest;
 pub mod initrd;
+pub mod ironic_live;
 pub mod kernel;
 pub mod mbr;
 pub mod netns;

@@ -125,7 +125,12 @@ fn boot(scenario: &Scenario, round: usize, payloads: &Payloads, keep: bool) -> O
             return outcome;
         }
     };
-    match boot_in(scenario, payloads, &run_dir, &mut outcome) {
+    let booted = if matches!(scenario.expect, Expect::IronicLive) {
+        super::ironic_live::boot_in(payloads, &run_dir, &mut outcome)
+    } else {
+        boot_in(scenario, payloads, &run_dir, &mut outcome)
+    };
+    match booted {
         Ok(()) if !keep => {
             let _ = fs::remove_dir_all(&run_dir);
         }
@@ -176,7 +181,8 @@ fn boot_in(scenario: &Scenario, payloads: &Payloads, run_dir: &Path, outcome: &m
         (None, Some(end)) => Link::Socketpair(end),
         (None, None) => return Err("the scenario has no NIC".into()),
     };
-    let mut appliance = Appliance::start(link, &inventory, &http_root, scenario.appliance_args, run_dir, powered_on)?;
+    let mut appliance =
+        Appliance::start(link, Some(&inventory), &http_root, scenario.appliance_args, run_dir, powered_on)?;
 
     let result = check(scenario, &mut guest, &mut appliance, &inventory, outcome);
     outcome.first_request = appliance
@@ -235,6 +241,7 @@ fn check(
             outcome.marker = Some(guest.wait_for_console(mbr::MARKER, STEP_TIMEOUT)?);
             expect_disk_exit(guest)?;
         }
+        Expect::IronicLive => return Err("ironic-live runs its own steps (ironic_live::boot_in)".into()),
         Expect::ChainReturnsToFirmware { unasked } => {
             outcome.marker = Some(guest.wait_for_console(mbr::MARKER, STEP_TIMEOUT)?);
             expect_disk_exit(guest)?;

@@ -20,6 +20,10 @@ pub enum Expect {
     /// then ended too, and the firmware booted its next device (a floppy with the local
     /// disk's marker code). No script was asked for any of `unasked`, the NICs after it.
     ChainReturnsToFirmware { unasked: &'static [&'static str] },
+    /// The inventory comes from a real Ironic's API: its deploy ramdisk boots, the node
+    /// is moved to a ramdisk `active` in Ironic, Ironic is stopped, and the next boot is
+    /// the instance ramdisk all the same (see `ironic_live`).
+    IronicLive,
 }
 
 /// How the guest reaches the appliance.
@@ -170,6 +174,16 @@ pub const SCENARIOS: &[Scenario] = &[
         expect: Expect::DeployThenLocalDisk,
         network: Network::Socketpair,
         appliance_log: Some("script=local-disk"),
+    },
+    Scenario {
+        name: "ironic-live",
+        firmware: Firmware::Bios,
+        macs: &[super::ironic_live::MAC],
+        appliance_args: &[],
+        expect: Expect::IronicLive,
+        network: Network::Socketpair,
+        // Checked by ironic_live itself, for the boot during the outage.
+        appliance_log: None,
     },
     Scenario {
         name: "dnsmasq-chain",
