@@ -19,9 +19,9 @@ use std::time::{Duration, Instant};
 
 use common::lan::{ipxe_request, leaked_sockets};
 use common::{scratch_dir, shared_fixture, DEPLOYING_NODE};
+use ipxe_config_testkit::dgram::Dgram;
 use ipxe_config_testkit::http::take_response;
 use smoltcp::iface::{Config as InterfaceConfig, Interface, SocketSet};
-use smoltcp::phy::{self, Device, DeviceCapabilities, Medium};
 use smoltcp::socket::tcp;
 use smoltcp::wire::{EthernetAddress, HardwareAddress, IpAddress, IpCidr, Ipv4Address, Ipv4Cidr};
 
@@ -100,50 +100,6 @@ impl Running {
         #[allow(unsafe_code)] // reason: kill(2) on our own child's PID
         let sent = unsafe { libc::kill(pid, libc::SIGHUP) };
         assert_eq!(sent, 0, "SIGHUP");
-    }
-}
-
-/// A smoltcp device over a unix datagram socket connected to the appliance's.
-struct Dgram(UnixDatagram);
-
-struct Rx(Vec<u8>);
-struct Tx<'a>(&'a UnixDatagram);
-
-impl phy::RxToken for Rx {
-    fn consume<R, F: FnOnce(&[u8]) -> R>(self, f: F) -> R {
-        f(&self.0)
-    }
-}
-
-impl phy::TxToken for Tx<'_> {
-    fn consume<R, F: FnOnce(&mut [u8]) -> R>(self, len: usize, f: F) -> R {
-        let mut frame = vec![0; len];
-        let result = f(&mut frame);
-        let _ = self.0.send(&frame);
-        result
-    }
-}
-
-impl Device for Dgram {
-    type RxToken<'a> = Rx;
-    type TxToken<'a> = Tx<'a>;
-
-    fn receive(&mut self, _: smoltcp::time::Instant) -> Option<(Rx, Tx<'_>)> {
-        let mut buffer = vec![0; 1514];
-        let len = self.0.recv(&mut buffer).ok()?;
-        buffer.truncate(len);
-        Some((Rx(buffer), Tx(&self.0)))
-    }
-
-    fn transmit(&mut self, _: smoltcp::time::Instant) -> Option<Tx<'_>> {
-        Some(Tx(&self.0))
-    }
-
-    fn capabilities(&self) -> DeviceCapabilities {
-        let mut caps = DeviceCapabilities::default();
-        caps.medium = Medium::Ethernet;
-        caps.max_transmission_unit = 1514;
-        caps
     }
 }
 

@@ -30,7 +30,7 @@ pub fn run_all() -> Result<(), String> {
         ("C link test", crate::ffi::c_link_test),
         ("ironic-parity", crate::ironic_parity::run_parity),
         ("qemu-boot", || crate::qemu_boot::run(&crate::qemu_boot::Options::default())),
-        ("bench --quick", || crate::bench::run(&crate::bench::Options { quick: true })),
+        ("bench --quick", || crate::bench::run(&crate::bench::Options { quick: true, ironic_only: false })),
         ("fuzz (short)", || crate::fuzz::run(FUZZ_SECONDS_PER_TARGET).map(|report| println!("{report}"))),
     ];
     let mut timings: Vec<(&str, Duration)> = Vec::new();

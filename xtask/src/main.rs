@@ -60,6 +60,9 @@ enum Task {
         /// Run each benchmark once as a smoke test; enforce no budget.
         #[arg(long)]
         quick: bool,
+        /// Only the Ironic source's figures (real Ironic; 1,000 nodes, 20 with --quick).
+        #[arg(long)]
+        ironic_only: bool,
     },
 }
 
@@ -74,7 +77,7 @@ fn main() -> ExitCode {
         Task::FfiHeader { check: true } => ffi::check_header(),
         Task::QemuSmoke => qemu_boot::smoke(),
         Task::IronicParity => ironic_parity::run_parity(),
-        Task::Bench { quick } => bench::run(&bench::Options { quick }),
+        Task::Bench { quick, ironic_only } => bench::run(&bench::Options { quick, ironic_only }),
         Task::Fuzz { seconds } => fuzz::run(seconds).map(|report| println!("{report}")),
     };
     match result {

@@ -4,5 +4,6 @@
 //! driven through its API, and stopped by its process group's ID on every path.
 
 pub mod api;
+pub mod bench;
 pub mod server;
 pub mod venv;
