@@ -11,7 +11,8 @@ use clap::{Args, Parser, ValueEnum};
 #[command(name = "ipxe-config-appliance", version)]
 pub struct Cli {
     /// Inventory JSON (`{"nodes": […], "ports": […]}`, Ironic API shapes). Reloaded on
-    /// SIGHUP and when its modification time changes. Or give `--ironic-url`.
+    /// SIGHUP, as soon as the file is closed after writing or renamed into place
+    /// (inotify), and when its modification time changes. Or give `--ironic-url`.
     #[arg(long, value_name = "FILE", required_unless_present = "ironic_url", conflicts_with = "ironic_url")]
     pub inventory: Option<PathBuf>,
 

@@ -11,6 +11,7 @@ mod ironic;
 mod log;
 mod reload;
 mod signals;
+mod watch;
 
 use std::process::ExitCode;
 use std::sync::OnceLock;
@@ -176,8 +177,9 @@ fn appliance_capacity(cli: &Cli, settings: &ApplianceSettings) -> Result<Applian
 
 /// Where inventories come from after start-up.
 enum Source {
-    /// The `--inventory` file, reloaded when it changes or on SIGHUP.
-    File(InventoryFile),
+    /// The `--inventory` file, reloaded when it changes or on SIGHUP; `watched` carries
+    /// what the inotify thread loaded.
+    File { file: InventoryFile, watched: Option<std::sync::mpsc::Receiver<watch::FileUpdate>> },
     /// The Ironic sync thread's finished inventories.
     Ironic { updates: std::sync::mpsc::Receiver<Update>, stats: std::sync::Arc<SyncStats> },
 }
@@ -209,7 +211,14 @@ fn run(cli: &'static Cli) -> Result<(), String> {
                     reload::quarantine_report(&inventory)
                 );
             }
-            (loaded, Source::File(file))
+            let watched = match watch::watch(path, limits, config, script_bytes) {
+                Ok(updates) => Some(updates),
+                Err(error) => {
+                    ::log::warn!("cannot watch {} with inotify ({error}); checking it every second", path.display());
+                    None
+                }
+            };
+            (loaded, Source::File { file, watched })
         }
         (None, Some(url)) => {
             let build = Box::new(move |json: &[u8]| Loaded::from_json(json, limits, &config, script_bytes));
@@ -277,7 +286,12 @@ fn serve<F: FileSource<File: 'static>>(
         let now = clock();
         let hangup = signals::take_reload();
         match source {
-            Source::File(file) => {
+            Source::File { file, watched } => {
+                // Before the poll, so a request that woke the loop sees the new file.
+                while let Some(update) = watched.as_ref().and_then(|updates| updates.try_recv().ok()) {
+                    file.watched(update.modified);
+                    swap(file, current, update.loaded, "file replaced");
+                }
                 if hangup || (now >= next_check && file.changed_on_disk()) {
                     reload(file, current, config, hangup);
                 }
@@ -312,7 +326,13 @@ fn serve<F: FileSource<File: 'static>>(
 
 fn reload(file: &mut InventoryFile, current: &mut Loaded, config: &RenderConfig<'_>, hangup: bool) {
     let why = if hangup { "SIGHUP" } else { "file changed" };
-    match file.reload(config) {
+    let loaded = file.reload(config);
+    swap(file, current, loaded, why);
+}
+
+/// Swaps a loaded file in, or keeps the current inventory and says why not.
+fn swap(file: &InventoryFile, current: &mut Loaded, loaded: Result<Loaded, reload::ReloadError>, why: &str) {
+    match loaded {
         Ok(loaded) => {
             *current = loaded;
             let inventory = current.inventory();

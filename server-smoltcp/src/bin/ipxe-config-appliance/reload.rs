@@ -1,6 +1,6 @@
 //! Inventories loaded whole into fresh buffers, swapped in only when valid.
 //!
-//! A reload (SIGHUP, the file changed, or an Ironic sync) loads the new document beside
+//! A reload (SIGHUP, the file changed (inotify, or its modification time), or an Ironic sync) loads the new document beside
 //! the current one; on success the new buffers replace the old, on failure the old
 //! inventory stays and the load error is logged. Allocation happens here, once per
 //! reload, never per request.
@@ -130,6 +130,11 @@ impl InventoryFile {
         Loaded::read(&self.path, self.capacity, config, self.script_bytes)
     }
 
+    /// Takes a load the watcher made: its modification time becomes the loaded one's.
+    pub fn watched(&mut self, modified: Option<SystemTime>) {
+        self.modified = modified;
+    }
+
     /// The file's path.
     pub fn path(&self) -> &Path {
         &self.path
@@ -157,7 +162,8 @@ pub fn quarantine_report(inventory: &Inventory<'_>) -> String {
     report
 }
 
-fn modified(path: &Path) -> Option<SystemTime> {
+/// The file's modification time, if it can be read.
+pub fn modified(path: &Path) -> Option<SystemTime> {
     std::fs::metadata(path).and_then(|meta| meta.modified()).ok()
 }
 
