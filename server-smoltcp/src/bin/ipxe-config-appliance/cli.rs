@@ -101,6 +101,11 @@ pub struct Cli {
     #[arg(long, default_value_t = 80)]
     pub http_port: u16,
 
+    /// Serve Prometheus metrics at `http://ADDR:PORT/metrics` on a host socket (not the
+    /// appliance's own stack; off unless given). Bind it to a management address.
+    #[arg(long, value_name = "ADDR:PORT")]
+    pub metrics_listen: Option<std::net::SocketAddr>,
+
     #[command(flatten)]
     pub limits: LimitArgs,
 

@@ -9,6 +9,7 @@ mod backend;
 mod cli;
 mod ironic;
 mod log;
+mod metrics;
 mod reload;
 mod signals;
 mod watch;
@@ -228,6 +229,18 @@ fn run(cli: &'static Cli) -> Result<(), String> {
         }
         (None, None) => return Err("give --inventory or --ironic-url".into()),
     };
+    let metrics = match cli.metrics_listen {
+        Some(address) => {
+            let sync = match &source {
+                Source::Ironic { stats, .. } => Some(std::sync::Arc::clone(stats)),
+                Source::File { .. } => None,
+            };
+            let metrics = metrics::Metrics::new(sync);
+            metrics::serve(address, metrics.clone()).map_err(|error| format!("--metrics-listen {address}: {error}"))?;
+            Some(metrics)
+        }
+        None => None,
+    };
     let (mut device, backend_name) =
         backend::open(&cli.backend).map_err(|error| format!("cannot open the network backend: {error}"))?;
     let buffers = appliance_capacity(cli, &settings)?;
@@ -235,9 +248,29 @@ fn run(cli: &'static Cli) -> Result<(), String> {
         Some(root) => {
             let files =
                 DirectoryFiles::open(root).map_err(|error| format!("--http-root {}: {error}", root.display()))?;
-            serve(settings, buffers, files, &mut device, backend_name, &config, &mut current, &mut source)
+            serve(
+                settings,
+                buffers,
+                files,
+                &mut device,
+                backend_name,
+                &config,
+                &mut current,
+                &mut source,
+                metrics.as_ref(),
+            )
         }
-        None => serve(settings, buffers, NoFiles, &mut device, backend_name, &config, &mut current, &mut source),
+        None => serve(
+            settings,
+            buffers,
+            NoFiles,
+            &mut device,
+            backend_name,
+            &config,
+            &mut current,
+            &mut source,
+            metrics.as_ref(),
+        ),
     }
 }
 
@@ -261,6 +294,7 @@ fn serve<F: FileSource<File: 'static>>(
     config: &RenderConfig<'_>,
     current: &mut Loaded,
     source: &mut Source,
+    metrics: Option<&metrics::Metrics>,
 ) -> Result<(), String> {
     let (storage, files) = leak_buffers(&capacity, files);
     let mut appliance =
@@ -310,6 +344,16 @@ fn serve<F: FileSource<File: 'static>>(
         }
         if now >= next_check {
             next_check = now + RELOAD_CHECK;
+            if let Some(metrics) = metrics {
+                let inventory = current.inventory();
+                metrics.publish(metrics::Snapshot {
+                    requests: appliance.request_counts().clone(),
+                    leases: appliance.leases_bound(now),
+                    nodes: inventory.node_count(),
+                    ports: inventory.port_count(),
+                    quarantined: inventory.quarantined_count(),
+                });
+            }
         }
         appliance.poll(now, device, &current.inventory(), config);
         if let Some(error) = device.failure() {
