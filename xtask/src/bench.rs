@@ -55,7 +55,13 @@ pub fn run(options: &Options) -> Result<(), String> {
     if options.ironic_only {
         let figures = ironic_figures(options.quick)?;
         print_table(&figures);
-        return Ok(());
+        let over: Vec<&str> =
+            figures.iter().filter(|f| f.within_budget() == Some(false)).map(|f| f.name.as_str()).collect();
+        return if options.quick || over.is_empty() {
+            Ok(())
+        } else {
+            Err(format!("over budget: {}", over.join(", ")))
+        };
     }
     for (package, bench) in CRITERION_BENCHES {
         let mut command = cargo();

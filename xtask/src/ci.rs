@@ -29,6 +29,7 @@ pub fn run_all() -> Result<(), String> {
         ("C header drift", crate::ffi::check_header),
         ("C link test", crate::ffi::c_link_test),
         ("ironic-parity", crate::ironic_parity::run_parity),
+        ("ironic-source", crate::ironic::checks::run_checks),
         ("qemu-boot", || crate::qemu_boot::run(&crate::qemu_boot::Options::default())),
         ("bench --quick", || crate::bench::run(&crate::bench::Options { quick: true, ironic_only: false })),
         ("fuzz (short)", || crate::fuzz::run(FUZZ_SECONDS_PER_TARGET).map(|report| println!("{report}"))),

@@ -55,6 +55,9 @@ enum Task {
     /// Differential test against Ironic 39.0.0's own iPXE template (fetched from PyPI at
     /// test time): what iPXE would boot, per fixture node, ours against Ironic's.
     IronicParity,
+    /// The appliance's Ironic client against a real Ironic 39 over TLS: `--ironic-ca`
+    /// trusted, the system's roots refused, a wrong password's 401, each said once.
+    IronicSource,
     /// Speed and footprint figures against their budgets; writes target/bench/summary.json.
     Bench {
         /// Run each benchmark once as a smoke test; enforce no budget.
@@ -77,6 +80,7 @@ fn main() -> ExitCode {
         Task::FfiHeader { check: true } => ffi::check_header(),
         Task::QemuSmoke => qemu_boot::smoke(),
         Task::IronicParity => ironic_parity::run_parity(),
+        Task::IronicSource => ironic::checks::run_checks(),
         Task::Bench { quick, ironic_only } => bench::run(&bench::Options { quick, ironic_only }),
         Task::Fuzz { seconds } => fuzz::run(seconds).map(|report| println!("{report}")),
     };

@@ -14,11 +14,29 @@ pub struct Api {
     authorization: String,
 }
 
+fn tls(ca: Option<&[u8]>) -> ureq::tls::TlsConfig {
+    let builder = ureq::tls::TlsConfig::builder();
+    match ca {
+        Some(pem) => {
+            let certs: Vec<ureq::tls::Certificate<'static>> = ureq::tls::parse_pem(pem)
+                .filter_map(|item| match item {
+                    Ok(ureq::tls::PemItem::Certificate(cert)) => Some(cert),
+                    _ => None,
+                })
+                .collect();
+            builder.root_certs(ureq::tls::RootCerts::Specific(std::sync::Arc::new(certs))).build()
+        }
+        None => builder.build(),
+    }
+}
+
 impl Api {
-    pub fn new(base: &str, user: &str, password: &str) -> Self {
+    /// A client of `base`; over TLS it trusts only the PEM certificates `ca`.
+    pub fn new(base: &str, user: &str, password: &str, ca: Option<&[u8]>) -> Self {
         let agent: ureq::Agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .timeout_global(Some(Duration::from_secs(30)))
+            .tls_config(tls(ca))
             .build()
             .into();
         let authorization =
@@ -28,9 +46,14 @@ impl Api {
 
     /// Whether `GET /` answers at all (it needs no credentials).
     pub fn root_answers(&self) -> bool {
-        let agent: ureq::Agent =
-            ureq::Agent::config_builder().timeout_global(Some(Duration::from_millis(500))).build().into();
-        agent.get(&format!("{}/", self.base)).call().is_ok()
+        let agent = &self.agent;
+        agent
+            .get(&format!("{}/", self.base))
+            .config()
+            .timeout_global(Some(Duration::from_millis(500)))
+            .build()
+            .call()
+            .is_ok()
     }
 
     fn send(&self, method: &str, path: &str, body: Option<&Value>) -> Result<Value, String> {

@@ -145,6 +145,7 @@ pub fn run(count: usize, changes: usize, idle: Duration) -> Result<IronicFigures
         http_root: root.join("http-root"),
         database: database.clone(),
         file_roots: vec![root.clone()],
+        tls: None,
     })?;
     if enrolled != count {
         enroll(&ironic, count, &nodes_file)?;

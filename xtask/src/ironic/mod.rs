@@ -5,5 +5,6 @@
 
 pub mod api;
 pub mod bench;
+pub mod checks;
 pub mod server;
 pub mod venv;

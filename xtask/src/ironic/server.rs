@@ -25,6 +25,9 @@ pub struct IronicDir {
     pub database: PathBuf,
     /// Paths Ironic may read `file://` images from.
     pub file_roots: Vec<PathBuf>,
+    /// Serve the API over TLS with this certificate chain and key (PEM), and trust this
+    /// CA in [`Ironic::api`]: `(chain, key, ca)`.
+    pub tls: Option<(PathBuf, PathBuf, PathBuf)>,
 }
 
 /// A running Ironic; stopped (its whole process group) when dropped.
@@ -60,12 +63,14 @@ impl Ironic {
 
     /// The API's base URL.
     pub fn url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
+        let scheme = if self.dir.tls.is_some() { "https" } else { "http" };
+        format!("{scheme}://127.0.0.1:{}", self.port)
     }
 
     /// A client of its API with the basic-auth credentials.
     pub fn api(&self) -> Api {
-        Api::new(&self.url(), USER, PASSWORD)
+        let ca = self.dir.tls.as_ref().and_then(|(_, _, ca)| fs::read(ca).ok());
+        Api::new(&self.url(), USER, PASSWORD, ca.as_deref())
     }
 
     fn conf(&self) -> PathBuf {
@@ -116,7 +121,7 @@ impl Ironic {
              default_boot_interface = ipxe\n\
              default_deploy_interface = direct\n\
              default_network_interface = noop\n\
-             [api]\nhost_ip = 127.0.0.1\nport = {port}\napi_workers = 1\n\
+             [api]\nhost_ip = 127.0.0.1\nport = {port}\napi_workers = 1\n{tls}\
              [json_rpc]\nauth_strategy = noauth\n\
              [database]\nconnection = sqlite:///{database}\n\
              [conductor]\nautomated_clean = false\nfile_url_allowed_paths = {file_roots}\n\
@@ -125,9 +130,18 @@ impl Ironic {
              tftp_master_path = {tftp_master}\nkernel_append_params = nofb vga=normal\n\
              [dhcp]\ndhcp_provider = none\n\
              [oslo_concurrency]\nlock_path = {locks}\n\
-             [service_catalog]\nendpoint_override = http://127.0.0.1:{port}\n",
+             [service_catalog]\nendpoint_override = {scheme}://127.0.0.1:{port}\n",
+            scheme = if self.dir.tls.is_some() { "https" } else { "http" },
             htpasswd = path(&htpasswd),
             port = self.port,
+            tls = match &self.dir.tls {
+                Some((chain, key, _)) => format!(
+                    "enable_ssl_api = true\ncert_file = {}\nkey_file = {}\nserver_tls_minimum_version = 1.2\n",
+                    path(chain),
+                    path(key)
+                ),
+                None => String::new(),
+            },
             database = path(&self.dir.database),
             file_roots = file_roots.join(","),
             http_root = path(&self.dir.http_root),

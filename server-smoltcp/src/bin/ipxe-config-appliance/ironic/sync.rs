@@ -160,16 +160,29 @@ fn since(
     Ok(None)
 }
 
+/// The newest `stamp` of the list at `path` (one record asked for), `None` if no record
+/// has one.
+fn newest_stamp(
+    client: &mut IronicClient,
+    path: &str,
+    key: &str,
+    stamp: &str,
+    filters: &[(&'static str, String)],
+) -> Result<Option<String>, FetchError> {
+    let mut params: Vec<(&str, String)> =
+        vec![("sort_key", stamp.to_owned()), ("sort_dir", "desc".to_owned()), ("limit", "1".to_owned())];
+    params.extend(filters.iter().cloned());
+    let (records, _) = page(client.get_json(&query(path, &params))?, key)?;
+    Ok(fleet::newest(None, &records, stamp))
+}
+
 /// A full sync: every node (of the filters) and every port.
 pub fn full(client: &mut IronicClient, filters: &Filters, paging: Paging) -> Result<Fleet, FetchError> {
     let node_filters = filters.node_params();
     // The marks are read first: a change made while the pages are read is newer than
     // them, so the next poll sees it even if a page missed it.
-    let one = Paging { poll: 1, poll_pages: 1, ..paging };
-    let newest_nodes = since(client, "/v1/nodes/detail", "nodes", "updated_at", None, &node_filters, one)?;
-    let newest_ports = since(client, "/v1/ports/detail", "ports", "created_at", None, &[], one)?;
-    let node_mark = fleet::newest(None, newest_nodes.as_deref().unwrap_or_default(), "updated_at");
-    let port_mark = fleet::newest(None, newest_ports.as_deref().unwrap_or_default(), "created_at");
+    let node_mark = newest_stamp(client, "/v1/nodes/detail", "nodes", "updated_at", &node_filters)?;
+    let port_mark = newest_stamp(client, "/v1/ports/detail", "ports", "created_at", &[])?;
     let nodes = every(client, "/v1/nodes", "nodes", NODE_FIELDS, &node_filters, paging.full)?;
     let ports = every(client, "/v1/ports", "ports", PORT_FIELDS, &[], paging.full)?;
     Ok(Fleet::new(&nodes, &ports, node_mark, port_mark))
