@@ -284,7 +284,7 @@ fn storm_figures() -> Result<Vec<Figure>, String> {
 /// The Ironic source against a real Ironic: 1,000 nodes (20 with `--quick`).
 fn ironic_figures(quick: bool) -> Result<Vec<Figure>, String> {
     let (nodes, changes, idle) = if quick { (20, 10, 2) } else { (1000, 100, 10) };
-    let measured = crate::ironic::bench::run(nodes, changes, std::time::Duration::from_secs(idle))?;
+    let measured = crate::ironic::bench::run(nodes, changes, std::time::Duration::from_secs(idle), !quick)?;
     let n = measured.nodes;
     let plain = |name: String, value: f64, unit, budget| Figure { name, value, unit, spread: None, budget };
     Ok(vec![

@@ -129,8 +129,10 @@ fn appliance_requests(ironic_log: &Path) -> usize {
         .count()
 }
 
-/// Runs the measurement with `count` nodes and `changes` state changes.
-pub fn run(count: usize, changes: usize, idle: Duration) -> Result<IronicFigures, String> {
+/// Runs the measurement with `count` nodes and `changes` state changes; `release`
+/// builds the appliance as it ships (the quick run takes the debug build already there).
+pub fn run(count: usize, changes: usize, idle: Duration, release: bool) -> Result<IronicFigures, String> {
+    let profile = if release { "release" } else { "debug" };
     let root = workspace_root().join(format!("target/bench/ironic-{count}"));
     let nodes_file = root.join("nodes.txt");
     let database = root.join("ironic.sqlite");
@@ -150,8 +152,12 @@ pub fn run(count: usize, changes: usize, idle: Duration) -> Result<IronicFigures
     if enrolled != count {
         enroll(&ironic, count, &nodes_file)?;
     }
-    cmd::run(cargo().args([
-        "build",
+    let mut build = cargo();
+    build.arg("build");
+    if release {
+        build.arg("--release");
+    }
+    cmd::run(build.args([
         "--quiet",
         "-p",
         "ipxe-config-server",
@@ -164,7 +170,7 @@ pub fn run(count: usize, changes: usize, idle: Duration) -> Result<IronicFigures
     let _ = fs::remove_file(&socket);
     let password_file = root.join("password");
     fs::write(&password_file, PASSWORD).map_err(|e| e.to_string())?;
-    let mut child = Command::new(workspace_root().join("target/debug/ipxe-config-appliance"))
+    let mut child = Command::new(workspace_root().join(format!("target/{profile}/ipxe-config-appliance")))
         .arg("--qemu-dgram")
         .arg(&socket)
         .args(["--no-dhcp", "--ip", "10.99.0.1/24", "--ironic-url", &ironic.url(), "--ironic-auth", "http-basic"])
@@ -201,7 +207,7 @@ pub fn run(count: usize, changes: usize, idle: Duration) -> Result<IronicFigures
         .and_then(|ms| ms.parse().ok())
         .ok_or_else(|| format!("no sync time in: {synced}"))?;
 
-    let output = Command::new(workspace_root().join("target/debug/examples/ironic_freshness"))
+    let output = Command::new(workspace_root().join(format!("target/{profile}/examples/ironic_freshness")))
         .arg(&socket)
         .args([ironic.url().as_str(), USER, PASSWORD])
         .arg(&nodes_file)
