@@ -139,13 +139,15 @@ fn since(
         }
         let (records, more) = page(client.get_json(&query(path, &params))?, key)?;
         let last = marker(&records).ok();
-        // A record without a stamp (never updated) is no change; one older than the mark
-        // ends the search, since the rest are older still.
+        // A record older than the mark ends the search, since the rest are older still.
+        // So does one without a stamp (never updated since enrolled): SQLite and MySQL
+        // sort those after every stamp in descending order. (PostgreSQL sorts them first;
+        // there, changes behind such nodes wait for the next full sync.)
         let mut reached_older = false;
         for record in records {
             match (record.get(stamp).and_then(Value::as_str), mark) {
                 (Some(at), Some(mark)) if at < mark => reached_older = true,
-                (None, _) => {}
+                (None, _) => reached_older = true,
                 _ => found.push(record),
             }
         }
