@@ -124,9 +124,12 @@ impl Syncer {
                 if self.outage_since.is_none() {
                     self.outage_since = Some(Instant::now());
                     self.stats.in_outage.store(true, Ordering::Relaxed);
-                    let age =
-                        self.stats.age_seconds().map_or("no sync yet".to_owned(), |age| format!("{age:.1} s old"));
-                    ::log::warn!("ironic: sync failed, serving the last good inventory ({age}): {error}");
+                    match self.stats.age_seconds() {
+                        Some(age) => ::log::warn!(
+                            "ironic: sync failed, serving the last good inventory ({age:.1} s old): {error}"
+                        ),
+                        None => ::log::warn!("ironic: sync failed, no good sync yet (start-up waits for one): {error}"),
+                    }
                 }
                 // Deletions may have happened meanwhile: the next success is a full sync.
                 self.full_due = Instant::now();
