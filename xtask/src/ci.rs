@@ -79,11 +79,11 @@ fn workspace_tests() -> Result<(), String> {
 }
 
 /// Debian packages the tests use: QEMU and friends for qemu-boot, `curl` and `ip` for
-/// the TAP test (which otherwise skips). Installed when running as root, as CI does.
+/// the TAP test (which otherwise skips), `openssl` for `ironic-source`'s certificates. Installed when running as root, as CI does.
 fn host_packages() -> Result<(), String> {
     use crate::qemu_boot::prereqs::{apt_get, ensure, find_on_path, running_as_root};
     ensure()?;
-    let missing: Vec<&str> = [("curl", "curl"), ("ip", "iproute2")]
+    let missing: Vec<&str> = [("curl", "curl"), ("ip", "iproute2"), ("openssl", "openssl")]
         .iter()
         .filter(|(p, _)| find_on_path(p).is_none())
         .map(|(_, d)| *d)
