@@ -174,7 +174,8 @@ pub fn run(count: usize, changes: usize, idle: Duration, release: bool) -> Resul
         .arg("--qemu-dgram")
         .arg(&socket)
         .args(["--no-dhcp", "--ip", "10.99.0.1/24", "--ironic-url", &ironic.url(), "--ironic-auth", "http-basic"])
-        .args(["--ironic-user", USER, "--ironic-password-file"])
+        // Full syncs every 10 s, so several run while the changes are measured.
+        .args(["--ironic-full-sync-seconds", "10", "--ironic-user", USER, "--ironic-password-file"])
         .arg(&password_file)
         .env("RUST_LOG", "info")
         .stdin(Stdio::null())

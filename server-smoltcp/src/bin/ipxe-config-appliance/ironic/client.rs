@@ -20,6 +20,7 @@ pub const MICROVERSION: &str = "1.82";
 const MAX_BODY: u64 = 64 << 20;
 
 /// How the appliance proves who it is to Ironic.
+#[derive(Clone)]
 pub enum Auth {
     /// No credentials (Ironic's `auth_strategy = noauth`).
     None,
@@ -92,6 +93,7 @@ pub fn agent(ca: Option<&[u8]>, timeout: Duration) -> Result<ureq::Agent, String
 }
 
 /// Ironic's API at one base URL.
+#[derive(Clone)]
 pub struct IronicClient {
     agent: ureq::Agent,
     /// `https://ironic.example:6385`, without a trailing slash.

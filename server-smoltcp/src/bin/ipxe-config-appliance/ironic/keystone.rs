@@ -48,6 +48,7 @@ pub fn tokens_url(auth_url: &str) -> String {
 }
 
 /// A token source with its cache.
+#[derive(Clone)]
 pub struct Keystone {
     tokens_url: String,
     credential: Credential,

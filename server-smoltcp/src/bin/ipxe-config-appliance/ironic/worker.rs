@@ -79,6 +79,15 @@ pub struct Syncer {
     outage_since: Option<Instant>,
     full_due: Instant,
     load_error: Option<String>,
+    /// A periodic full sync running on a thread of its own, so polls go on meanwhile.
+    full_job: Option<std::thread::JoinHandle<FullJob>>,
+}
+
+/// What a background full sync brings back.
+struct FullJob {
+    result: Result<Fleet, FetchError>,
+    requests: u64,
+    took: Duration,
 }
 
 impl Syncer {
@@ -93,24 +102,87 @@ impl Syncer {
             outage_since: None,
             full_due: Instant::now(),
             load_error: None,
+            full_job: None,
         }
     }
 
     /// One round: a full sync when due, else a poll. Returns the inventory to swap in
     /// when something changed, and the pause before the next round.
+    ///
+    /// The first full sync, and those while Ironic is unreachable, run here; a periodic
+    /// one runs on a thread beside the polls (at 1,000 nodes it takes about a second,
+    /// which a change made meanwhile would otherwise wait for). Its result replaces the
+    /// fleet; its marks were read before its pages, so the next poll applies again what
+    /// changed while it ran.
     pub fn round(&mut self) -> (Option<Update>, Duration) {
-        let full = Instant::now() >= self.full_due;
-        let started = Instant::now();
+        if let Some(job) = self.full_job.take_if(|job| job.is_finished()) {
+            let finished = job.join().unwrap_or_else(|_| FullJob {
+                result: Err(FetchError::Body("the full sync thread panicked".into())),
+                requests: 0,
+                took: Duration::ZERO,
+            });
+            self.stats.requests.fetch_add(finished.requests, Ordering::Relaxed);
+            let result = finished.result.map(|fleet| {
+                let report = format!("full sync of {} nodes in {} ms", fleet.node_count(), finished.took.as_millis());
+                self.fleet = fleet;
+                Some(report)
+            });
+            return self.settle(result, Some(finished.took));
+        }
+        let due = Instant::now() >= self.full_due;
+        let synced_before = self.stats.last_good_unix_ms.load(Ordering::Relaxed) != 0;
+        if due && synced_before && self.outage_since.is_none() {
+            if self.full_job.is_none() {
+                self.spawn_full_sync();
+            }
+        } else if due {
+            let started = Instant::now();
+            let before = self.client.requests;
+            let result = self.full_sync();
+            self.stats.requests.fetch_add(self.client.requests - before, Ordering::Relaxed);
+            return self.settle(result, Some(started.elapsed()));
+        }
         let before = self.client.requests;
-        let result = if full { self.full_sync() } else { self.poll() };
+        let result = self.poll();
         self.stats.requests.fetch_add(self.client.requests - before, Ordering::Relaxed);
+        self.settle(result, None)
+    }
+
+    fn spawn_full_sync(&mut self) {
+        let mut client = self.client.clone();
+        let (filters, paging) = (self.schedule.filters.clone(), self.schedule.paging);
+        self.full_due = Instant::now() + self.schedule.full_every;
+        let job = std::thread::Builder::new().name("ironic-full-sync".into()).spawn(move || {
+            let started = Instant::now();
+            let before = client.requests;
+            let result = sync::full(&mut client, &filters, paging);
+            FullJob { result, requests: client.requests - before, took: started.elapsed() }
+        });
+        match job {
+            Ok(job) => self.full_job = Some(job),
+            // No thread to be had: the next round does it here.
+            Err(error) => {
+                ::log::warn!("ironic: cannot start a full sync thread ({error}); syncing in line");
+                self.full_due = Instant::now();
+            }
+        }
+    }
+
+    /// Logs, counts and schedules after a sync; `full` is how long a full one took.
+    fn settle(
+        &mut self,
+        result: Result<Option<String>, FetchError>,
+        full: Option<Duration>,
+    ) -> (Option<Update>, Duration) {
         match result {
             Ok(changed) => {
                 self.stats.last_good_unix_ms.store(unix_ms(), Ordering::Relaxed);
-                if full {
-                    let micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
+                if let Some(took) = full {
+                    let micros = u64::try_from(took.as_micros()).unwrap_or(u64::MAX);
                     self.stats.full_sync_micros.store(micros, Ordering::Relaxed);
-                    self.full_due = Instant::now() + self.schedule.full_every;
+                    if self.full_job.is_none() {
+                        self.full_due = Instant::now() + self.schedule.full_every;
+                    }
                 }
                 if let Some(since) = self.outage_since.take() {
                     self.stats.in_outage.store(false, Ordering::Relaxed);
@@ -149,8 +221,9 @@ impl Syncer {
 
     fn poll(&mut self) -> Result<Option<String>, FetchError> {
         match sync::poll(&mut self.client, &self.fleet, &self.schedule.filters, self.schedule.paging)? {
+            // So many changed that a full sync is cheaper; it restarts the period.
             Poll::TooMany => {
-                self.full_due = Instant::now();
+                self.full_due = Instant::now() + self.schedule.full_every;
                 self.full_sync()
             }
             Poll::Recent { nodes, ports } => {
