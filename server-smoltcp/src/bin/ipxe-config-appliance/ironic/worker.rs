@@ -122,11 +122,20 @@ impl Syncer {
                 took: Duration::ZERO,
             });
             self.stats.requests.fetch_add(finished.requests, Ordering::Relaxed);
-            let result = finished.result.map(|fleet| {
-                let report = format!("full sync of {} nodes in {} ms", fleet.node_count(), finished.took.as_millis());
-                self.fleet = fleet;
-                Some(report)
-            });
+            let result = match finished.result {
+                Ok(fleet) => {
+                    let report =
+                        format!("full sync of {} nodes in {} ms", fleet.node_count(), finished.took.as_millis());
+                    self.fleet = fleet;
+                    // At once, before anything is swapped in: a change the polls applied
+                    // while the pages were read must not go back to the older page.
+                    let before = self.client.requests;
+                    let polled = self.poll();
+                    self.stats.requests.fetch_add(self.client.requests - before, Ordering::Relaxed);
+                    polled.map(|_| Some(report))
+                }
+                Err(error) => Err(error),
+            };
             return self.settle(result, Some(finished.took));
         }
         let due = Instant::now() >= self.full_due;
