@@ -27,7 +27,7 @@ use crate::files::{FileSource, OpenFiles};
 use crate::http::response::HEAD_RESERVE;
 use crate::http::{HttpBuffers, HttpServer};
 use crate::router_advert::{link_local, RouterAdvertiser};
-use crate::service::IpxeService;
+use crate::service::{IpxeService, RequestCounts};
 use crate::settings::ApplianceSettings;
 use crate::storage::ApplianceStorage;
 use crate::syn_backlog::{Destination, Replay, SynBacklog, SynGate, GATE_FRAME};
@@ -136,6 +136,8 @@ pub struct Appliance<'a, F: FileSource> {
     /// Connection attempts held back since the last log line about them, and when that was.
     held_back: HeldBack,
     held_back_logged: Option<Instant>,
+    /// Requests by what they were answered with, for metrics.
+    requests: RequestCounts,
 }
 
 fn at_least(buffer: &'static str, given: usize, needed: usize) -> Result<(), SetupError> {
@@ -264,6 +266,7 @@ impl<'a, F: FileSource> Appliance<'a, F> {
             syn_backlog: SynBacklog::EMPTY,
             held_back: HeldBack::default(),
             held_back_logged: None,
+            requests: RequestCounts::default(),
         })
     }
 
@@ -381,7 +384,7 @@ impl<'a, F: FileSource> Appliance<'a, F> {
 
     fn serve(&mut self, now: Instant, inventory: &Inventory<'_>, config: &RenderConfig<'_>) -> bool {
         let clients_waiting = self.clients_waiting();
-        let mut service = IpxeService::new(&mut self.files, inventory, config);
+        let mut service = IpxeService::new(&mut self.files, inventory, config, &mut self.requests);
         let mut served = self.http.poll(&mut self.sockets, now, self.settings.clock, &mut service, clients_waiting);
         if let Some(dhcp) = &mut self.dhcp {
             served |= dhcp.poll(&mut self.sockets, now, inventory, config);
@@ -415,6 +418,16 @@ impl<'a, F: FileSource> Appliance<'a, F> {
             self.tftp.as_ref().and_then(TftpServer::poll_at).map(|at| at.max(now)),
         ];
         ours.into_iter().flatten().min()
+    }
+
+    /// Requests answered since start-up, by script kind (or file) and status class.
+    pub fn request_counts(&self) -> &RequestCounts {
+        &self.requests
+    }
+
+    /// DHCP leases bound and unexpired at `now` (0 without the DHCP server).
+    pub fn leases_bound(&self, now: Instant) -> usize {
+        self.dhcp.as_ref().map_or(0, |dhcp| dhcp.bound_leases(now))
     }
 
     /// How long the caller may wait for a frame before polling again.

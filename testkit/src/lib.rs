@@ -6,7 +6,8 @@
 //! - [`phy`]: the one `smoltcp::phy::Device` of every in-memory link, over an inbox and an
 //!   outbox of frames;
 //! - [`files`]: file sources in memory (a static table; with `std`, one that changes);
-//! - with `std`: [`link`] (two rings of frames joining the appliance and a client),
+//! - with `std`: [`dgram`] (a device over a unix datagram socket, to reach the appliance
+//!   process), [`link`] (two rings of frames joining the appliance and a client),
 //!   [`http`] (one response parser) and [`inventory`] (the fixture inventory, loaded once).
 //!
 //! Not published. Without the `std` feature it is `no_std` and allocation-free, so the
@@ -17,6 +18,8 @@
 #[cfg(feature = "std")]
 extern crate std;
 
+#[cfg(feature = "std")]
+pub mod dgram;
 pub mod files;
 #[cfg(feature = "std")]
 pub mod http;

@@ -27,6 +27,8 @@ pub struct Options {
     pub quick: bool,
     /// Only the side-by-side against nginx.
     pub side_by_side_only: bool,
+    /// Only the Ironic source's figures.
+    pub ironic_only: bool,
 }
 
 /// A limit a figure must stay within.
@@ -61,6 +63,17 @@ pub fn run(options: &Options) -> Result<(), String> {
     if options.side_by_side_only {
         return report(side_by_side::figures(options.quick)?, options.quick);
     }
+    if options.ironic_only {
+        let figures = ironic_figures(options.quick)?;
+        print_table(&figures);
+        let over: Vec<&str> =
+            figures.iter().filter(|f| f.within_budget() == Some(false)).map(|f| f.name.as_str()).collect();
+        return if options.quick || over.is_empty() {
+            Ok(())
+        } else {
+            Err(format!("over budget: {}", over.join(", ")))
+        };
+    }
     for (package, bench) in CRITERION_BENCHES {
         let mut command = cargo();
         command.args(["bench", "-p", package, "--bench", bench, "--"]);
@@ -85,6 +98,7 @@ pub fn run(options: &Options) -> Result<(), String> {
         figures.extend(firmware_figures()?);
         figures.extend(storm_figures()?);
     }
+    figures.extend(ironic_figures(options.quick)?);
     report(figures, options.quick)
 }
 
@@ -282,6 +296,47 @@ fn storm_figures() -> Result<Vec<Figure>, String> {
             field("failed")?,
             "",
             Some(Budget::AtMost(0.0)),
+        ),
+    ])
+}
+
+/// The Ironic source against a real Ironic: 1,000 nodes (20 with `--quick`).
+fn ironic_figures(quick: bool) -> Result<Vec<Figure>, String> {
+    let (nodes, changes, idle) = if quick { (20, 10, 2) } else { (1000, 100, 10) };
+    let measured = crate::ironic::bench::run(nodes, changes, std::time::Duration::from_secs(idle), !quick)?;
+    let n = measured.nodes;
+    let plain = |name: String, value: f64, unit, budget| Figure { name, value, unit, spread: None, budget };
+    Ok(vec![
+        plain(format!("Ironic source, {n} nodes: full sync at start-up"), measured.full_sync_ms, "ms", None),
+        plain(
+            format!("Ironic source, {n} nodes: state change to served script, p50 of {}", measured.changes),
+            measured.p50_ms,
+            "ms",
+            None,
+        ),
+        plain(
+            format!("Ironic source, {n} nodes: state change to served script, p99 of {}", measured.changes),
+            measured.p99_ms,
+            "ms",
+            None,
+        ),
+        plain(
+            format!("Ironic source, {n} nodes: state shown by Ironic's API to served script, p50"),
+            measured.lag_p50_ms,
+            "ms",
+            None,
+        ),
+        plain(
+            format!("Ironic source, {n} nodes: state shown by Ironic's API to served script, p99"),
+            measured.lag_p99_ms,
+            "ms",
+            Some(Budget::AtMost(1000.0)),
+        ),
+        plain(
+            format!("Ironic source, {n} nodes: requests/s sent to Ironic when idle"),
+            measured.requests_per_second,
+            "req/s",
+            None,
         ),
     ])
 }

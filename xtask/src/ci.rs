@@ -34,8 +34,11 @@ pub fn run_all() -> Result<(), String> {
         ("C header drift", crate::ffi::check_header),
         ("C link test", crate::ffi::c_link_test),
         ("ironic-parity", crate::ironic_parity::run_parity),
+        ("ironic-source", crate::ironic::checks::run_checks),
         ("qemu-boot", || crate::qemu_boot::run(&crate::qemu_boot::Options::default())),
-        ("bench --quick", || crate::bench::run(&crate::bench::Options { quick: true, side_by_side_only: false })),
+        ("bench --quick", || {
+            crate::bench::run(&crate::bench::Options { quick: true, side_by_side_only: false, ironic_only: false })
+        }),
         ("fuzz (short)", || crate::fuzz::run(FUZZ_SECONDS_PER_TARGET).map(|report| println!("{report}"))),
     ];
     let mut timings: Vec<(&str, Duration)> = Vec::new();
@@ -84,11 +87,12 @@ fn workspace_tests() -> Result<(), String> {
 
 /// Debian packages the tests use: QEMU and friends for qemu-boot, `curl` and `ip` for
 /// the TAP tests and `atftp` (a TFTP client that asks for windowsize) for the BIOS PXE
-/// one (which otherwise skip). Installed when running as root, as CI does.
+/// one (which otherwise skip), `openssl` for `ironic-source`'s certificates. Installed
+/// when running as root, as CI does.
 fn host_packages() -> Result<(), String> {
     use crate::qemu_boot::prereqs::{apt_get, ensure, find_on_path, running_as_root};
     ensure()?;
-    let missing: Vec<&str> = [("curl", "curl"), ("ip", "iproute2"), ("atftp", "atftp")]
+    let missing: Vec<&str> = [("curl", "curl"), ("ip", "iproute2"), ("atftp", "atftp"), ("openssl", "openssl")]
         .iter()
         .filter(|(p, _)| find_on_path(p).is_none())
         .map(|(_, d)| *d)

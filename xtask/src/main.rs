@@ -8,6 +8,7 @@ mod cmd;
 mod ffi;
 mod firmware_image;
 mod fuzz;
+mod ironic;
 mod ironic_parity;
 mod qemu_boot;
 
@@ -74,6 +75,9 @@ enum Task {
     /// Differential test against Ironic 39.0.0's own iPXE template (fetched from PyPI at
     /// test time): what iPXE would boot, per fixture node, ours against Ironic's.
     IronicParity,
+    /// The appliance's Ironic client against a real Ironic 39 over TLS: `--ironic-ca`
+    /// trusted, the system's roots refused, a wrong password's 401, each said once.
+    IronicSource,
     /// Speed and footprint figures against their budgets; writes target/bench/summary.json.
     Bench {
         /// Run each benchmark once as a smoke test; enforce no budget.
@@ -82,6 +86,9 @@ enum Task {
         /// Only the side-by-side against nginx (artifacts and scripts over veth and TAP).
         #[arg(long)]
         side_by_side_only: bool,
+        /// Only the Ironic source's figures (real Ironic; 1,000 nodes, 20 with --quick).
+        #[arg(long)]
+        ironic_only: bool,
     },
 }
 
@@ -99,7 +106,10 @@ fn main() -> ExitCode {
         }
         Task::QemuSmoke => qemu_boot::smoke(),
         Task::IronicParity => ironic_parity::run_parity(),
-        Task::Bench { quick, side_by_side_only } => bench::run(&bench::Options { quick, side_by_side_only }),
+        Task::IronicSource => ironic::checks::run_checks(),
+        Task::Bench { quick, side_by_side_only, ironic_only } => {
+            bench::run(&bench::Options { quick, side_by_side_only, ironic_only })
+        }
         Task::Fuzz { seconds } => fuzz::run(seconds).map(|report| println!("{report}")),
     };
     match result {

@@ -72,6 +72,11 @@ impl<'a> LeaseTable<'a> {
         table
     }
 
+    /// Leases bound and not yet expired at `now`.
+    pub(crate) fn bound(&self, now: Instant) -> usize {
+        self.slots.iter().filter(|lease| lease.state == LeaseState::Bound && lease.expires > now).count()
+    }
+
     /// Number of addresses in the pool (the tests check how a range is clipped).
     #[cfg(test)]
     pub(crate) fn len(&self) -> usize {

@@ -225,6 +225,11 @@ impl<'a> DhcpServer<'a> {
     }
 
     /// Whether messages wait that the last [`DhcpServer::poll`] could not answer yet.
+    /// Leases bound now.
+    pub(crate) fn bound_leases(&self, now: Instant) -> usize {
+        self.leases.bound(now)
+    }
+
     pub(crate) fn backlogged(&self, sockets: &SocketSet<'a>) -> bool {
         sockets.get::<udp::Socket>(self.handle).can_recv()
     }

@@ -14,12 +14,14 @@ use crate::http::request::{split_target, Method, Request};
 use crate::http::{Exchange, Handler, Rejection, StreamId};
 use crate::logging::{Escaped, EscapedDisplay};
 use crate::service::access_log::{AccessLine, Lookup};
+use crate::service::counts::{Answered, RequestCounts};
 
 /// Scripts from the inventory, files from the file source; one poll's worth.
 pub struct IpxeService<'s, 'f, 'i, S: FileSource> {
     files: &'s mut OpenFiles<'f, S>,
     inventory: &'s Inventory<'i>,
     config: &'s RenderConfig<'i>,
+    counts: &'s mut RequestCounts,
 }
 
 /// What a request found, for the access log.
@@ -38,9 +40,15 @@ impl Found<'_> {
 }
 
 impl<'s, 'f, 'i, S: FileSource> IpxeService<'s, 'f, 'i, S> {
-    /// Answers from `inventory` and `config`, and from `files`.
-    pub fn new(files: &'s mut OpenFiles<'f, S>, inventory: &'s Inventory<'i>, config: &'s RenderConfig<'i>) -> Self {
-        IpxeService { files, inventory, config }
+    /// Answers from `inventory` and `config`, and from `files`; counts every request in
+    /// `counts`.
+    pub fn new(
+        files: &'s mut OpenFiles<'f, S>,
+        inventory: &'s Inventory<'i>,
+        config: &'s RenderConfig<'i>,
+        counts: &'s mut RequestCounts,
+    ) -> Self {
+        IpxeService { files, inventory, config, counts }
     }
 
     fn script(&self, target: &[u8], body: &mut [u8]) -> (Reply<'static>, Found<'i>) {
@@ -114,6 +122,12 @@ impl<S: FileSource> Handler for IpxeService<'_, '_, '_, S> {
             (self.file(path), Found::only(Lookup::File))
         };
         let sent = reply.send(&answer);
+        let answered = match (found.script, found.lookup) {
+            (Some(kind), _) => Answered::Script(kind),
+            (None, Lookup::File) => Answered::File,
+            (None, _) => Answered::Other,
+        };
+        self.counts.count(answered, sent.status());
         let line = AccessLine {
             exchange,
             method: request.method_text,
@@ -141,6 +155,7 @@ impl<S: FileSource> Handler for IpxeService<'_, '_, '_, S> {
     }
 
     fn rejected(&mut self, why: Rejection, exchange: &Exchange, sent: &Sent) {
+        self.counts.count(Answered::Other, sent.status());
         let line = AccessLine::unparsed(exchange, sent.status(), sent.bytes());
         match why {
             Rejection::Unparsable(error) => log_info!("{line} error=\"{error}\""),

@@ -7,6 +7,8 @@
 //! own; the transport does not change.
 
 mod access_log;
+pub mod counts;
 pub mod ipxe;
 
+pub use counts::{Answered, RequestCounts};
 pub use ipxe::IpxeService;

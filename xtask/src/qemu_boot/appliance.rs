@@ -46,11 +46,12 @@ pub struct Appliance {
 }
 
 impl Appliance {
-    /// Starts the appliance on `link`. `powered_on` is when the guest started, the zero
-    /// of every log timestamp.
+    /// Starts the appliance on `link`, with the `inventory` file or (`None`) the source
+    /// `extra_args` name. `powered_on` is when the guest started, the zero of every log
+    /// timestamp.
     pub fn start(
         link: Link<'_>,
-        inventory: &Path,
+        inventory: Option<&Path>,
         http_root: &Path,
         extra_args: &[&str],
         run_dir: &Path,
@@ -74,9 +75,10 @@ impl Appliance {
                 command
             }
         };
+        if let Some(inventory) = inventory {
+            command.arg("--inventory").arg(inventory);
+        }
         command
-            .arg("--inventory")
-            .arg(inventory)
             .arg("--http-root")
             .arg(http_root)
             .args(["--ip", "10.99.0.1/24"])

@@ -12,6 +12,7 @@ pub mod fd_pass;
 pub mod firmware_vm;
 pub mod guest;
 pub mod initrd;
+pub mod ironic_live;
 pub mod kernel;
 pub mod mbr;
 pub mod netns;

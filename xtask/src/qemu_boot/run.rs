@@ -173,6 +173,9 @@ fn boot(scenario: &Scenario, round: usize, prepared: &Prepared, keep: bool) -> O
     };
     let booted = match scenario.network {
         Network::FirmwareVm(inventory) => boot_firmware(scenario, inventory, prepared, &run_dir, &mut outcome),
+        _ if matches!(scenario.expect, Expect::IronicLive) => {
+            super::ironic_live::boot_in(&prepared.payloads, &run_dir, &mut outcome)
+        }
         Network::Socketpair | Network::DnsmasqBridge | Network::ProxyDhcp => {
             boot_in(scenario, &prepared.payloads, &run_dir, &mut outcome)
         }
@@ -243,7 +246,8 @@ fn boot_in(scenario: &Scenario, payloads: &Payloads, run_dir: &Path, outcome: &m
         (None, Some(end)) => Link::Socketpair(end),
         (None, None) => return Err("the scenario has no NIC".into()),
     };
-    let mut appliance = Appliance::start(link, &inventory, &http_root, scenario.appliance_args, run_dir, powered_on)?;
+    let mut appliance =
+        Appliance::start(link, Some(&inventory), &http_root, scenario.appliance_args, run_dir, powered_on)?;
 
     let result = check(scenario, &mut guest, &mut appliance, &inventory, outcome);
     // The first script request: HTTP Boot fetches iPXE itself (a file) before it.
@@ -412,6 +416,7 @@ fn check(
             expect_disk_exit(guest)?;
         }
         Expect::ApplianceConsole(_) => return Err("a scenario without a client has nothing to check here".into()),
+        Expect::IronicLive => return Err("ironic-live runs its own steps (ironic_live::boot_in)".into()),
         Expect::ChainReturnsToFirmware { unasked } => {
             outcome.marker = Some(guest.wait_for_console(mbr::MARKER, STEP_TIMEOUT)?);
             expect_disk_exit(guest)?;

@@ -23,6 +23,10 @@ pub enum Expect {
     /// Firmware scenarios without a client (no MACs; the appliance VM has no NIC either):
     /// the appliance's console shows every one of these lines.
     ApplianceConsole(&'static [&'static str]),
+    /// The inventory comes from a real Ironic's API: its deploy ramdisk boots, the node
+    /// is moved to a ramdisk `active` in Ironic, Ironic is stopped, and the next boot is
+    /// the instance ramdisk all the same (see `ironic_live`).
+    IronicLive,
 }
 
 /// How the guest reaches the appliance.
@@ -256,6 +260,16 @@ pub const SCENARIOS: &[Scenario] = &[
         },
         network: Network::ProxyDhcp,
         appliance_log: Some("dhcp proxy-ack mac=52:54:00:00:00:09"),
+    },
+    Scenario {
+        name: "ironic-live",
+        firmware: Firmware::Bios,
+        macs: &[super::ironic_live::MAC],
+        appliance_args: &[],
+        expect: Expect::IronicLive,
+        network: Network::Socketpair,
+        // Checked by ironic_live itself, for the boot during the outage.
+        appliance_log: None,
     },
     Scenario {
         name: "dnsmasq-chain",

@@ -11,9 +11,13 @@ use clap::{Args, Parser, ValueEnum};
 #[command(name = "ipxe-config-appliance", version)]
 pub struct Cli {
     /// Inventory JSON (`{"nodes": […], "ports": […]}`, Ironic API shapes). Reloaded on
-    /// SIGHUP and when its modification time changes.
-    #[arg(long, value_name = "FILE")]
-    pub inventory: PathBuf,
+    /// SIGHUP, as soon as the file is closed after writing or renamed into place
+    /// (inotify), and when its modification time changes. Or give `--ironic-url`.
+    #[arg(long, value_name = "FILE", required_unless_present = "ironic_url", conflicts_with = "ironic_url")]
+    pub inventory: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub ironic: IronicArgs,
 
     #[command(flatten)]
     pub backend: BackendArgs,
@@ -100,6 +104,11 @@ pub struct Cli {
     #[arg(long, default_value_t = 80)]
     pub http_port: u16,
 
+    /// Serve Prometheus metrics at `http://ADDR:PORT/metrics` on a host socket (not the
+    /// appliance's own stack; off unless given). Bind it to a management address.
+    #[arg(long, value_name = "ADDR:PORT")]
+    pub metrics_listen: Option<std::net::SocketAddr>,
+
     #[command(flatten)]
     pub limits: LimitArgs,
 
@@ -134,6 +143,88 @@ pub struct FirmwareArgs {
     /// Most blocks a TFTP transfer has in flight (RFC 7440 windowsize granted).
     #[arg(long, value_name = "BLOCKS", default_value_t = 8, value_parser = clap::value_parser!(u64).range(1..=64))]
     pub tftp_window: u64,
+}
+
+/// Ironic's API as the inventory source.
+#[derive(Debug, Args)]
+pub struct IronicArgs {
+    /// Take the inventory from Ironic's API at URL (`http://ironic:6385`): a full sync
+    /// at start-up and every `--ironic-full-sync-seconds`, and a poll for changed nodes
+    /// every `--ironic-poll-ms`, in a background thread.
+    #[arg(long, value_name = "URL")]
+    pub ironic_url: Option<String>,
+    /// How to authenticate to Ironic.
+    #[arg(long, value_enum, default_value = "none", requires = "ironic_url")]
+    pub ironic_auth: AuthArg,
+    /// User for `--ironic-auth http-basic`.
+    #[arg(long, value_name = "NAME", required_if_eq("ironic_auth", "http-basic"))]
+    pub ironic_user: Option<String>,
+    /// File holding the password for `--ironic-auth http-basic` (one line).
+    #[arg(long, value_name = "FILE", required_if_eq("ironic_auth", "http-basic"))]
+    pub ironic_password_file: Option<PathBuf>,
+    /// Keystone's URL for `--ironic-auth keystone` (`https://keystone:5000`, with or
+    /// without `/v3`).
+    #[arg(long, value_name = "URL", required_if_eq("ironic_auth", "keystone"))]
+    pub keystone_url: Option<String>,
+    /// Application credential ID (with `--keystone-application-credential-secret-file`).
+    #[arg(long, value_name = "ID", conflicts_with = "keystone_username")]
+    pub keystone_application_credential_id: Option<String>,
+    /// File holding the application credential's secret.
+    #[arg(long, value_name = "FILE", requires = "keystone_application_credential_id")]
+    pub keystone_application_credential_secret_file: Option<PathBuf>,
+    /// Keystone user, for a password token (with `--keystone-password-file` and
+    /// `--keystone-project`).
+    #[arg(long, value_name = "NAME")]
+    pub keystone_username: Option<String>,
+    /// File holding the Keystone user's password.
+    #[arg(long, value_name = "FILE", requires = "keystone_username")]
+    pub keystone_password_file: Option<PathBuf>,
+    /// Project the password token is scoped to.
+    #[arg(long, value_name = "NAME", requires = "keystone_username")]
+    pub keystone_project: Option<String>,
+    /// Domain of the Keystone user.
+    #[arg(long, value_name = "NAME", default_value = "Default")]
+    pub keystone_user_domain: String,
+    /// Domain of the Keystone project.
+    #[arg(long, value_name = "NAME", default_value = "Default")]
+    pub keystone_project_domain: String,
+    /// Trust only the PEM certificates in FILE for Ironic's and Keystone's TLS (default:
+    /// the system's roots).
+    #[arg(long, value_name = "FILE", requires = "ironic_url")]
+    pub ironic_ca: Option<PathBuf>,
+    /// Serve only the nodes of this conductor group.
+    #[arg(long, value_name = "NAME", requires = "ironic_url")]
+    pub conductor_group: Option<String>,
+    /// Serve only the nodes of this shard.
+    #[arg(long, value_name = "NAME", requires = "ironic_url")]
+    pub shard: Option<String>,
+    /// Between polls for changed nodes: a change made in Ironic reaches requests within
+    /// about this long (plus one request's time).
+    #[arg(long, value_name = "MS", default_value_t = 250, value_parser = clap::value_parser!(u64).range(10..))]
+    pub ironic_poll_ms: u64,
+    /// Between full syncs (the only way to see deleted nodes and ports, and changed ports).
+    #[arg(long, value_name = "SECONDS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
+    pub ironic_full_sync_seconds: u64,
+    /// Between attempts while Ironic is unreachable.
+    #[arg(long, value_name = "MS", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(10..))]
+    pub ironic_retry_ms: u64,
+    /// Longest wait for one answer of Ironic's (or Keystone's).
+    #[arg(long, value_name = "MS", default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..))]
+    pub ironic_timeout_ms: u64,
+    /// Records per page of a full sync.
+    #[arg(long, value_name = "COUNT", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..))]
+    pub ironic_page_size: u64,
+}
+
+/// `--ironic-auth`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AuthArg {
+    /// No credentials (Ironic's `auth_strategy = noauth`).
+    None,
+    /// HTTP basic (`auth_strategy = http_basic`): `--ironic-user`, `--ironic-password-file`.
+    HttpBasic,
+    /// A Keystone v3 token: `--keystone-url` and an application credential or a password.
+    Keystone,
 }
 
 /// Exactly one network backend.

@@ -1,15 +1,18 @@
 //! `ipxe-config-appliance`: the appliance on a Linux host.
 //!
-//! Start-up loads the inventory, opens the network backend and allocates every buffer
-//! once; the loop then polls the appliance, waits for a frame with `poll(2)` for as long
-//! as smoltcp allows, checks the inventory file about once a second, and exits cleanly on
-//! SIGINT/SIGTERM.
+//! Start-up loads the inventory (a file, or a first sync with Ironic's API), opens the
+//! network backend and allocates every buffer once; the loop then polls the appliance,
+//! waits for a frame with `poll(2)` for as long as smoltcp allows, swaps in inventories
+//! that a reload or the Ironic sync thread finished, and exits cleanly on SIGINT/SIGTERM.
 
 mod backend;
 mod cli;
+mod ironic;
 mod log;
+mod metrics;
 mod reload;
 mod signals;
+mod watch;
 
 use std::process::ExitCode;
 use std::sync::OnceLock;
@@ -27,7 +30,8 @@ use smoltcp::time::{Duration, Instant};
 use smoltcp::wire::{EthernetAddress, Ipv4Cidr};
 
 use cli::{BootModeArg, Cli, ErrorEndingArg};
-use reload::{InventoryFile, InventoryLimits};
+use ironic::worker::{SyncStats, Update};
+use reload::{InventoryFile, InventoryLimits, Loaded};
 
 const DAY_MS: u64 = 86_400_000;
 
@@ -42,9 +46,10 @@ fn clock() -> Instant {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    // Kept for the process's life: the sync thread renders with settings borrowed from it.
+    let cli: &'static Cli = Box::leak(Box::new(Cli::parse()));
     log::install();
-    match run(&cli) {
+    match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
             ::log::error!("{message}");
@@ -192,31 +197,71 @@ fn appliance_capacity(cli: &Cli, settings: &ApplianceSettings) -> Result<Applian
     })
 }
 
-fn run(cli: &Cli) -> Result<(), String> {
+/// Where inventories come from after start-up.
+enum Source {
+    /// The `--inventory` file, reloaded when it changes or on SIGHUP; `watched` carries
+    /// what the inotify thread loaded.
+    File { file: InventoryFile, watched: Option<std::sync::mpsc::Receiver<watch::FileUpdate>> },
+    /// The Ironic sync thread's finished inventories.
+    Ironic { updates: std::sync::mpsc::Receiver<Update>, stats: std::sync::Arc<SyncStats> },
+}
+
+fn run(cli: &'static Cli) -> Result<(), String> {
     signals::install().map_err(|error| format!("cannot install signal handlers: {error}"))?;
     let limits = InventoryLimits {
         nodes: cli.capacity.max_nodes,
         ports: cli.capacity.max_ports,
         string_bytes: cli.capacity.string_pool_bytes,
     };
-    let base_url = BaseUrl::Server { address: cli.ip.0, port: cli.http_port }.to_string();
-    let config = config(cli, &base_url)?;
+    let base_url: &'static str = BaseUrl::Server { address: cli.ip.0, port: cli.http_port }.to_string().leak();
+    let config = config(cli, base_url)?;
     let settings = settings(cli)?;
     // A script must fit the body area of a connection's response buffer.
     let script_bytes = cli.limits.response_bytes.saturating_sub(HEAD_RESERVE);
-    let mut inventory = InventoryFile::open(&cli.inventory, limits, &config, script_bytes)
-        .map_err(|error| format!("inventory {}: {error}", cli.inventory.display()))?;
-    {
-        let loaded = inventory.inventory();
-        ::log::info!(
-            "inventory {}: {} nodes, {} PXE ports, {} string bytes{}",
-            cli.inventory.display(),
-            loaded.node_count(),
-            loaded.port_count(),
-            loaded.string_bytes(),
-            reload::quarantine_report(&loaded)
-        );
-    }
+    let (mut current, mut source) = match (&cli.inventory, &cli.ironic.ironic_url) {
+        (Some(path), _) => {
+            let (file, loaded) = InventoryFile::open(path, limits, &config, script_bytes)
+                .map_err(|error| format!("inventory {}: {error}", path.display()))?;
+            {
+                let inventory = loaded.inventory();
+                ::log::info!(
+                    "inventory {}: {} nodes, {} PXE ports, {} string bytes{}",
+                    path.display(),
+                    inventory.node_count(),
+                    inventory.port_count(),
+                    inventory.string_bytes(),
+                    reload::quarantine_report(&inventory)
+                );
+            }
+            let watched = match watch::watch(path, limits, config, script_bytes) {
+                Ok(updates) => Some(updates),
+                Err(error) => {
+                    ::log::warn!("cannot watch {} with inotify ({error}); checking it every second", path.display());
+                    None
+                }
+            };
+            (loaded, Source::File { file, watched })
+        }
+        (None, Some(url)) => {
+            let build = Box::new(move |json: &[u8]| Loaded::from_json(json, limits, &config, script_bytes));
+            let started = ironic::setup::start(url, &cli.ironic, build)?;
+            log_synced(&started.first, &started.report);
+            (started.first, Source::Ironic { updates: started.updates, stats: started.stats })
+        }
+        (None, None) => return Err("give --inventory or --ironic-url".into()),
+    };
+    let metrics = match cli.metrics_listen {
+        Some(address) => {
+            let sync = match &source {
+                Source::Ironic { stats, .. } => Some(std::sync::Arc::clone(stats)),
+                Source::File { .. } => None,
+            };
+            let metrics = metrics::Metrics::new(sync);
+            metrics::serve(address, metrics.clone()).map_err(|error| format!("--metrics-listen {address}: {error}"))?;
+            Some(metrics)
+        }
+        None => None,
+    };
     let (mut device, backend_name) =
         backend::open(&cli.backend).map_err(|error| format!("cannot open the network backend: {error}"))?;
     let buffers = appliance_capacity(cli, &settings)?;
@@ -224,10 +269,40 @@ fn run(cli: &Cli) -> Result<(), String> {
         Some(root) => {
             let files =
                 DirectoryFiles::open(root).map_err(|error| format!("--http-root {}: {error}", root.display()))?;
-            serve(settings, buffers, files, &mut device, backend_name, &config, &mut inventory)
+            serve(
+                settings,
+                buffers,
+                files,
+                &mut device,
+                backend_name,
+                &config,
+                &mut current,
+                &mut source,
+                metrics.as_ref(),
+            )
         }
-        None => serve(settings, buffers, NoFiles, &mut device, backend_name, &config, &mut inventory),
+        None => serve(
+            settings,
+            buffers,
+            NoFiles,
+            &mut device,
+            backend_name,
+            &config,
+            &mut current,
+            &mut source,
+            metrics.as_ref(),
+        ),
     }
+}
+
+fn log_synced(loaded: &Loaded, report: &str) {
+    let inventory = loaded.inventory();
+    ::log::info!(
+        "inventory synced from Ironic ({report}): {} nodes, {} PXE ports{}",
+        inventory.node_count(),
+        inventory.port_count(),
+        reload::quarantine_report(&inventory)
+    );
 }
 
 #[allow(clippy::too_many_arguments)] // reason: the start-up values, each used once; a struct would only rename them
@@ -238,7 +313,9 @@ fn serve<F: FileSource<File: 'static>>(
     device: &mut backend::FrameDevice,
     backend_name: &str,
     config: &RenderConfig<'_>,
-    inventory: &mut InventoryFile,
+    current: &mut Loaded,
+    source: &mut Source,
+    metrics: Option<&metrics::Metrics>,
 ) -> Result<(), String> {
     let (storage, files) = leak_buffers(&capacity, files);
     let mut appliance =
@@ -264,16 +341,46 @@ fn serve<F: FileSource<File: 'static>>(
     let mut next_check = clock() + RELOAD_CHECK;
     while !signals::stop_requested() {
         let now = clock();
-        appliance.poll(now, device, &inventory.inventory(), config);
-        if let Some(error) = device.failure() {
-            return Err(format!("network link failed: {error}"));
-        }
         let hangup = signals::take_reload();
-        if hangup || (now >= next_check && inventory.changed_on_disk()) {
-            reload(inventory, config, hangup);
+        match source {
+            Source::File { file, watched } => {
+                // Before the poll, so a request that woke the loop sees the new file.
+                while let Some(update) = watched.as_ref().and_then(|updates| updates.try_recv().ok()) {
+                    file.watched(update.modified);
+                    swap(file, current, update.loaded, "file replaced");
+                }
+                if hangup || (now >= next_check && file.changed_on_disk()) {
+                    reload(file, current, config, hangup);
+                }
+            }
+            Source::Ironic { updates, stats } => {
+                // Before the poll, so a request that woke the loop sees the newest sync.
+                while let Ok(update) = updates.try_recv() {
+                    *current = update.loaded;
+                    log_synced(current, &update.report);
+                }
+                if hangup {
+                    let age = stats.age_seconds().map_or("none yet".to_owned(), |age| format!("{age:.1} s ago"));
+                    ::log::info!("SIGHUP: the inventory follows Ironic (last good sync {age}), nothing to reload");
+                }
+            }
         }
         if now >= next_check {
             next_check = now + RELOAD_CHECK;
+            if let Some(metrics) = metrics {
+                let inventory = current.inventory();
+                metrics.publish(metrics::Snapshot {
+                    requests: appliance.request_counts().clone(),
+                    leases: appliance.leases_bound(now),
+                    nodes: inventory.node_count(),
+                    ports: inventory.port_count(),
+                    quarantined: inventory.quarantined_count(),
+                });
+            }
+        }
+        appliance.poll(now, device, &current.inventory(), config);
+        if let Some(error) = device.failure() {
+            return Err(format!("network link failed: {error}"));
         }
         let delay = appliance.poll_delay(clock()).map_or(RELOAD_CHECK, |delay| delay.min(RELOAD_CHECK));
         if delay > Duration::ZERO {
@@ -284,22 +391,31 @@ fn serve<F: FileSource<File: 'static>>(
     Ok(())
 }
 
-fn reload(inventory: &mut InventoryFile, config: &RenderConfig<'_>, hangup: bool) {
+fn reload(file: &mut InventoryFile, current: &mut Loaded, config: &RenderConfig<'_>, hangup: bool) {
     let why = if hangup { "SIGHUP" } else { "file changed" };
-    match inventory.reload(config) {
-        Ok(()) => {
-            let loaded = inventory.inventory();
+    let loaded = file.reload(config);
+    swap(file, current, loaded, why);
+}
+
+/// Swaps a loaded file in, or keeps the current inventory and says why not.
+fn swap(file: &InventoryFile, current: &mut Loaded, loaded: Result<Loaded, reload::ReloadError>, why: &str) {
+    match loaded {
+        Ok(loaded) => {
+            *current = loaded;
+            let inventory = current.inventory();
             ::log::info!(
                 "inventory reloaded ({why}): {} nodes, {} PXE ports{}",
-                loaded.node_count(),
-                loaded.port_count(),
-                reload::quarantine_report(&loaded)
+                inventory.node_count(),
+                inventory.port_count(),
+                reload::quarantine_report(&inventory)
             );
         }
-        Err(error) => ::log::error!(
-            "inventory {} not reloaded ({why}), keeping the previous one: {error}",
-            inventory.path().display()
-        ),
+        Err(error) => {
+            ::log::error!(
+                "inventory {} not reloaded ({why}), keeping the previous one: {error}",
+                file.path().display()
+            );
+        }
     }
 }
 

@@ -1,8 +1,8 @@
-//! The inventory file: loaded whole into fresh buffers, swapped in only when valid.
+//! Inventories loaded whole into fresh buffers, swapped in only when valid.
 //!
-//! A reload (SIGHUP, or the file's modification time changed) loads the new document
-//! beside the current one; on success the new buffers replace the old, on failure the
-//! old inventory stays and the load error is logged. Allocation happens here, once per
+//! A reload (SIGHUP, the file changed (inotify, or its modification time), or an Ironic sync) loads the new document beside
+//! the current one; on success the new buffers replace the old, on failure the old
+//! inventory stays and the load error is logged. Allocation happens here, once per
 //! reload, never per request.
 
 use std::fmt;
@@ -46,16 +46,37 @@ impl fmt::Display for ReloadError {
     }
 }
 
-/// A loaded inventory and the buffers it lives in.
-struct Loaded {
+/// A loaded inventory and the buffers it lives in: what a reload or an Ironic sync
+/// builds aside and the main loop swaps in whole.
+pub struct Loaded {
     buffers: HeapInventoryBuffers,
     extent: Extent,
 }
 
 impl Loaded {
-    /// Reads and loads `path`; nodes whose scripts (with `config`) would not fit
+    /// Loads the document `json`; nodes whose scripts (with `config`) would not fit
     /// `script_bytes` are quarantined, so no request can meet a script larger than the
     /// response buffer (which would be a 500).
+    pub fn from_json(
+        json: &[u8],
+        capacity: InventoryLimits,
+        config: &RenderConfig<'_>,
+        script_bytes: usize,
+    ) -> Result<Self, ReloadError> {
+        // Every pooled string comes from a JSON string of the document with two quotes
+        // around it, so its length always suffices for the pool (length headers included).
+        let string_bytes = capacity.string_bytes.unwrap_or(json.len()).max(64);
+        let mut buffers =
+            HeapInventoryBuffers::new(InventoryCapacity::new(capacity.nodes, capacity.ports, string_bytes))
+                .ok_or(ReloadError::Capacity)?;
+        let mut scratch = vec![0u8; script_bytes];
+        let fit = ScriptFit { config, scratch: &mut scratch };
+        let extent = buffers.load_fitted(json, fit).map_err(ReloadError::Load)?.extent();
+        // Keep only what the inventory uses.
+        buffers.shrink_to(extent);
+        Ok(Loaded { buffers, extent })
+    }
+
     fn read(
         path: &Path,
         capacity: InventoryLimits,
@@ -63,28 +84,21 @@ impl Loaded {
         script_bytes: usize,
     ) -> Result<Self, ReloadError> {
         let json = std::fs::read(path).map_err(ReloadError::Read)?;
-        // Every pooled string comes from a JSON string of the file with two quotes around
-        // it, so the file's length always suffices for the pool (length headers included).
-        let string_bytes = capacity.string_bytes.unwrap_or(json.len()).max(64);
-        let mut buffers =
-            HeapInventoryBuffers::new(InventoryCapacity::new(capacity.nodes, capacity.ports, string_bytes))
-                .ok_or(ReloadError::Capacity)?;
-        let mut scratch = vec![0u8; script_bytes];
-        let fit = ScriptFit { config, scratch: &mut scratch };
-        let extent = buffers.load_fitted(&json, fit).map_err(ReloadError::Load)?.extent();
-        // Keep only what the inventory uses.
-        buffers.shrink_to(extent);
-        Ok(Loaded { buffers, extent })
+        Self::from_json(&json, capacity, config, script_bytes)
+    }
+
+    /// The inventory.
+    pub fn inventory(&self) -> Inventory<'_> {
+        self.buffers.inventory(self.extent)
     }
 }
 
-/// The current inventory and the file it comes from.
+/// The inventory file: where the current inventory comes from in file mode.
 pub struct InventoryFile {
     path: PathBuf,
     capacity: InventoryLimits,
     /// The largest script a response can carry (the response buffer's body area).
     script_bytes: usize,
-    current: Loaded,
     modified: Option<SystemTime>,
 }
 
@@ -96,15 +110,10 @@ impl InventoryFile {
         capacity: InventoryLimits,
         config: &RenderConfig<'_>,
         script_bytes: usize,
-    ) -> Result<Self, ReloadError> {
+    ) -> Result<(Self, Loaded), ReloadError> {
         let modified = modified(path);
         let current = Loaded::read(path, capacity, config, script_bytes)?;
-        Ok(InventoryFile { path: path.to_path_buf(), capacity, script_bytes, current, modified })
-    }
-
-    /// The current inventory.
-    pub fn inventory(&self) -> Inventory<'_> {
-        self.current.buffers.inventory(self.current.extent)
+        Ok((InventoryFile { path: path.to_path_buf(), capacity, script_bytes, modified }, current))
     }
 
     /// Whether the file's modification time differs from the loaded one's.
@@ -112,14 +121,18 @@ impl InventoryFile {
         modified(&self.path) != self.modified
     }
 
-    /// Loads the file again; keeps the current inventory if that fails.
-    pub fn reload(&mut self, config: &RenderConfig<'_>) -> Result<(), ReloadError> {
+    /// Loads the file again, for the caller to swap in.
+    pub fn reload(&mut self, config: &RenderConfig<'_>) -> Result<Loaded, ReloadError> {
         // Taken before reading, so a write racing the read triggers one more reload.
         let modified_before = modified(&self.path);
         // Remembered even on failure: a broken file is reported once, not every second.
         self.modified = modified_before;
-        self.current = Loaded::read(&self.path, self.capacity, config, self.script_bytes)?;
-        Ok(())
+        Loaded::read(&self.path, self.capacity, config, self.script_bytes)
+    }
+
+    /// Takes a load the watcher made: its modification time becomes the loaded one's.
+    pub fn watched(&mut self, modified: Option<SystemTime>) {
+        self.modified = modified;
     }
 
     /// The file's path.
@@ -149,7 +162,8 @@ pub fn quarantine_report(inventory: &Inventory<'_>) -> String {
     report
 }
 
-fn modified(path: &Path) -> Option<SystemTime> {
+/// The file's modification time, if it can be read.
+pub fn modified(path: &Path) -> Option<SystemTime> {
     std::fs::metadata(path).and_then(|meta| meta.modified()).ok()
 }
 
