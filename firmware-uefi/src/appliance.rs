@@ -5,6 +5,7 @@ use core::ptr::addr_of_mut;
 use core::sync::atomic::{AtomicBool, Ordering};
 
 use ipxe_config::{InventoryBuffers, InventoryCapacity, InventoryStorage, NodeRecord, PortRecord};
+use ipxe_config_server::dhcp::bootfile::{ArchBootFile, DEFAULT_BOOT_FILES};
 use ipxe_config_server::http::response::HEAD_RESERVE;
 use ipxe_config_server::ApplianceBuffers;
 
@@ -23,6 +24,9 @@ const RESPONSE: usize = 8192;
 pub const LEASES: usize = 1024;
 /// The largest script: a response buffer less its head.
 pub const SCRIPT_BYTES: usize = RESPONSE - HEAD_RESERVE;
+
+/// The architecture map: `appliance.conf`'s `boot_file` lines, then the defaults.
+pub const BOOT_FILE_SLOTS: usize = crate::config::MAX_BOOT_FILES + DEFAULT_BOOT_FILES.len();
 
 /// The fleet the inventory buffers hold.
 pub const FLEET: InventoryCapacity = InventoryCapacity::for_fleet(2048, 8192);
@@ -49,6 +53,7 @@ pub struct Memory {
     pub config_file: &'static mut [u8; CONFIG_FILE_BYTES],
     pub script: &'static mut [u8; SCRIPT_BYTES],
     pub base_url: &'static mut heapless::String<64>,
+    pub boot_files: &'static mut [ArchBootFile; BOOT_FILE_SLOTS],
 }
 
 static mut APPLIANCE: Buffers = Buffers::new();
@@ -60,6 +65,7 @@ static mut INVENTORY_FILE: [u8; INVENTORY_FILE_BYTES] = [0; INVENTORY_FILE_BYTES
 static mut CONFIG_FILE: [u8; CONFIG_FILE_BYTES] = [0; CONFIG_FILE_BYTES];
 static mut SCRIPT: [u8; SCRIPT_BYTES] = [0; SCRIPT_BYTES];
 static mut BASE_URL: heapless::String<64> = heapless::String::new();
+static mut BOOT_FILES: [ArchBootFile; BOOT_FILE_SLOTS] = [ArchBootFile { arch: 0, file: "" }; BOOT_FILE_SLOTS];
 
 static TAKEN: AtomicBool = AtomicBool::new(false);
 
@@ -83,6 +89,7 @@ pub fn take_memory() -> Option<Memory> {
             config_file: &mut *addr_of_mut!(CONFIG_FILE),
             script: &mut *addr_of_mut!(SCRIPT),
             base_url: &mut *addr_of_mut!(BASE_URL),
+            boot_files: &mut *addr_of_mut!(BOOT_FILES),
         })
     }
 }

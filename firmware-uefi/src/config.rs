@@ -48,6 +48,62 @@ pub struct FirmwareConfig<'c> {
     pub error_pause_seconds: u16,
     /// `error_ending = retry|exit|reboot` (default `reboot`).
     pub error_ending: Ending,
+    /// `tftp = off` turns the TFTP server off (default on: the machines a firmware
+    /// appliance boots mostly have PXE ROMs, not iPXE).
+    pub tftp: bool,
+    /// `boot_file = ARCH=FILE` lines, in file order; they go before the library's
+    /// default architecture map, so they win.
+    pub boot_files: BootFiles<'c>,
+}
+
+/// Most `boot_file` lines a file may hold: more than every architecture RFC 4578 and
+/// IANA name that iPXE builds for.
+pub const MAX_BOOT_FILES: usize = 16;
+
+/// The `boot_file` lines: (architecture, file under the artifacts folder; empty: that
+/// architecture gets no answer).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BootFiles<'c> {
+    entries: [(u16, &'c str); MAX_BOOT_FILES],
+    len: usize,
+}
+
+impl<'c> BootFiles<'c> {
+    const EMPTY: Self = BootFiles { entries: [(0, ""); MAX_BOOT_FILES], len: 0 };
+
+    /// The entries, in file order.
+    pub fn as_slice(&self) -> &[(u16, &'c str)] {
+        self.entries.get(..self.len).unwrap_or_default()
+    }
+
+    fn push(&mut self, entry: (u16, &'c str)) -> Result<(), &'static str> {
+        let slot = self.entries.get_mut(self.len).ok_or("more than 16 boot_file lines")?;
+        *slot = entry;
+        self.len += 1;
+        Ok(())
+    }
+}
+
+/// Longest boot file name: option 67 holds 255 bytes, and HTTP Boot's is a URL.
+const MAX_BOOT_FILE_NAME: usize = 200;
+
+/// `ARCH=FILE` with the host binary's `--boot-file` rules: a leading `/` is dropped; the
+/// file is a plain relative path (no empty, `.`-leading or `..` segment) of URL-safe
+/// characters, since it goes into option 67 and, for HTTP Boot, into a URL unescaped.
+fn parse_boot_file(value: &str) -> Result<(u16, &str), &'static str> {
+    let (arch, file) = value.split_once('=').ok_or("expected ARCH=FILE (7=snponly.efi) or ARCH= for none")?;
+    let arch = arch.trim().parse().map_err(|_| "the architecture is a number from 0 to 65535 (DHCP option 93)")?;
+    let file = file.trim();
+    let file = file.strip_prefix('/').unwrap_or(file);
+    let plain_segment = |segment: &str| {
+        !segment.is_empty()
+            && !segment.starts_with('.')
+            && segment.bytes().all(|b| b.is_ascii_alphanumeric() || b"-._~+".contains(&b))
+    };
+    if !file.is_empty() && (file.len() > MAX_BOOT_FILE_NAME || !file.split('/').all(plain_segment)) {
+        return Err("the file is a plain path under the artifacts folder (letters, digits, - . _ ~ / +; no segment starting with a dot), at most 200 bytes");
+    }
+    Ok((arch, file))
 }
 
 /// The DHCP server's pool.
@@ -135,6 +191,8 @@ pub fn parse(bytes: &[u8]) -> Result<FirmwareConfig<'_>, ConfigError<'_>> {
         boot_mode_uefi: false,
         error_pause_seconds: 10,
         error_ending: Ending::Reboot,
+        tftp: true,
+        boot_files: BootFiles::EMPTY,
     };
     for (index, raw) in text.lines().enumerate() {
         let line = index + 1;
@@ -201,6 +259,8 @@ pub fn parse(bytes: &[u8]) -> Result<FirmwareConfig<'_>, ConfigError<'_>> {
                     _ => return Err(bad("expected retry, exit or reboot")),
                 };
             }
+            "tftp" => config.tftp = parse_bool(value).ok_or(bad("expected on or off"))?,
+            "boot_file" => config.boot_files.push(parse_boot_file(value).map_err(bad)?).map_err(bad)?,
             _ => return Err(bad("unknown key")),
         }
     }
@@ -243,6 +303,51 @@ mod tests {
         assert_eq!(parse(b"gateway = 10.99.0.254\n").unwrap_err().problem, "no ip = line (the appliance's address)");
         assert!(parse(b"ip 10.99.0.1/24\n").unwrap_err().to_string().starts_with("line 1: "));
         assert!(parse(b"\xff").is_err());
+    }
+
+    #[test]
+    fn tftp_is_on_unless_turned_off() {
+        assert!(parse(b"ip = 10.99.0.1/24\n").unwrap().tftp);
+        assert!(!parse(b"ip = 10.99.0.1/24\ntftp = off\n").unwrap().tftp);
+        assert!(parse(b"ip = 10.99.0.1/24\ntftp = yes\n").unwrap().tftp);
+        let error = parse(b"ip = 10.99.0.1/24\ntftp = maybe\n").unwrap_err();
+        assert_eq!((error.line, error.key, error.problem), (2, "tftp", "expected on or off"));
+    }
+
+    #[test]
+    fn boot_files_keep_their_order_and_may_name_none() {
+        let text = b"ip = 10.99.0.1/24\nboot_file = 7=ipxe.efi\nboot_file = 0=\nboot_file = 11 = /arm64/snp.efi\n";
+        let config = parse(text).unwrap();
+        assert_eq!(config.boot_files.as_slice(), &[(7, "ipxe.efi"), (0, ""), (11, "arm64/snp.efi")]);
+        assert!(parse(b"ip = 10.99.0.1/24\n").unwrap().boot_files.as_slice().is_empty());
+    }
+
+    #[test]
+    fn bad_boot_files_name_their_line_and_key() {
+        for (value, problem) in [
+            ("snponly.efi", "expected ARCH=FILE"),
+            ("x86=snponly.efi", "the architecture is a number"),
+            ("65536=snponly.efi", "the architecture is a number"),
+            ("7=../EFI/BOOT/BOOTX64.EFI", "the file is a plain path"),
+            ("7=.hidden", "the file is a plain path"),
+            ("7=a//b", "the file is a plain path"),
+            ("7=snp only.efi", "the file is a plain path"),
+            ("7=snp?.efi", "the file is a plain path"),
+            ("7=a\\b", "the file is a plain path"),
+        ] {
+            let text = format!("ip = 10.99.0.1/24\n\nboot_file = {value}\n");
+            let error = parse(text.as_bytes()).unwrap_err();
+            assert_eq!((error.line, error.key), (3, "boot_file"), "{value}");
+            assert!(error.problem.starts_with(problem), "{value}: {}", error.problem);
+            assert!(error.to_string().starts_with("line 3: boot_file: "), "{error}");
+        }
+        let long = format!("ip = 10.99.0.1/24\nboot_file = 7={}\n", "a".repeat(201));
+        assert_eq!(parse(long.as_bytes()).unwrap_err().key, "boot_file");
+        let many: String = core::iter::once("ip = 10.99.0.1/24\n".to_owned())
+            .chain((0..=MAX_BOOT_FILES).map(|arch| format!("boot_file = {arch}=snponly.efi\n")))
+            .collect();
+        let error = parse(many.as_bytes()).unwrap_err();
+        assert_eq!((error.line, error.key, error.problem), (18, "boot_file", "more than 16 boot_file lines"));
     }
 
     #[test]

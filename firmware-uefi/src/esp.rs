@@ -88,6 +88,15 @@ pub fn read_whole<'b>(root: &mut Directory, path: &str, buf: &'b mut [u8]) -> Re
     }
 }
 
+/// Whether `relative` (a `/`-separated path under [`ARTIFACTS_FOLDER`]) is a file there.
+pub fn artifact_exists(root: &mut Directory, relative: &str) -> bool {
+    let mut full = heapless::String::<{ MAX_UCS2_PATH }>::new();
+    full.push_str(ARTIFACTS_FOLDER).is_ok()
+        && full.push('\\').is_ok()
+        && full.push_str(relative).is_ok()
+        && open_regular(root, &full).is_ok()
+}
+
 /// The artifacts folder as a file source.
 pub struct EspFiles {
     root: Directory,

@@ -36,6 +36,7 @@ fn main() -> uefi::Status {
 #[cfg(not(target_os = "uefi"))]
 fn main() {
     // Keeps the parser linked (and linted) in host builds.
-    let _ = config::parse(b"ip = 10.99.0.1/24\n").map(|parsed| config::default_range(parsed.ip.0, parsed.ip.1));
+    let _ = config::parse(b"ip = 10.99.0.1/24\n")
+        .map(|parsed| (config::default_range(parsed.ip.0, parsed.ip.1), parsed.boot_files.as_slice().len()));
     println!("ipxe-config-uefi is a UEFI application: build it with --target x86_64-unknown-uefi");
 }

@@ -3,14 +3,15 @@
 use core::fmt::Write;
 
 use ipxe_config::{BaseUrl, BootMode, ErrorEnding, Inventory, InventoryStorage, RenderConfig, ScriptFit};
-use ipxe_config_server::{Appliance, ApplianceSettings, DhcpSettings, KnownMacUrl};
+use ipxe_config_server::dhcp::bootfile::{ArchBootFile, DEFAULT_BOOT_FILES};
+use ipxe_config_server::{Appliance, ApplianceSettings, DhcpSettings, KnownMacUrl, TftpSettings};
 use smoltcp::time::Duration;
 use smoltcp::wire::{EthernetAddress, Ipv4Cidr};
 use uefi::boot::{self, EventType, TimerTrigger, Tpl};
 use uefi::proto::media::file::Directory;
 use uefi::Status;
 
-use crate::appliance::{take_memory, Memory, CONNECTIONS, LEASES};
+use crate::appliance::{take_memory, Memory, BOOT_FILE_SLOTS, CONNECTIONS, LEASES};
 use crate::config::{self, DhcpChoice, Ending, FirmwareConfig};
 use crate::esp::{self, EspFiles};
 use crate::snp::{self, SnpDevice};
@@ -79,6 +80,7 @@ fn start(memory: Memory) -> Result<Never, Halt> {
         config_file,
         script,
         base_url,
+        boot_files,
     } = memory;
     let mut volume = boot::get_image_file_system(boot::image_handle()).map_err(|error| {
         halted(format_args!("cannot open the volume this image was loaded from: {:?}", error.status()))
@@ -96,7 +98,8 @@ fn start(memory: Memory) -> Result<Never, Halt> {
     render.validate().map_err(|error| halted(format_args!("{}: {error}", esp::CONFIG_FILE)))?;
 
     let (mut device, nic) = snp::open(nic).map_err(|error| halted(format_args!("{error}")))?;
-    let settings = settings(&config, EthernetAddress(nic.mac))?;
+    let boot_files = boot_file_map(&config, boot_files);
+    let settings = settings(&config, EthernetAddress(nic.mac), boot_files)?;
     log::info!(
         "nic mac={} filters={:#x} ({} handles connected)",
         ipxe_config::PortAddress(nic.mac),
@@ -139,26 +142,85 @@ fn start(memory: Memory) -> Result<Never, Halt> {
         log::warn!("node {uuid} quarantined: {why}");
     }
 
+    if settings.dhcp.is_some() {
+        check_boot_files(&mut root, boot_files, settings.tftp.is_some());
+    }
     let (storage, files) = buffers.split(EspFiles::new(root));
     let mut appliance = Appliance::new(settings, storage, files, &mut device, clock::now())
         .map_err(|error| halted(format_args!("cannot start: {error}")))?;
     let dhcp = settings.dhcp.map(|dhcp| (dhcp.first, dhcp.last));
     match dhcp {
         Some((first, last)) => log::info!(
-            "ready ip={} mac={} backend=uefi-snp http_port={} dhcp={first}-{last} connections={CONNECTIONS}",
+            "ready ip={} mac={} backend=uefi-snp http_port={} dhcp={first}-{last} tftp={} connections={CONNECTIONS}",
             settings.ip,
             ipxe_config::PortAddress(settings.mac.0),
-            settings.http_port
+            settings.http_port,
+            on_off(settings.tftp.is_some())
         ),
         None => log::info!(
-            "ready ip={} mac={} backend=uefi-snp http_port={} dhcp=off connections={CONNECTIONS}",
+            "ready ip={} mac={} backend=uefi-snp http_port={} dhcp=off tftp={} connections={CONNECTIONS}",
             settings.ip,
             ipxe_config::PortAddress(settings.mac.0),
-            settings.http_port
+            settings.http_port,
+            on_off(settings.tftp.is_some())
         ),
     }
     // The volume's protocol stays open for the artifacts' file handles.
     serve(&mut appliance, &mut device, &inventory, &render, &volume)
+}
+
+fn on_off(on: bool) -> &'static str {
+    if on {
+        "on"
+    } else {
+        "off"
+    }
+}
+
+/// The architecture map in its static slots: the file's `boot_file` lines first (the
+/// first entry for an architecture wins), then the library's defaults.
+fn boot_file_map(
+    config: &FirmwareConfig<'static>,
+    slots: &'static mut [ArchBootFile; BOOT_FILE_SLOTS],
+) -> &'static [ArchBootFile] {
+    let entries = config
+        .boot_files
+        .as_slice()
+        .iter()
+        .map(|&(arch, file)| ArchBootFile { arch, file })
+        .chain(DEFAULT_BOOT_FILES.iter().copied());
+    let mut len = 0;
+    for (slot, entry) in slots.iter_mut().zip(entries) {
+        *slot = entry;
+        len += 1;
+    }
+    let slots: &'static [ArchBootFile] = slots;
+    slots.get(..len).unwrap_or_default()
+}
+
+/// Warns, at start-up rather than when a machine fails to boot, about each boot file
+/// the map names that is not in the artifacts folder; one line per architecture that
+/// the map answers.
+fn check_boot_files(root: &mut Directory, map: &[ArchBootFile], tftp: bool) {
+    for (index, entry) in map.iter().enumerate() {
+        let first_for_arch = map.iter().position(|other| other.arch == entry.arch) == Some(index);
+        if !first_for_arch || entry.file.is_empty() {
+            continue;
+        }
+        if esp::artifact_exists(root, entry.file) {
+            log::info!("boot file arch={} file={}", entry.arch, entry.file);
+        } else {
+            log::warn!(
+                "boot file arch={} file={} is not in {}: firmware of that architecture will not boot",
+                entry.arch,
+                entry.file,
+                esp::ARTIFACTS_FOLDER
+            );
+        }
+    }
+    if !tftp {
+        log::info!("tftp off (tftp = off): PXE firmware gets no boot file from this appliance, HTTP Boot still does");
+    }
 }
 
 fn render_config<'c>(config: &FirmwareConfig<'c>, base_url: &'c str) -> RenderConfig<'c> {
@@ -181,13 +243,19 @@ fn render_config<'c>(config: &FirmwareConfig<'c>, base_url: &'c str) -> RenderCo
     }
 }
 
-fn settings(config: &FirmwareConfig<'_>, mac: EthernetAddress) -> Result<ApplianceSettings, Halt> {
+fn settings(
+    config: &FirmwareConfig<'_>,
+    mac: EthernetAddress,
+    boot_files: &'static [ArchBootFile],
+) -> Result<ApplianceSettings, Halt> {
     let (address, prefix) = config.ip;
     let mut settings = ApplianceSettings::new(mac, Ipv4Cidr::new(address, prefix));
     settings.gateway = config.gateway;
     settings.http_port = config.http_port;
     settings.router_advertisements = config.router_advertisements;
     settings.clock = Some(clock::now);
+    // The defaults (2 transfers of a 4-block window) are what the static buffers hold.
+    settings.tftp = config.tftp.then_some(TftpSettings::DEFAULT);
     // Varies per boot: the counter's low bits at this point, mixed with the MAC.
     let mac_bits = mac.0.iter().fold(0u64, |bits, byte| bits << 8 | u64::from(*byte));
     settings.random_seed = (clock::now().total_micros().unsigned_abs()).wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ mac_bits;
@@ -212,6 +280,7 @@ fn settings(config: &FirmwareConfig<'_>, mac: EthernetAddress) -> Result<Applian
         let mut dhcp = DhcpSettings::new(first, last);
         dhcp.router = config.gateway;
         dhcp.unknown_mac_chain = config.unknown_mac_chain;
+        dhcp.boot_files = boot_files;
         dhcp.known_mac_url =
             if config.script_key_port_address { KnownMacUrl::PortAddress } else { KnownMacUrl::NodeUuid };
         settings.dhcp = Some(dhcp);

@@ -3,8 +3,10 @@
 //! Builds `ipxe-config-uefi.efi` (release, `x86_64-unknown-uefi`), checks it against its
 //! size budget, and writes a raw disk image: a GPT with one EFI System Partition holding
 //! `EFI/BOOT/BOOTX64.EFI` (the path firmware boots from removable media) and
-//! `ipxe-config/` with `appliance.conf`, `inventory.json` and `artifacts/`. The image can
-//! be written to a USB stick with `dd`, or given to QEMU as a disk.
+//! `ipxe-config/` with `appliance.conf`, `inventory.json` and `artifacts/`. The artifacts
+//! always include Debian's iPXE binaries for PXE and HTTP Boot firmware (see
+//! [`IPXE_BINARIES`]), so the default image boots a machine whose ROM is not iPXE. The
+//! image can be written to a USB stick with `dd`, or given to QEMU as a disk.
 //!
 //! The FAT file system is made by Debian's `mkfs.fat` and filled with `mtools`, the
 //! partition table written by `sfdisk`: no file-system code of our own. Volume ID and
@@ -17,6 +19,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use crate::cmd::{cargo, describe, run, workspace_root};
+use crate::qemu_boot::prereqs::{SNPONLY_EFI, UNDIONLY_KPXE};
 
 /// The Rust target the booted image is built for.
 pub const UEFI_TARGET: &str = "x86_64-unknown-uefi";
@@ -44,6 +47,23 @@ pub const DEFAULT_CONFIG: &str = "\
 ip = 10.99.0.1/24
 dhcp_range = 10.99.0.100-10.99.0.199
 ";
+
+/// The iPXE binaries every image's artifacts get, under the names the appliance's default
+/// architecture map hands firmware (`undionly.kpxe` for BIOS PXE, `snponly.efi` for
+/// x86-64 UEFI PXE and HTTP Boot): Debian's `ipxe` package, a qemu-boot prerequisite.
+pub const IPXE_BINARIES: [(&str, &str); 2] = [("snponly.efi", SNPONLY_EFI), ("undionly.kpxe", UNDIONLY_KPXE)];
+
+/// `artifacts` with [`IPXE_BINARIES`] added, unless it has a file of the same name
+/// already (the operator's own build of iPXE wins), sorted by name.
+pub fn with_ipxe_binaries(mut artifacts: Vec<(String, PathBuf)>) -> Vec<(String, PathBuf)> {
+    for (name, path) in IPXE_BINARIES {
+        if !artifacts.iter().any(|(given, _)| given == name) {
+            artifacts.push((name.to_owned(), PathBuf::from(path)));
+        }
+    }
+    artifacts.sort();
+    artifacts
+}
 
 /// What goes into an image.
 pub struct ImageSpec {
@@ -239,9 +259,8 @@ pub fn run_command(options: &Options) -> Result<(), String> {
                 artifacts.push((name, path));
             }
         }
-        artifacts.sort();
     }
-    let spec = ImageSpec { efi: efi.clone(), config, inventory, artifacts };
+    let spec = ImageSpec { efi: efi.clone(), config, inventory, artifacts: with_ipxe_binaries(artifacts) };
     let out = options.out.clone().unwrap_or_else(|| workspace_root().join("target/ipxe-config-uefi.img"));
     write_image(&spec, &out)?;
     println!(
@@ -312,6 +331,23 @@ mod tests {
         })();
         let _ = fs::remove_dir_all(&dir);
         result
+    }
+
+    #[test]
+    fn the_ipxe_binaries_join_the_artifacts_unless_given() {
+        let given =
+            vec![("vmlinuz".to_owned(), PathBuf::from("/k")), ("snponly.efi".to_owned(), PathBuf::from("/mine"))];
+        let names: Vec<(String, PathBuf)> = with_ipxe_binaries(given);
+        assert_eq!(
+            names,
+            [
+                ("snponly.efi".to_owned(), PathBuf::from("/mine")),
+                ("undionly.kpxe".to_owned(), PathBuf::from(UNDIONLY_KPXE)),
+                ("vmlinuz".to_owned(), PathBuf::from("/k")),
+            ]
+        );
+        let defaults: Vec<String> = with_ipxe_binaries(Vec::new()).into_iter().map(|(name, _)| name).collect();
+        assert_eq!(defaults, ["snponly.efi", "undionly.kpxe"]);
     }
 
     #[test]

@@ -60,7 +60,8 @@ enum Task {
         /// The inventory JSON (default: fixtures/inventory.json).
         #[arg(long)]
         inventory: Option<std::path::PathBuf>,
-        /// A folder whose files are served as boot artifacts (kernels, initrds).
+        /// A folder whose files are served as boot artifacts (kernels, initrds). Debian's
+        /// snponly.efi and undionly.kpxe are added unless the folder has a file of that name.
         #[arg(long)]
         artifacts: Option<std::path::PathBuf>,
     },

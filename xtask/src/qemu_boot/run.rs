@@ -58,6 +58,8 @@ pub struct Outcome {
     pub appliance_serving: Option<Duration>,
     /// Firmware scenarios: the largest artifact sent (bytes) and its rate in MB/s.
     pub artifact_rate: Option<(u64, f64)>,
+    /// The first completed TFTP transfer: its file, bytes and milliseconds, as logged.
+    pub tftp_sent: Option<(String, u64, u64)>,
 }
 
 pub fn run(options: &Options) -> Result<(), String> {
@@ -109,6 +111,9 @@ pub fn run_scenarios(options: &Options) -> Result<Vec<Outcome>, String> {
                     if let Some((bytes, rate)) = outcome.artifact_rate {
                         println!("qemu-boot: {} largest artifact {bytes} bytes at {rate:.1} MB/s", scenario.name);
                     }
+                    if let Some((file, bytes, ms)) = &outcome.tftp_sent {
+                        println!("qemu-boot: {} tftp sent {file} ({bytes} bytes) in {ms} ms", scenario.name);
+                    }
                     if let Some(error) = &outcome.error {
                         println!("{error}");
                     }
@@ -157,6 +162,7 @@ fn boot(scenario: &Scenario, round: usize, prepared: &Prepared, keep: bool) -> O
         skipped: None,
         appliance_serving: None,
         artifact_rate: None,
+        tftp_sent: None,
     };
     if scenario.network.in_namespace() {
         if let Some(reason) = netns::unavailable() {
@@ -252,6 +258,7 @@ fn boot_in(scenario: &Scenario, payloads: &Payloads, run_dir: &Path, outcome: &m
     let result = check(scenario, &mut guest, &mut appliance, &inventory, outcome);
     // The first script request: HTTP Boot fetches iPXE itself (a file) before it.
     outcome.first_request = first_script_request(&appliance);
+    outcome.tftp_sent = tftp_sent(&appliance);
     result.map_err(|error| format!("{error}\n--- appliance log tail ---\n{}---", appliance.tail(15)))
 }
 
@@ -281,7 +288,8 @@ fn boot_firmware(
         let name = entry.file_name().into_string().map_err(|name| format!("{name:?} is not UTF-8"))?;
         artifacts.push((name, entry.path()));
     }
-    artifacts.sort();
+    // As `cargo xtask firmware-image` does: PXE and HTTP Boot clients need them.
+    let artifacts = firmware_image::with_ipxe_binaries(artifacts);
     let inventory = run_dir.join("inventory.json");
     let fixture = workspace_root().join("fixtures/inventory.json");
     fs::copy(&fixture, &inventory).map_err(|e| format!("cannot copy {}: {e}", fixture.display()))?;
@@ -329,6 +337,7 @@ fn boot_firmware(
     let result = check(scenario, &mut guest, &mut appliance, &inventory, outcome);
     outcome.first_request = first_script_request(&appliance).map(|at| at.saturating_sub(client_on));
     outcome.artifact_rate = artifact_rate(&appliance);
+    outcome.tftp_sent = tftp_sent(&appliance);
     result.map_err(|error| format!("{error}\n--- appliance console tail ---\n{}---", appliance.tail(15)))
 }
 
@@ -353,6 +362,13 @@ fn artifact_rate(appliance: &dyn ServerLog) -> Option<(u64, f64)> {
             (took > 0.0).then(|| (bytes, bytes as f64 / took / 1e6))
         })
         .max_by_key(|(bytes, _)| *bytes)
+}
+
+/// The first `tftp sent client=… file=… bytes=… ms=…` line's file, bytes and milliseconds.
+fn tftp_sent(appliance: &dyn ServerLog) -> Option<(String, u64, u64)> {
+    let (_, line) = appliance.find(&|line| line.contains("tftp sent "))?;
+    let field = |name: &str| line.split_whitespace().find_map(|word| word.strip_prefix(name));
+    Some((field("file=")?.to_owned(), field("bytes=")?.parse().ok()?, field("ms=")?.parse().ok()?))
 }
 
 /// The broken inventory of `firmware-error`: the second node takes `uuid`, the first's.

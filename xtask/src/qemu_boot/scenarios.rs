@@ -331,6 +331,35 @@ pub const SCENARIOS: &[Scenario] = &[
         network: Network::FirmwareVm(FirmwareInventory::Fixture),
         appliance_log: Some("lookup=uuid"),
     },
+    // OVMF's own PXE client (no iPXE ROM) against the firmware appliance: its DHCP names
+    // snponly.efi for arch 7, its TFTP server sends it from the image's artifacts, and
+    // that iPXE then DHCPs again and fetches the node's script.
+    Scenario {
+        name: "firmware-uefi-pxe",
+        firmware: Firmware::UefiPxe,
+        macs: &["52:54:00:00:00:09"],
+        appliance_args: &[],
+        expect: Expect::Initrd {
+            tag: Tag::Deploy,
+            cmdline: &["BOOTIF=52:54:00:00:00:09", "ipxe-config-node=deploy-uefi", "initrd=deploy_ramdisk"],
+        },
+        network: Network::FirmwareVm(FirmwareInventory::Fixture),
+        appliance_log: Some("tftp sent client=10.99.0."),
+    },
+    // OVMF's UEFI HTTP Boot (PXE off) against the firmware appliance: snponly.efi over
+    // HTTP from the image's artifacts.
+    Scenario {
+        name: "firmware-uefi-http-boot",
+        firmware: Firmware::UefiHttpBoot,
+        macs: &["52:54:00:00:00:09"],
+        appliance_args: &[],
+        expect: Expect::Initrd {
+            tag: Tag::Deploy,
+            cmdline: &["BOOTIF=52:54:00:00:00:09", "ipxe-config-node=deploy-uefi", "initrd=deploy_ramdisk"],
+        },
+        network: Network::FirmwareVm(FirmwareInventory::Fixture),
+        appliance_log: Some("firmware=http-boot arch=16 file=http://10.99.0.1/snponly.efi"),
+    },
     // No NIC at all: the appliance says what it looked for and stops, cleanly.
     Scenario {
         name: "firmware-no-nic",
