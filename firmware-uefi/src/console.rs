@@ -2,7 +2,9 @@
 //! (`seconds.millis LEVEL message`), and written to the firmware console (ConOut, which
 //! OVMF and most server firmware mirror to the serial port).
 
-use core::fmt::{self, Write};
+use core::fmt::Write;
+
+use ipxe_config_server::log_line::LogLine;
 
 use log::{LevelFilter, Log, Metadata, Record};
 
@@ -20,30 +22,6 @@ pub fn install() {
     // Fails only if a logger is installed already, which this image does once.
     let _ = log::set_logger(&LOGGER);
     log::set_max_level(LevelFilter::Info);
-}
-
-/// A line being built in a fixed buffer; what does not fit is cut.
-struct Line {
-    bytes: [u8; MAX_LINE],
-    len: usize,
-    cut: bool,
-}
-
-impl Write for Line {
-    fn write_str(&mut self, text: &str) -> fmt::Result {
-        let room = MAX_LINE.saturating_sub(self.len + 4);
-        let take = if text.len() <= room {
-            text.len()
-        } else {
-            self.cut = true;
-            (0..=room).rev().find(|&at| text.is_char_boundary(at)).unwrap_or(0)
-        };
-        if let (Some(to), Some(from)) = (self.bytes.get_mut(self.len..self.len + take), text.as_bytes().get(..take)) {
-            to.copy_from_slice(from);
-            self.len += take;
-        }
-        Ok(())
-    }
 }
 
 /// Writes `text` and a line break to the console.
@@ -64,23 +42,11 @@ impl Log for ConsoleLogger {
         if !self.enabled(record.metadata()) {
             return;
         }
-        let mut line = Line { bytes: [0; MAX_LINE], len: 0, cut: false };
-        let micros = clock::now().total_micros();
-        let _ = write!(
-            line,
-            "{:>6}.{:03} {:<5} {}",
-            micros / 1_000_000,
-            micros / 1000 % 1000,
-            record.level(),
-            record.args()
-        );
-        if line.cut {
-            let _ = line.write_str("…");
-        }
-        // Every byte came from a `str` write cut at a character boundary.
-        if let Ok(text) = core::str::from_utf8(line.bytes.get(..line.len).unwrap_or_default()) {
-            write_line(text);
-        }
+        // The clock starts at zero when the image does: never negative.
+        let micros = u64::try_from(clock::now().total_micros()).unwrap_or(0);
+        let millis = u32::try_from(micros / 1000 % 1000).unwrap_or(0);
+        let line = LogLine::<MAX_LINE>::format(micros / 1_000_000, millis, record.level(), *record.args());
+        write_line(line.as_str());
     }
 
     fn flush(&self) {}

@@ -13,6 +13,7 @@ pub mod buffers;
 pub mod dhcp;
 pub mod files;
 pub mod http;
+pub mod log_line;
 pub mod router_advert;
 pub mod service;
 pub mod settings;

@@ -4,7 +4,7 @@
 //! Levels follow `RUST_LOG` conventions: a bare level (`info`) sets the default, and
 //! `target=level` (`ipxe_config_server::dhcp=debug`) applies to targets starting with it.
 
-use core::fmt::{self, Write};
+use crate::log_line::LogLine;
 use std::os::fd::RawFd;
 use std::string::{String, ToString};
 use std::time::Instant;
@@ -70,31 +70,6 @@ impl FdLogger {
     }
 }
 
-/// A line being built in a fixed buffer; what does not fit is cut.
-struct Line {
-    bytes: [u8; MAX_LINE],
-    len: usize,
-    cut: bool,
-}
-
-impl Write for Line {
-    fn write_str(&mut self, text: &str) -> fmt::Result {
-        // Keep room for the ellipsis and the newline.
-        let room = MAX_LINE.saturating_sub(self.len + 4);
-        let take = if text.len() <= room {
-            text.len()
-        } else {
-            self.cut = true;
-            (0..=room).rev().find(|&at| text.is_char_boundary(at)).unwrap_or(0)
-        };
-        if let (Some(to), Some(from)) = (self.bytes.get_mut(self.len..self.len + take), text.as_bytes().get(..take)) {
-            to.copy_from_slice(from);
-            self.len += take;
-        }
-        Ok(())
-    }
-}
-
 impl Log for FdLogger {
     fn enabled(&self, metadata: &Metadata<'_>) -> bool {
         metadata.level() <= self.level_for(metadata.target())
@@ -104,25 +79,13 @@ impl Log for FdLogger {
         if !self.enabled(record.metadata()) {
             return;
         }
-        let mut line = Line { bytes: [0; MAX_LINE], len: 0, cut: false };
         let elapsed = self.start.elapsed();
-        let _ = write!(
-            line,
-            "{:>6}.{:03} {:<5} {}",
-            elapsed.as_secs(),
-            elapsed.subsec_millis(),
-            record.level(),
-            record.args()
-        );
-        if line.cut {
-            let _ = line.write_str("…");
-        }
-        if let Some(end) = line.bytes.get_mut(line.len) {
-            *end = b'\n';
-            line.len += 1;
-        }
+        let line =
+            LogLine::<MAX_LINE>::format(elapsed.as_secs(), elapsed.subsec_millis(), record.level(), *record.args());
+        let (bytes, len) = line.terminated();
+        let line = bytes.get(..len).unwrap_or_default();
         let mut written = 0;
-        while let Some(rest) = line.bytes.get(written..line.len).filter(|rest| !rest.is_empty()) {
+        while let Some(rest) = line.get(written..).filter(|rest| !rest.is_empty()) {
             #[allow(unsafe_code)] // reason: write(2) reads at most rest.len() bytes from rest
             let result = unsafe { libc::write(self.fd, rest.as_ptr().cast(), rest.len()) };
             match usize::try_from(result) {
@@ -151,15 +114,5 @@ mod tests {
         assert_eq!(logger.level_for("ipxe_config_server::dhcp"), LevelFilter::Debug);
         assert_eq!(logger.max_level(), LevelFilter::Debug);
         assert_eq!(FdLogger::new(2, None).max_level(), LevelFilter::Info);
-    }
-
-    #[test]
-    fn long_lines_are_cut_on_a_character_boundary() {
-        let mut line = Line { bytes: [0; MAX_LINE], len: 0, cut: false };
-        for _ in 0..600 {
-            line.write_str("é").unwrap();
-        }
-        assert!(line.cut);
-        assert!(core::str::from_utf8(&line.bytes[..line.len]).is_ok());
     }
 }
