@@ -12,7 +12,8 @@
 //!   an OFFER or ACK gives a pool address, the /24 mask, the one-hour lease and a script
 //!   URL under `http://10.99.0.1/`;
 //! - the reply is the one the message calls for, as the server's own parser reads it
-//!   (`ClientMessage::parse`): nothing unless it is from iPXE; a DISCOVER gets an OFFER; a
+//!   (`ClientMessage::parse`): nothing unless it is from iPXE or from UEFI HTTP Boot
+//!   firmware of an architecture the boot-file map lists (TFTP is off); a DISCOVER gets an OFFER; a
 //!   REQUEST for us (or for no server) gets an ACK for the address it asks for when that
 //!   is in the pool and not A (unless it comes from A's holder), a NAK otherwise; a
 //!   REQUEST for another server, RELEASE, DECLINE and INFORM get nothing;
@@ -24,7 +25,8 @@
 
 mod common;
 
-use ipxe_config_server::dhcp::message::ClientMessage;
+use ipxe_config_server::dhcp::bootfile::{boot_file_for, DEFAULT_BOOT_FILES};
+use ipxe_config_server::dhcp::message::{ClientMessage, VendorClass};
 use ipxe_config_server::{Appliance, ApplianceBuffers, ApplianceSettings, DhcpSettings, NoFiles};
 use libfuzzer_sys::fuzz_target;
 use smoltcp::phy::ChecksumCapabilities;
@@ -131,7 +133,11 @@ fn in_pool(address: Ipv4Address) -> bool {
 /// What the server must answer `message` with, when the captured client holds an offer
 /// of `held` and nothing else is taken.
 fn expected_reply(message: &ClientMessage, held: Ipv4Address) -> Option<DhcpMessageType> {
-    if !message.ipxe {
+    // iPXE gets its script; UEFI HTTP Boot firmware the iPXE binary for its architecture
+    // when the map has one. PXE firmware needs the TFTP server, which is off here.
+    let http_boot = message.vendor == VendorClass::HttpClient
+        && message.arch.is_some_and(|arch| boot_file_for(DEFAULT_BOOT_FILES, arch).is_some());
+    if !message.ipxe && !http_boot {
         return None;
     }
     match message.kind {
