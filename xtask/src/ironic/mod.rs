@@ -6,5 +6,7 @@
 pub mod api;
 pub mod bench;
 pub mod checks;
+pub mod keystone;
+mod keystone_checks;
 pub mod server;
 pub mod venv;
