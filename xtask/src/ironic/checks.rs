@@ -3,7 +3,8 @@
 //!
 //! - with `--ironic-ca` the appliance syncs, and its metrics page says so;
 //! - with the system's roots it refuses the certificate and says so once;
-//! - with a wrong password Ironic answers 401, said once, however often it retries.
+//! - with a wrong password Ironic answers 401, said once, however often it retries;
+//! - then `--ironic-auth keystone` against a real Keystone (`keystone_checks`).
 //!
 //! Each appliance and Ironic are stopped by their own IDs on every path.
 

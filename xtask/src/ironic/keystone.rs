@@ -13,7 +13,8 @@ use serde_json::{json, Value};
 
 use crate::cmd::{run, workspace_root};
 
-/// Keystone of the same OpenStack cycle as Ironic 39 (2026.2).
+/// The newest Keystone on PyPI; pip resolves for it the same oslo.* and keystonemiddleware
+/// releases as for Ironic 39.
 pub const KEYSTONE_VERSION: &str = "30.0.0";
 /// The bootstrap admin's password (a test secret for a loopback-only service).
 pub const ADMIN_PASSWORD: &str = "loopback-only-admin";
