@@ -11,7 +11,8 @@ const MICROVERSION: &str = "1.82";
 pub struct Api {
     agent: ureq::Agent,
     base: String,
-    authorization: String,
+    /// The credential header: HTTP basic, or a Keystone token.
+    authorization: (&'static str, String),
 }
 
 fn tls(ca: Option<&[u8]>) -> ureq::tls::TlsConfig {
@@ -41,7 +42,14 @@ impl Api {
             .into();
         let authorization =
             format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}")));
-        Api { agent, base: base.to_owned(), authorization }
+        Api { agent, base: base.to_owned(), authorization: ("Authorization", authorization) }
+    }
+
+    /// A client of a plain-HTTP `base` that sends a Keystone token as `X-Auth-Token`.
+    pub fn with_token(base: &str, token: &str) -> Self {
+        let mut api = Api::new(base, "", "", None);
+        api.authorization = ("X-Auth-Token", token.to_owned());
+        api
     }
 
     /// Whether `GET /` answers at all (it needs no credentials).
@@ -62,7 +70,7 @@ impl Api {
             .method(method)
             .uri(&url)
             .header("X-OpenStack-Ironic-API-Version", MICROVERSION)
-            .header("Authorization", &self.authorization)
+            .header(self.authorization.0, &self.authorization.1)
             .header("Content-Type", "application/json")
             .body(body.map(Value::to_string).unwrap_or_default())
             .map_err(|e| e.to_string())?;

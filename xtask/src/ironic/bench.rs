@@ -148,6 +148,7 @@ pub fn run(count: usize, changes: usize, idle: Duration, release: bool) -> Resul
         database: database.clone(),
         file_roots: vec![root.clone()],
         tls: None,
+        keystone: None,
     })?;
     if enrolled != count {
         enroll(&ironic, count, &nodes_file)?;

@@ -3,7 +3,8 @@
 //!
 //! - with `--ironic-ca` the appliance syncs, and its metrics page says so;
 //! - with the system's roots it refuses the certificate and says so once;
-//! - with a wrong password Ironic answers 401, said once, however often it retries.
+//! - with a wrong password Ironic answers 401, said once, however often it retries;
+//! - then `--ironic-auth keystone` against a real Keystone (`keystone_checks`).
 //!
 //! Each appliance and Ironic are stopped by their own IDs on every path.
 
@@ -21,7 +22,7 @@ use super::server::{Ironic, IronicDir, PASSWORD, USER};
 use crate::cmd::{cargo, run, workspace_root};
 
 /// One appliance process on a unix datagram socket (nothing talks to it but its log).
-struct Appliance {
+pub(super) struct Appliance {
     child: Child,
     lines: Arc<Mutex<Vec<String>>>,
 }
@@ -34,7 +35,7 @@ impl Drop for Appliance {
 }
 
 impl Appliance {
-    fn start(dir: &Path, name: &str, args: &[String]) -> Result<Self, String> {
+    pub(super) fn start(dir: &Path, name: &str, args: &[String]) -> Result<Self, String> {
         let socket = dir.join(format!("{name}.sock"));
         let _ = fs::remove_file(&socket);
         let mut child = Command::new(workspace_root().join("target/debug/ipxe-config-appliance"))
@@ -61,15 +62,15 @@ impl Appliance {
         Ok(Appliance { child, lines })
     }
 
-    fn count(&self, wanted: &str) -> usize {
+    pub(super) fn count(&self, wanted: &str) -> usize {
         self.lines.lock().map(|lines| lines.iter().filter(|l| l.contains(wanted)).count()).unwrap_or(0)
     }
 
-    fn log(&self) -> String {
+    pub(super) fn log(&self) -> String {
         self.lines.lock().map(|lines| lines.join("\n")).unwrap_or_default()
     }
 
-    fn wait_for(&mut self, wanted: &str, timeout: Duration) -> Result<String, String> {
+    pub(super) fn wait_for(&mut self, wanted: &str, timeout: Duration) -> Result<String, String> {
         let deadline = Instant::now() + timeout;
         loop {
             if let Some(line) = self.lines.lock().ok().and_then(|l| l.iter().find(|l| l.contains(wanted)).cloned()) {
@@ -146,7 +147,7 @@ fn certificates(dir: &Path) -> Result<(PathBuf, PathBuf, PathBuf), String> {
     Ok((file("ca.pem"), file("ironic.pem"), file("ironic.key")))
 }
 
-fn metrics_page(address: &str) -> Result<String, String> {
+pub(super) fn metrics_page(address: &str) -> Result<String, String> {
     let mut stream = TcpStream::connect(address).map_err(|e| format!("metrics {address}: {e}"))?;
     stream.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n").map_err(|e| e.to_string())?;
     let mut page = String::new();
@@ -166,6 +167,7 @@ pub fn run_checks() -> Result<(), String> {
         database: dir.join("ironic/ironic.sqlite"),
         file_roots: vec![dir.clone()],
         tls: Some((chain, key, ca.clone())),
+        keystone: None,
     })?;
     let api = ironic.api();
     api.enroll(
@@ -231,10 +233,11 @@ pub fn run_checks() -> Result<(), String> {
     }
     println!("ironic-source: wrong password: {line}");
     drop((trusted, untrusted, refused));
-    Ok(())
+    drop(ironic);
+    super::keystone_checks::run(&dir)
 }
 
-fn free_port() -> Result<u16, String> {
+pub(super) fn free_port() -> Result<u16, String> {
     std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|listener| listener.local_addr())
         .map(|address| address.port())

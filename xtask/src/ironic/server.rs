@@ -28,6 +28,18 @@ pub struct IronicDir {
     /// Serve the API over TLS with this certificate chain and key (PEM), and trust this
     /// CA in [`Ironic::api`]: `(chain, key, ca)`.
     pub tls: Option<(PathBuf, PathBuf, PathBuf)>,
+    /// Take Keystone tokens (`auth_strategy = keystone`) instead of HTTP basic.
+    pub keystone: Option<KeystoneService>,
+}
+
+/// The Keystone Ironic validates tokens with, and Ironic's own service user there.
+pub struct KeystoneService {
+    pub url: String,
+    pub user: String,
+    pub password: String,
+    /// The project of the `service` role that Ironic lets see every node
+    /// (`rbac_service_role_elevated_access`).
+    pub project: String,
 }
 
 /// A running Ironic; stopped (its whole process group) when dropped.
@@ -99,7 +111,7 @@ impl Ironic {
         let file_roots: Vec<String> = self.dir.file_roots.iter().map(|p| path(p)).collect();
         let conf = format!(
             "[DEFAULT]\n\
-             auth_strategy = http_basic\n\
+             auth_strategy = {auth_strategy}\n\
              http_basic_auth_user_file = {htpasswd}\n\
              rpc_transport = none\n\
              my_ip = 127.0.0.1\n\
@@ -130,7 +142,24 @@ impl Ironic {
              tftp_master_path = {tftp_master}\nkernel_append_params = nofb vga=normal\n\
              [dhcp]\ndhcp_provider = none\n\
              [oslo_concurrency]\nlock_path = {locks}\n\
-             [service_catalog]\nendpoint_override = {scheme}://127.0.0.1:{port}\n",
+             [service_catalog]\nendpoint_override = {scheme}://127.0.0.1:{port}\n{keystone}",
+            auth_strategy = if self.dir.keystone.is_some() { "keystone" } else { "http_basic" },
+            // Tokens checked with Keystone on every request (no cache), so that a revoked
+            // token is refused at once; a `service` role in the service project sees all.
+            keystone = match &self.dir.keystone {
+                Some(service) => format!(
+                    "[keystone_authtoken]\nauth_type = password\nauth_url = {url}\nwww_authenticate_uri = {url}\n\
+                     username = {user}\npassword = {password}\nuser_domain_id = default\n\
+                     project_name = {project}\nproject_domain_id = default\ntoken_cache_time = -1\n\
+                     interface = public\n\
+                     [DEFAULT]\nrbac_service_role_elevated_access = true\nrbac_service_project_name = {project}\n",
+                    url = service.url,
+                    user = service.user,
+                    password = service.password,
+                    project = service.project,
+                ),
+                None => String::new(),
+            },
             scheme = if self.dir.tls.is_some() { "https" } else { "http" },
             htpasswd = path(&htpasswd),
             port = self.port,

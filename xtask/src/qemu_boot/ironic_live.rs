@@ -95,6 +95,7 @@ pub fn boot_in(payloads: &Payloads, run_dir: &Path, outcome: &mut Outcome) -> Re
         database: run_dir.join("ironic/ironic.sqlite"),
         file_roots: vec![http_root.clone()],
         tls: None,
+        keystone: None,
     })?;
     let image_server = ImageServer::start(&crate::ironic::venv::python(), &images)?;
     let api = ironic.api();
