@@ -4,7 +4,10 @@
 //! Panic contract: [`ClientMessage::parse`] never panics, whatever the bytes;
 //! [`Reply::emit`] writes into a buffer of [`Reply::buffer_len`] bytes and never panics.
 
-use smoltcp::wire::{DhcpMessageType, DhcpOption, DhcpPacket, DhcpRepr, EthernetAddress, Ipv4Address};
+use smoltcp::socket::udp;
+use smoltcp::wire::{
+    DhcpMessageType, DhcpOption, DhcpPacket, DhcpRepr, EthernetAddress, IpAddress, IpEndpoint, Ipv4Address,
+};
 
 /// DHCP option numbers smoltcp has no name for.
 mod option {
@@ -215,6 +218,25 @@ impl Reply<'_> {
         let (repr, options, used) = self.repr();
         let extra: usize = options.iter().take(used).map(|option| 2 + option.data.len()).sum();
         repr.buffer_len() + extra
+    }
+
+    /// Queues the reply on `socket` for `to`, sent from `server`: the one send of the
+    /// address-giving server and of ProxyDHCP. The caller says what a failure means.
+    pub(crate) fn send(
+        &self,
+        socket: &mut udp::Socket<'_>,
+        to: IpEndpoint,
+        server: Ipv4Address,
+    ) -> Result<(), udp::SendError> {
+        let metadata = udp::UdpMetadata {
+            endpoint: to,
+            local_address: Some(IpAddress::Ipv4(server)),
+            meta: smoltcp::phy::PacketMeta::default(),
+        };
+        let buf = socket.send(self.buffer_len(), metadata)?;
+        // Cannot fail: the buffer has the reply's length and the URL fits option 67.
+        let _ = self.emit(buf);
+        Ok(())
     }
 
     /// Writes the reply into `buf` (of [`Reply::buffer_len`] bytes or more); returns the

@@ -484,16 +484,8 @@ impl<'a> DhcpServer<'a> {
             proxy: false,
         };
         let broadcast = IpEndpoint::new(IpAddress::Ipv4(Ipv4Address::BROADCAST), DHCP_CLIENT_PORT);
-        let metadata = udp::UdpMetadata {
-            endpoint: broadcast,
-            local_address: Some(IpAddress::Ipv4(self.server.address())),
-            meta: smoltcp::phy::PacketMeta::default(),
-        };
-        match socket.send(reply.buffer_len(), metadata) {
-            Ok(buf) => {
-                // Cannot fail: the buffer has the reply's length and the URL fits option 67.
-                let _ = reply.emit(buf);
-            }
+        match reply.send(socket, broadcast, self.server.address()) {
+            Ok(()) => {}
             Err(udp::SendError::BufferFull) => return Queued::NoRoom,
             Err(udp::SendError::Unaddressable) => {
                 log_warn!("dhcp reply to mac={shown} dropped: no route to the broadcast address");

@@ -145,16 +145,8 @@ impl ProxyDhcp {
             ipxe_options: false,
             proxy: true,
         };
-        let metadata = udp::UdpMetadata {
-            endpoint: to,
-            local_address: Some(IpAddress::Ipv4(server)),
-            meta: smoltcp::phy::PacketMeta::default(),
-        };
-        match socket.send(reply.buffer_len(), metadata) {
-            Ok(buf) => {
-                // Cannot fail: the buffer has the reply's length and the URL fits option 67.
-                let _ = reply.emit(buf);
-            }
+        match reply.send(socket, to, server) {
+            Ok(()) => {}
             Err(udp::SendError::BufferFull) => return Queued::NoRoom,
             Err(udp::SendError::Unaddressable) => {
                 log_warn!("dhcp proxy reply to mac={shown} dropped: no route to {}", to.addr);
