@@ -4,14 +4,14 @@
 //! asks the appliance for their scripts.
 
 use std::fs;
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
+use std::process::Command;
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use serde_json::json;
 
+use super::checks::Appliance;
 use super::server::{Ironic, IronicDir, PASSWORD, USER};
 use crate::cmd::{self, cargo, workspace_root};
 
@@ -29,39 +29,6 @@ pub struct IronicFigures {
     /// Requests the appliance sent, per second, counted in Ironic's own access log over
     /// an idle window.
     pub requests_per_second: f64,
-}
-
-/// The appliance process; killed by its PID when dropped.
-struct Appliance {
-    child: Child,
-    lines: Arc<Mutex<Vec<String>>>,
-}
-
-impl Drop for Appliance {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Appliance {
-    fn wait_for(&mut self, wanted: &str, timeout: Duration) -> Result<String, String> {
-        let deadline = Instant::now() + timeout;
-        loop {
-            if let Some(line) =
-                self.lines.lock().ok().and_then(|lines| lines.iter().find(|l| l.contains(wanted)).cloned())
-            {
-                return Ok(line);
-            }
-            if let Ok(Some(status)) = self.child.try_wait() {
-                return Err(format!("the appliance exited ({status}) before `{wanted}`"));
-            }
-            if Instant::now() > deadline {
-                return Err(format!("no `{wanted}` from the appliance within {timeout:?}"));
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
 }
 
 /// Enrolls `count` available nodes (4 clients at once) and writes `uuid mac` lines.
@@ -168,38 +135,19 @@ pub fn run(count: usize, changes: usize, idle: Duration, release: bool) -> Resul
         "ironic_freshness",
     ]))?;
     let socket = root.join("appliance.sock");
-    let _ = fs::remove_file(&socket);
     let password_file = root.join("password");
     fs::write(&password_file, PASSWORD).map_err(|e| e.to_string())?;
-    let mut child = Command::new(workspace_root().join(format!("target/{profile}/ipxe-config-appliance")))
-        .arg("--qemu-dgram")
-        .arg(&socket)
-        .args(["--no-dhcp", "--ip", "10.99.0.1/24", "--ironic-url", &ironic.url(), "--ironic-auth", "http-basic"])
-        // Full syncs every 10 s, so several run while the changes are measured.
-        .args(["--ironic-full-sync-seconds", "10", "--ironic-user", USER, "--ironic-password-file"])
-        .arg(&password_file)
-        .env("RUST_LOG", "info")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| format!("cannot start the appliance: {e}"))?;
-    let stderr = child.stderr.take().ok_or("no stderr")?;
-    let lines: Arc<Mutex<Vec<String>>> = Arc::default();
-    let collected = Arc::clone(&lines);
-    let log_path = root.join("appliance.log");
-    std::thread::spawn(move || {
-        let mut log = fs::File::create(log_path).ok();
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if let Some(log) = &mut log {
-                let _ = std::io::Write::write_all(log, format!("{line}\n").as_bytes());
-            }
-            if let Ok(mut lines) = collected.lock() {
-                lines.push(line);
-            }
-        }
-    });
-    let mut appliance = Appliance { child, lines };
+    let binary = workspace_root().join(format!("target/{profile}/ipxe-config-appliance"));
+    let mut args: Vec<String> = ["--ip", "10.99.0.1/24", "--ironic-url", &ironic.url(), "--ironic-auth", "http-basic"]
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    // Full syncs every 10 s, so several run while the changes are measured.
+    args.extend(
+        ["--ironic-full-sync-seconds", "10", "--ironic-user", USER, "--ironic-password-file"].map(String::from),
+    );
+    args.push(password_file.display().to_string());
+    let mut appliance = Appliance::spawn(&binary, &socket, &args, Some(root.join("appliance.log")))?;
     let synced = appliance.wait_for("inventory synced from Ironic (full sync of", Duration::from_secs(120))?;
     appliance.wait_for("ready ip=", Duration::from_secs(30))?;
     let full_sync_ms: f64 = synced

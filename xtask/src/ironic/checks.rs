@@ -36,12 +36,20 @@ impl Drop for Appliance {
 
 impl Appliance {
     pub(super) fn start(dir: &Path, name: &str, args: &[String]) -> Result<Self, String> {
-        let socket = dir.join(format!("{name}.sock"));
-        let _ = fs::remove_file(&socket);
-        let mut child = Command::new(workspace_root().join("target/debug/ipxe-config-appliance"))
+        let binary = workspace_root().join("target/debug/ipxe-config-appliance");
+        let mut all = vec!["--ironic-retry-ms".to_string(), "200".to_string()];
+        all.extend_from_slice(args);
+        Self::spawn(&binary, &dir.join(format!("{name}.sock")), &all, None)
+    }
+
+    /// `binary` on the unix datagram socket `socket`, no DHCP, with `args`; its log is
+    /// collected, and also written to `log` when given.
+    pub(super) fn spawn(binary: &Path, socket: &Path, args: &[String], log: Option<PathBuf>) -> Result<Self, String> {
+        let _ = fs::remove_file(socket);
+        let mut child = Command::new(binary)
             .arg("--qemu-dgram")
-            .arg(&socket)
-            .args(["--no-dhcp", "--ironic-retry-ms", "200"])
+            .arg(socket)
+            .arg("--no-dhcp")
             .args(args)
             .env("RUST_LOG", "info")
             .stdin(Stdio::null())
@@ -53,7 +61,11 @@ impl Appliance {
         let lines: Arc<Mutex<Vec<String>>> = Arc::default();
         let collected = Arc::clone(&lines);
         std::thread::spawn(move || {
+            let mut log = log.and_then(|path| fs::File::create(path).ok());
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if let Some(log) = &mut log {
+                    let _ = std::io::Write::write_all(log, format!("{line}\n").as_bytes());
+                }
                 if let Ok(mut lines) = collected.lock() {
                     lines.push(line);
                 }
