@@ -1,9 +1,9 @@
 //! The NIC: UEFI's Simple Network Protocol as a `smoltcp::phy::Device`.
 //!
 //! Firmware connects drivers only to the devices in its boot order, so at start-up a NIC
-//! usually has no driver yet: [`open`] connects every PCI function first (not recursively, so
-//! the firmware's own network stack does not bind the NIC beside us), then takes the
-//! first handle with SNP. SNP starts STOPPED on most drivers and must be started and
+//! usually has no driver yet: [`open`] connects PCI functions until one gives a NIC (not
+//! recursively, so the firmware's own network stack does not bind the NIC beside us), then
+//! takes the first handle with SNP. SNP starts STOPPED on most drivers and must be started and
 //! initialised; receive filters are set from what the driver offers.
 //!
 //! A frame handed to `Transmit` stays the driver's until `GetStatus` gives its buffer
@@ -91,26 +91,31 @@ pub struct NicInfo {
 /// EFI_PCI_IO_PROTOCOL: every PCI function has it once the bus is enumerated.
 const PCI_IO: uefi::Guid = uefi::guid!("4cf5b200-68b8-4ca5-9eec-b23e3f50029a");
 
-/// Connects drivers to every PCI function (every handle if the firmware has no PCI), then
-/// opens, starts and initialises the first NIC.
+/// Connects drivers to PCI functions (every handle if the firmware has no PCI) until one
+/// has given a NIC, then opens, starts and initialises the first NIC.
 pub fn open(buffers: &'static mut NicBuffers) -> Result<(SnpDevice, NicInfo), NicError> {
     let mut handles_connected = 0;
-    // A NIC is a PCI function on every machine this image targets; connecting only those
-    // skips the hundreds of other handles (and their drivers' start-up).
-    let candidates = boot::locate_handle_buffer(SearchType::ByProtocol(&PCI_IO))
-        .or_else(|_| boot::locate_handle_buffer(SearchType::AllHandles));
-    if let Ok(handles) = candidates {
-        for handle in handles.iter() {
-            // Most handles have no driver to connect; only the NICs' result matters, and
-            // it shows as an SNP handle below.
-            if boot::connect_controller(*handle, &[], None, false).is_ok() {
-                handles_connected += 1;
+    if first_snp_handle().is_none() {
+        // A NIC is a PCI function on every machine this image targets; connecting only those
+        // skips the hundreds of other handles (and their drivers' start-up). Stopping at the
+        // first NIC spares the storage controllers' probing (AHCI's port scan is the
+        // slowest start-up step left under QEMU).
+        let candidates = boot::locate_handle_buffer(SearchType::ByProtocol(&PCI_IO))
+            .or_else(|_| boot::locate_handle_buffer(SearchType::AllHandles));
+        if let Ok(handles) = candidates {
+            for handle in handles.iter() {
+                // Most handles have no driver to connect; only the NICs' result matters,
+                // and it shows as an SNP handle.
+                if boot::connect_controller(*handle, &[], None, false).is_ok() {
+                    handles_connected += 1;
+                    if first_snp_handle().is_some() {
+                        break;
+                    }
+                }
             }
         }
     }
-    let handles =
-        boot::locate_handle_buffer(SearchType::ByProtocol(&SimpleNetwork::GUID)).map_err(|_| NicError::NoSnp)?;
-    let handle = *handles.first().ok_or(NicError::NoSnp)?;
+    let handle = first_snp_handle().ok_or(NicError::NoSnp)?;
     let mut snp = boot::open_protocol_exclusive::<SimpleNetwork>(handle)
         .map_err(|error| NicError::Setup { step: "OpenProtocol", status: error.status() })?;
     if snp.mode().state == NetworkState::STOPPED {
@@ -124,6 +129,12 @@ pub fn open(buffers: &'static mut NicBuffers) -> Result<(SnpDevice, NicInfo), Ni
     mac.copy_from_slice(snp.mode().current_address.0.get(..6).unwrap_or(&[0; 6]));
     let device = SnpDevice { snp, buffers, received: 0 };
     Ok((device, NicInfo { mac, filters, handles_connected }))
+}
+
+/// The first handle with the Simple Network Protocol, if any.
+fn first_snp_handle() -> Option<uefi::Handle> {
+    let handles = boot::locate_handle_buffer(SearchType::ByProtocol(&SimpleNetwork::GUID)).ok()?;
+    handles.first().copied()
 }
 
 /// Unicast and broadcast, and all multicast the driver can give: IPv6 router

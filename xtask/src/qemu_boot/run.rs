@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use super::appliance::{self, Appliance, Link};
 use super::dnsmasq::{self, Dnsmasq};
-use super::firmware_vm::FirmwareVm;
+use super::firmware_vm::{self, FirmwareVm, READY_LINE};
 use super::guest::{self, Boot, Firmware, GuestSpec};
 use super::initrd::{Ending, Tag, CMDLINE_PREFIX, REBOOTING_LINE};
 use super::mbr;
@@ -85,7 +85,22 @@ pub fn run_scenarios(options: &Options) -> Result<Vec<Outcome>, String> {
     } else {
         None
     };
-    let prepared = Prepared { payloads, efi };
+    // The firmware scenarios boot a machine that has booted before: its NVRAM is the one
+    // its first power-on left (see `firmware_vm`), and that boot is timed here, alone.
+    let with_nic =
+        |s: &&Scenario| matches!(s.network, Network::FirmwareVm(_)) && !matches!(s.expect, Expect::ApplianceConsole(_));
+    let nvram = match (&efi, selected.iter().any(with_nic)) {
+        (Some(efi), true) => {
+            let (serving, nvram) = firmware_vm::first_power_on(efi, "firmware-first-power-on")?;
+            println!(
+                "qemu-boot: firmware appliance's first power-on (empty NVRAM) serving {:.2} s after its start",
+                serving.as_secs_f64()
+            );
+            Some(nvram)
+        }
+        _ => None,
+    };
+    let prepared = Prepared { payloads, efi, nvram };
     let queue: Vec<(usize, &Scenario)> =
         (0..options.repeat.max(1)).flat_map(|round| selected.iter().map(move |s| (round, *s))).collect();
     let next = AtomicUsize::new(0);
@@ -134,6 +149,9 @@ struct Prepared {
     payloads: Payloads,
     /// The UEFI application, if a firmware scenario runs.
     efi: Option<std::path::PathBuf>,
+    /// The firmware appliance's NVRAM after its first power-on, if a firmware scenario
+    /// with a NIC runs.
+    nvram: Option<std::path::PathBuf>,
 }
 
 /// The scenarios `options` names (all of them by default).
@@ -309,7 +327,7 @@ fn boot_firmware(
     if let Expect::ApplianceConsole(lines) = scenario.expect {
         // The appliance alone, without a NIC.
         let powered_on = Instant::now();
-        let mut appliance = FirmwareVm::start(&image, None, run_dir, powered_on)?;
+        let mut appliance = FirmwareVm::start(&image, None, None, run_dir, powered_on)?;
         for line in lines {
             let at = appliance
                 .wait_for(line, STEP_TIMEOUT, &|text| text.contains(line))
@@ -322,9 +340,10 @@ fn boot_firmware(
     // 15 s, and a loaded machine can take longer than that to boot OVMF twice at once.
     let (client_end, appliance_end) = UnixDatagram::pair().map_err(|e| format!("cannot create a socketpair: {e}"))?;
     let appliance_started = Instant::now();
-    let mut appliance = FirmwareVm::start(&image, Some(&appliance_end), run_dir, appliance_started)?;
+    let mut appliance =
+        FirmwareVm::start(&image, Some(&appliance_end), prepared.nvram.as_deref(), run_dir, appliance_started)?;
     let serving = appliance
-        .wait_for("the appliance's ready line", STEP_TIMEOUT, &|line| line.contains(" ready ip="))
+        .wait_for("the appliance's ready line", STEP_TIMEOUT, &|line| line.contains(READY_LINE))
         .map_err(|error| format!("{error}\n--- appliance console tail ---\n{}---", appliance.tail(15)))?;
     outcome.appliance_serving = Some(serving);
     let mut spec = GuestSpec::new(scenario.firmware, Boot::NetworkThenDisk, run_dir);
