@@ -12,7 +12,9 @@
 //!   floods of 1,000 MACs leave every node its address on the first DISCOVER;
 //! - when the pool is exhausted, a node of the inventory takes over the oldest address that
 //!   is only *offered* (not bound) to a MAC the inventory does not know; unknown MACs get
-//!   nothing, and the operator reads one warning per 10 s, not one per DISCOVER.
+//!   nothing, and the operator reads one warning per 10 s, not one per DISCOVER;
+//! - in ProxyDHCP mode, which keeps no leases, unknown MACs get 64 replies at once then 8
+//!   a second, and the nodes are answered throughout.
 #![cfg(feature = "host")]
 // Test code: a panic is a test failure, so unwrap, expect, indexing and panic are fine.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
@@ -22,6 +24,8 @@ mod common;
 use common::autoconf::{parse_reply, udp_frame, ClientMessage, ServerReply};
 use common::{log_capture, Harness, Options, CLIENT_MAC, DEPLOYING_NODE, SERVER_IP};
 use ipxe_config::Inventory;
+use ipxe_config_server::dhcp::{PROXY_STRANGER_BURST, PROXY_STRANGER_PER_SECOND};
+use ipxe_config_server::DhcpSettings;
 use smoltcp::time::Duration;
 use smoltcp::wire::{DhcpMessageType, EthernetAddress, IpCidr, Ipv4Address, Ipv4Cidr};
 
@@ -551,4 +555,42 @@ fn one_mac_cannot_claim_many_leases() {
     // The other nodes still get theirs; the spoofed node's own DORA gets the one it holds.
     let addresses = assert_inventory_served_within_one_retry(&mut h, "after one MAC claimed 100 leases");
     assert_eq!(addresses[0], acked[0]);
+}
+
+/// ProxyDHCP keeps no leases, so a flood of DISCOVERs from random MACs costs it no
+/// memory; it must not turn into a broadcast flood or a log line per packet either. Ten
+/// seconds of 1,000 DISCOVERs a second: unknown MACs get at most the burst and the rate,
+/// every node of the inventory is answered whenever it asks, the operator reads one
+/// warning per 10 s, and once the flood stops strangers are answered again.
+#[test]
+fn proxy_dhcp_discover_flood_from_random_macs() {
+    log_capture::start();
+    let mut options = Options::new("proxy_flood");
+    options.settings.dhcp = Some(DhcpSettings::proxy());
+    options.sizes.packet_bytes *= 2;
+    options.sizes.dhcp_leases = 0;
+    let mut h = Harness::new(options);
+    log_capture::take();
+    let mut to_strangers = 0;
+    for burst in 0..100u32 {
+        for n in 0..100 {
+            h.wire.to_appliance.push(&ClientMessage::discover(stranger(burst * 100 + n), burst * 100 + n).frame());
+        }
+        to_strangers += replies(&mut h).len();
+        if burst % 10 == 5 {
+            for (xid, mac) in (0x7000..).zip(known_macs()) {
+                let answered = ask(&mut h, &ClientMessage::discover(mac, xid).frame());
+                assert_eq!(answered.len(), 1, "{mac} unanswered in burst {burst}");
+            }
+        }
+        h.now += Duration::from_millis(100);
+    }
+    let allowed = PROXY_STRANGER_BURST + PROXY_STRANGER_PER_SECOND * 10;
+    assert!(to_strangers > 0 && to_strangers <= allowed as usize, "{to_strangers} replies to strangers");
+    let lines = log_capture::take();
+    let limited = warnings(&lines, "dhcp proxy rate limit");
+    assert!((1..=2).contains(&limited), "{limited} rate-limit warnings for ~10,000 unanswered DISCOVERs");
+    assert!(lines.len() <= allowed as usize + 200, "{} log lines", lines.len());
+    h.now += Duration::from_secs(10);
+    assert_eq!(ask(&mut h, &ClientMessage::discover(stranger(1 << 20), 1).frame()).len(), 1, "the budget refills");
 }

@@ -34,6 +34,8 @@ pub mod lease;
 pub mod message;
 pub(crate) mod proxy;
 
+pub use proxy::{PROXY_STRANGER_BURST, PROXY_STRANGER_PER_SECOND};
+
 use ipxe_config::{Inventory, PortAddress, RenderConfig};
 use smoltcp::iface::{SocketHandle, SocketSet};
 use smoltcp::socket::udp;
@@ -192,7 +194,7 @@ impl<'a> DhcpServer<'a> {
             ignored_log: LogBudget::default(),
             unanswered: 0,
             exhausted_logged: None,
-            stranger_budget: TokenBucket::full(),
+            stranger_budget: TokenBucket::full(STRANGER_BURST, STRANGER_PER_SECOND),
         }
     }
 
@@ -542,30 +544,37 @@ enum Unanswered {
     RateLimited,
 }
 
-/// A token bucket for new bindings: [`STRANGER_BURST`] tokens, refilled at
-/// [`STRANGER_PER_SECOND`], counted in thousandths so refills need no fractions.
+/// A token bucket: new bindings for strangers (`STRANGER_BURST` tokens, refilled at
+/// `STRANGER_PER_SECOND`), ProxyDHCP's replies to them; counted in thousandths so refills
+/// need no fractions.
 #[derive(Debug, Clone, Copy)]
-struct TokenBucket {
+pub(crate) struct TokenBucket {
     milli_tokens: u64,
     refilled: Option<Instant>,
+    /// Most tokens banked, and tokens earned per second.
+    burst: u32,
+    per_second: u32,
 }
 
 impl TokenBucket {
-    const CAPACITY: u64 = STRANGER_BURST as u64 * 1000;
+    /// A full bucket of `burst` tokens that earns `per_second`.
+    pub(crate) fn full(burst: u32, per_second: u32) -> Self {
+        TokenBucket { milli_tokens: Self::capacity(burst), refilled: None, burst, per_second }
+    }
 
-    fn full() -> Self {
-        TokenBucket { milli_tokens: Self::CAPACITY, refilled: None }
+    fn capacity(burst: u32) -> u64 {
+        u64::from(burst) * 1000
     }
 
     /// Refills for the time since the last call; whether a whole token is left.
-    fn available(&mut self, now: Instant) -> bool {
+    pub(crate) fn available(&mut self, now: Instant) -> bool {
         // A clock that steps back earns nothing (smoltcp's `Instant` difference is unsigned).
         match self.refilled {
             Some(at) if now < at => {}
             Some(at) => {
                 let millis = (now - at).total_millis();
-                let earned = millis.saturating_mul(u64::from(STRANGER_PER_SECOND));
-                self.milli_tokens = self.milli_tokens.saturating_add(earned).min(Self::CAPACITY);
+                let earned = millis.saturating_mul(u64::from(self.per_second));
+                self.milli_tokens = self.milli_tokens.saturating_add(earned).min(Self::capacity(self.burst));
                 self.refilled = Some(now);
             }
             None => self.refilled = Some(now),
@@ -573,7 +582,7 @@ impl TokenBucket {
         self.milli_tokens >= 1000
     }
 
-    fn spend(&mut self) {
+    pub(crate) fn spend(&mut self) {
         self.milli_tokens = self.milli_tokens.saturating_sub(1000);
     }
 }
@@ -584,7 +593,7 @@ mod tests {
 
     #[test]
     fn the_bucket_allows_a_burst_then_its_rate() {
-        let mut bucket = TokenBucket::full();
+        let mut bucket = TokenBucket::full(STRANGER_BURST, STRANGER_PER_SECOND);
         let start = Instant::from_secs(10);
         for _ in 0..STRANGER_BURST {
             assert!(bucket.available(start));

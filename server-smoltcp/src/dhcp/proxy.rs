@@ -9,8 +9,11 @@
 //!   iPXE send once they have their address from the site server, gets an ACK with
 //!   the same boot information, sent back to where it came from.
 //!
-//! No lease is kept, so a client costs no memory; the one thing rationed is the send
-//! buffer, as in the address-giving server.
+//! No lease is kept, so a client costs no memory. What is rationed is the send buffer, as
+//! in the address-giving server, and the replies to MACs the inventory does not know:
+//! [`PROXY_STRANGER_BURST`] at once, then [`PROXY_STRANGER_PER_SECOND`], so a flood of
+//! DISCOVERs from random MACs turns into neither a broadcast flood nor a log line per
+//! packet, while the inventory's nodes are always answered.
 //!
 //! Panic contract: nothing here panics, whatever arrives on either port.
 
@@ -23,14 +26,25 @@ use smoltcp::wire::{
 
 use super::bootfile::{bootfile, http_boot_url, Bootfile};
 use super::message::{ClientMessage, Reply, HTTP_CLIENT_CLASS, PXE_CLIENT_CLASS};
-use super::{answer_for, Answer, Queued};
+use super::{answer_for, Answer, Queued, TokenBucket, STRANGER_BURST, STRANGER_PER_SECOND};
 use crate::log_budget::LogBudget;
 use crate::logging::Escaped;
 use crate::settings::DhcpSettings;
-use smoltcp::time::Instant;
+use smoltcp::time::{Duration, Instant};
 
 /// The PXE boot server port.
 pub const BOOT_SERVER_PORT: u16 = 4011;
+
+/// Replies to unknown MACs at once: twice the address-giving server's burst of new
+/// bindings, since each boot stage of a client asks twice (a DISCOVER on port 67, then a
+/// REQUEST on 4011).
+pub const PROXY_STRANGER_BURST: u32 = 2 * STRANGER_BURST;
+
+/// Replies to unknown MACs per second once the burst is spent.
+pub const PROXY_STRANGER_PER_SECOND: u32 = 2 * STRANGER_PER_SECOND;
+
+/// How often, at most, the rate limit is logged.
+const LIMITED_LOG_INTERVAL: Duration = Duration::from_secs(10);
 
 /// The ProxyDHCP server's two sockets and settings.
 pub(crate) struct ProxyDhcp {
@@ -42,6 +56,11 @@ pub(crate) struct ProxyDhcp {
     tftp: bool,
     /// Lines saying why a client is left unanswered.
     ignored_log: LogBudget,
+    /// Replies unknown MACs may still be sent now.
+    stranger_budget: TokenBucket,
+    /// Strangers left unanswered since the last rate-limit warning, and when it was written.
+    limited: u32,
+    limited_logged: Option<Instant>,
 }
 
 /// Which port a message came in on.
@@ -65,7 +84,18 @@ impl ProxyDhcp {
         // Cannot fail: the ports are non-zero and the sockets new.
         let _ = sockets.get_mut::<udp::Socket>(dhcp).bind(DHCP_SERVER_PORT);
         let _ = sockets.get_mut::<udp::Socket>(boot_server).bind(BOOT_SERVER_PORT);
-        ProxyDhcp { dhcp, boot_server, settings, server, http_port, tftp, ignored_log: LogBudget::default() }
+        ProxyDhcp {
+            dhcp,
+            boot_server,
+            settings,
+            server,
+            http_port,
+            tftp,
+            ignored_log: LogBudget::default(),
+            stranger_budget: TokenBucket::full(PROXY_STRANGER_BURST, PROXY_STRANGER_PER_SECOND),
+            limited: 0,
+            limited_logged: None,
+        }
     }
 
     /// Answers every queued message on both ports; `true` if any was taken off.
@@ -118,6 +148,11 @@ impl ProxyDhcp {
             return Queued::Done;
         };
         let shown = PortAddress(message.mac.0);
+        let stranger = inventory.node_by_address(&shown).is_none();
+        if stranger && !self.stranger_budget.available(now) {
+            self.note_limited(shown, now);
+            return Queued::Done;
+        }
         let server = self.server.address();
         let mut url = Bootfile::new();
         let written = match boot {
@@ -153,6 +188,9 @@ impl ProxyDhcp {
                 return Queued::Dropped;
             }
         }
+        if stranger {
+            self.stranger_budget.spend();
+        }
         let verb = if kind == DhcpMessageType::Offer { "proxy-offer" } else { "proxy-ack" };
         let client = match boot {
             Answer::Script => "ipxe",
@@ -161,5 +199,22 @@ impl ProxyDhcp {
         };
         log_info!("dhcp {verb} mac={shown} to={} client={client} file={}", to.addr, Escaped(url.as_bytes()));
         Queued::Sent
+    }
+
+    /// Counts a stranger left unanswered by the rate limit, and warns at most every
+    /// [`LIMITED_LOG_INTERVAL`].
+    fn note_limited(&mut self, mac: PortAddress, now: Instant) {
+        self.limited = self.limited.saturating_add(1);
+        if self.limited_logged.is_some_and(|at| now < at + LIMITED_LOG_INTERVAL) {
+            return;
+        }
+        log_warn!(
+            "dhcp proxy rate limit: no reply to unknown mac={mac} ({} clients unanswered since the last warning); \
+             MACs the inventory does not know get {PROXY_STRANGER_BURST} replies at once, then \
+             {PROXY_STRANGER_PER_SECOND} a second",
+            self.limited
+        );
+        self.limited = 0;
+        self.limited_logged = Some(now);
     }
 }
