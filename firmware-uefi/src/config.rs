@@ -1,10 +1,12 @@
 //! `\ipxe-config\appliance.conf`: the appliance's addresses and the script defaults, one
-//! `key = value` per line (`#` starts a comment). Every value is a slice of the file's
+//! `key = value` per line; `#` starts a comment at the start of a line or after a space
+//! or tab, so a value may hold one (`api_url = http://host/#x` stays whole). Every value is a slice of the file's
 //! bytes, so the parsed settings borrow the buffer the file was read into and nothing is
 //! copied or allocated.
 //!
-//! An unknown key or a bad value is refused with its line number: a typo must not start
-//! an appliance with a different address or DHCP range than the operator wrote.
+//! An unknown key, a bad value, a key given twice (all but `boot_file`) or `dhcp = off`
+//! beside a `dhcp_range` is refused with its line number: a typo or a forgotten line must
+//! not start an appliance with a different address or DHCP range than the operator meant.
 
 use core::fmt;
 use core::net::Ipv4Addr;
@@ -54,6 +56,31 @@ pub struct FirmwareConfig<'c> {
     /// `boot_file = ARCH=FILE` lines, in file order; they go before the library's
     /// default architecture map, so they win.
     pub boot_files: BootFiles<'c>,
+}
+
+impl FirmwareConfig<'_> {
+    /// Every key's default; `ip` has none, and `parse` refuses a file without it.
+    const DEFAULTS: FirmwareConfig<'static> = FirmwareConfig {
+        ip: (Ipv4Addr::UNSPECIFIED, 0),
+        gateway: None,
+        http_port: 80,
+        dhcp: DhcpChoice::Default,
+        script_key_port_address: false,
+        unknown_mac_chain: false,
+        router_advertisements: true,
+        api_url: None,
+        ipa_api_url: None,
+        deploy_kernel: None,
+        deploy_ramdisk: None,
+        rescue_kernel: None,
+        rescue_ramdisk: None,
+        kernel_append_params: None,
+        boot_mode_uefi: false,
+        error_pause_seconds: 10,
+        error_ending: Ending::Reboot,
+        tftp: true,
+        boot_files: BootFiles::EMPTY,
+    };
 }
 
 /// Most `boot_file` lines a file may hold: more than every architecture RFC 4578 and
@@ -168,35 +195,34 @@ fn parse_cidr(value: &str) -> Option<(Ipv4Addr, u8)> {
     Some((address.parse().ok()?, prefix))
 }
 
+/// How many different keys a file can give (every key `parse` knows).
+const KEYS: usize = 24;
+
+/// `dhcp = off` beside a `dhcp_range`: which one the operator meant is not ours to guess.
+const CONTRADICTION: &str = "dhcp = off and a dhcp_range contradict each other; keep one";
+
+/// The line before its comment: `#` at its start or after a space or tab.
+fn without_comment(line: &str) -> &str {
+    let bytes = line.as_bytes();
+    let start = bytes
+        .iter()
+        .enumerate()
+        .find(|&(at, &byte)| byte == b'#' && (at == 0 || matches!(bytes.get(at - 1), Some(b' ' | b'\t'))))
+        .map_or(line.len(), |(at, _)| at);
+    line.get(..start).unwrap_or(line)
+}
+
 /// Parses the file's bytes.
 pub fn parse(bytes: &[u8]) -> Result<FirmwareConfig<'_>, ConfigError<'_>> {
     let text =
         core::str::from_utf8(bytes).map_err(|_| ConfigError { line: 0, key: "", problem: "the file is not UTF-8" })?;
     let mut ip = None;
-    let mut config = FirmwareConfig {
-        ip: (Ipv4Addr::UNSPECIFIED, 0),
-        gateway: None,
-        http_port: 80,
-        dhcp: DhcpChoice::Default,
-        script_key_port_address: false,
-        unknown_mac_chain: false,
-        router_advertisements: true,
-        api_url: None,
-        ipa_api_url: None,
-        deploy_kernel: None,
-        deploy_ramdisk: None,
-        rescue_kernel: None,
-        rescue_ramdisk: None,
-        kernel_append_params: None,
-        boot_mode_uefi: false,
-        error_pause_seconds: 10,
-        error_ending: Ending::Reboot,
-        tftp: true,
-        boot_files: BootFiles::EMPTY,
-    };
+    let mut config = FirmwareConfig::DEFAULTS;
+    let mut seen = [""; KEYS];
+    let mut seen_count = 0;
     for (index, raw) in text.lines().enumerate() {
         let line = index + 1;
-        let content = raw.split_once('#').map_or(raw, |(before, _)| before).trim();
+        let content = without_comment(raw).trim();
         if content.is_empty() {
             continue;
         }
@@ -205,6 +231,16 @@ pub fn parse(bytes: &[u8]) -> Result<FirmwareConfig<'_>, ConfigError<'_>> {
         };
         let (key, value) = (key.trim(), value.trim());
         let bad = |problem| ConfigError { line, key, problem };
+        if key != "boot_file" {
+            if seen.get(..seen_count).unwrap_or_default().contains(&key) {
+                return Err(bad("given twice; every key but boot_file appears at most once"));
+            }
+            // An unknown key is refused below at its first line, so `seen` holds known ones.
+            if let Some(slot) = seen.get_mut(seen_count) {
+                *slot = key;
+                seen_count += 1;
+            }
+        }
         let text_value = || (!value.is_empty()).then_some(value);
         match key {
             "ip" => ip = Some(parse_cidr(value).ok_or(bad("expected an IPv4 address and prefix (10.99.0.1/24)"))?),
@@ -215,6 +251,9 @@ pub fn parse(bytes: &[u8]) -> Result<FirmwareConfig<'_>, ConfigError<'_>> {
             }
             "dhcp" => {
                 if !parse_bool(value).ok_or(bad("expected on or off"))? {
+                    if matches!(config.dhcp, DhcpChoice::Range(..)) {
+                        return Err(bad(CONTRADICTION));
+                    }
                     config.dhcp = DhcpChoice::Off;
                 }
             }
@@ -223,6 +262,9 @@ pub fn parse(bytes: &[u8]) -> Result<FirmwareConfig<'_>, ConfigError<'_>> {
                     .split_once('-')
                     .and_then(|(first, last)| Some((first.trim().parse().ok()?, last.trim().parse().ok()?)));
                 let (first, last) = range.ok_or(bad("expected first-last (10.99.0.100-10.99.0.199)"))?;
+                if config.dhcp == DhcpChoice::Off {
+                    return Err(bad(CONTRADICTION));
+                }
                 config.dhcp = DhcpChoice::Range(first, last);
             }
             "dhcp_script_key" => {
@@ -303,6 +345,39 @@ mod tests {
         assert_eq!(parse(b"gateway = 10.99.0.254\n").unwrap_err().problem, "no ip = line (the appliance's address)");
         assert!(parse(b"ip 10.99.0.1/24\n").unwrap_err().to_string().starts_with("line 1: "));
         assert!(parse(b"\xff").is_err());
+    }
+
+    #[test]
+    fn a_hash_inside_a_value_is_not_a_comment() {
+        let text = b"ip = 10.99.0.1/24 # the appliance\n# a whole line\n  # indented\n\
+            api_url = http://10.99.0.1/#x\t# a comment after a tab\nkernel_append_params = a=#b #c\n";
+        let config = parse(text).unwrap();
+        assert_eq!(config.api_url, Some("http://10.99.0.1/#x"));
+        assert_eq!(config.kernel_append_params, Some("a=#b"));
+        assert_eq!(parse(b"#ip = 10.99.0.1/24\n").unwrap_err().line, 0, "a commented-out ip is no ip");
+    }
+
+    #[test]
+    fn a_key_given_twice_is_refused_at_its_second_line() {
+        let error = parse(b"ip = 10.99.0.1/24\nhttp_port = 80\n\nhttp_port = 8080\n").unwrap_err();
+        assert_eq!((error.line, error.key), (4, "http_port"));
+        assert!(error.problem.starts_with("given twice"), "{}", error.problem);
+        assert_eq!(parse(b"ip = 10.99.0.1/24\nip = 10.98.0.1/24\n").unwrap_err().line, 2);
+        // boot_file is a list.
+        assert!(parse(b"ip = 10.99.0.1/24\nboot_file = 7=a.efi\nboot_file = 9=a.efi\n").is_ok());
+    }
+
+    #[test]
+    fn dhcp_off_beside_a_range_is_refused() {
+        for text in [
+            &b"ip = 10.99.0.1/24\ndhcp = off\ndhcp_range = 10.99.0.100-10.99.0.110\n"[..],
+            b"ip = 10.99.0.1/24\ndhcp_range = 10.99.0.100-10.99.0.110\ndhcp = off\n",
+        ] {
+            let error = parse(text).unwrap_err();
+            assert_eq!((error.line, error.problem), (3, CONTRADICTION));
+        }
+        let on = parse(b"ip = 10.99.0.1/24\ndhcp = on\ndhcp_range = 10.99.0.100-10.99.0.110\n").unwrap();
+        assert!(matches!(on.dhcp, DhcpChoice::Range(..)));
     }
 
     #[test]

@@ -26,6 +26,9 @@ pub const FRAME: usize = 1514;
 /// jumbo frame from the wire would stop the appliance's receiving for good; a buffer
 /// beyond jumbo size takes whatever a driver delivers, and what is too long is dropped.
 const RX_BUFFER: usize = 16 * 1024;
+/// Oversized frames dropped in one `receive` before it gives up until the next poll: a
+/// flood of them must not keep the loop from its sockets.
+const MAX_SKIPPED_IN_A_ROW: usize = 16;
 /// Transmit buffers: the driver may hold this many frames at once (VirtioNetDxe was seen
 /// holding 32 in a burst of artifact data).
 const TX_POOL: usize = 32;
@@ -218,10 +221,19 @@ impl phy::Device for SnpDevice {
         // A received frame comes with room for a reply (smoltcp answers ARP and SYNs at
         // once): without a free buffer, leave the frame queued in the driver.
         let index = free_slot(pool.in_flight)?;
-        let len = self.snp.receive(rx, None, None, None, None).ok()?;
-        self.received += 1;
-        // Longer than Ethernet's 1514 bytes: not for us (and smoltcp's MTU is that).
-        let frame = rx.get(..len).filter(|frame| frame.len() <= FRAME)?;
+        let mut wanted = None;
+        for _ in 0..MAX_SKIPPED_IN_A_ROW {
+            let len = self.snp.receive(rx, None, None, None, None).ok()?;
+            self.received += 1;
+            // Longer than Ethernet's 1514 bytes: not for us (and smoltcp's MTU is that). It
+            // is dropped here and the next frame read, so a jumbo frame does not end the
+            // poll's batch as an empty queue would.
+            if len <= FRAME {
+                wanted = Some(len);
+                break;
+            }
+        }
+        let frame = rx.get(..wanted?)?;
         Some((SnpRx { frame }, SnpTx { snp: &self.snp, pool, index }))
     }
 
