@@ -56,6 +56,8 @@ pub struct FirmwareConfig<'c> {
     /// `boot_file = ARCH=FILE` lines, in file order; they go before the library's
     /// default architecture map, so they win.
     pub boot_files: BootFiles<'c>,
+    /// `nic_mac`: serve on the NIC with this MAC (default: the first NIC found).
+    pub nic_mac: Option<[u8; 6]>,
 }
 
 impl FirmwareConfig<'_> {
@@ -80,6 +82,7 @@ impl FirmwareConfig<'_> {
         error_ending: Ending::Reboot,
         tftp: true,
         boot_files: BootFiles::EMPTY,
+        nic_mac: None,
     };
 }
 
@@ -302,6 +305,11 @@ pub fn parse(bytes: &[u8]) -> Result<FirmwareConfig<'_>, ConfigError<'_>> {
                 };
             }
             "tftp" => config.tftp = parse_bool(value).ok_or(bad("expected on or off"))?,
+            "nic_mac" => {
+                let mac = ipxe_config::PortAddress::parse(value.as_bytes())
+                    .map_err(|_| bad("expected a MAC address (52:54:00:99:00:01)"))?;
+                config.nic_mac = Some(mac.0);
+            }
             "boot_file" => config.boot_files.push(parse_boot_file(value).map_err(bad)?).map_err(bad)?,
             _ => return Err(bad("unknown key")),
         }
@@ -378,6 +386,15 @@ mod tests {
         }
         let on = parse(b"ip = 10.99.0.1/24\ndhcp = on\ndhcp_range = 10.99.0.100-10.99.0.110\n").unwrap();
         assert!(matches!(on.dhcp, DhcpChoice::Range(..)));
+    }
+
+    #[test]
+    fn the_nic_may_be_chosen_by_its_mac() {
+        assert_eq!(parse(b"ip = 10.99.0.1/24\n").unwrap().nic_mac, None);
+        let config = parse(b"ip = 10.99.0.1/24\nnic_mac = 52:54:00:99:00:0A\n").unwrap();
+        assert_eq!(config.nic_mac, Some([0x52, 0x54, 0, 0x99, 0, 0x0a]));
+        let error = parse(b"ip = 10.99.0.1/24\nnic_mac = 52:54:00:99:00\n").unwrap_err();
+        assert_eq!((error.line, error.key), (2, "nic_mac"));
     }
 
     #[test]

@@ -97,7 +97,7 @@ fn start(memory: Memory) -> Result<Never, Halt> {
     let render = render_config(&config, base_url.as_str());
     render.validate().map_err(|error| halted(format_args!("{}: {error}", esp::CONFIG_FILE)))?;
 
-    let (mut device, nic) = snp::open(nic).map_err(|error| halted(format_args!("{error}")))?;
+    let (mut device, nic) = snp::open(nic, config.nic_mac).map_err(|error| halted(format_args!("{error}")))?;
     let boot_files = boot_file_map(&config, boot_files);
     let settings = settings(&config, EthernetAddress(nic.mac), boot_files)?;
     log::info!(

@@ -13,6 +13,7 @@
 
 use core::fmt;
 
+use ipxe_config::PortAddress;
 use smoltcp::phy::{self, DeviceCapabilities, Medium};
 use smoltcp::time::Instant;
 use uefi::boot::{self, ScopedProtocol, SearchType};
@@ -55,11 +56,16 @@ impl NicBuffers {
     }
 }
 
+/// NICs named by MAC when the wanted one is not among them.
+const LISTED_NICS: usize = 8;
+
 /// Why no NIC could be used.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub enum NicError {
     /// No handle has the Simple Network Protocol.
     NoSnp,
+    /// `nic_mac` names a MAC no NIC has; the MACs of those found (the first few).
+    NotFound { wanted: [u8; 6], found: heapless::Vec<[u8; 6], LISTED_NICS> },
     /// The NIC was found but could not be opened, started or initialised.
     Setup { step: &'static str, status: Status },
 }
@@ -71,6 +77,17 @@ impl fmt::Display for NicError {
                 "no network interface: no handle has the Simple Network Protocol \
                  (EFI_SIMPLE_NETWORK_PROTOCOL) after connecting drivers to every PCI function; the NIC needs a UEFI driver (its option ROM, or the firmware's own)",
             ),
+            Self::NotFound { wanted, found } => {
+                write!(
+                    f,
+                    "no network interface has mac={} (nic_mac in appliance.conf); the NICs found:",
+                    PortAddress(*wanted)
+                )?;
+                for mac in found {
+                    write!(f, " {}", PortAddress(*mac))?;
+                }
+                Ok(())
+            }
             Self::Setup { step, status } => write!(f, "the network interface failed at {step}: {status:?}"),
         }
     }
@@ -95,14 +112,15 @@ pub struct NicInfo {
 const PCI_IO: uefi::Guid = uefi::guid!("4cf5b200-68b8-4ca5-9eec-b23e3f50029a");
 
 /// Connects drivers to PCI functions (every handle if the firmware has no PCI) until one
-/// has given a NIC, then opens, starts and initialises the first NIC.
-pub fn open(buffers: &'static mut NicBuffers) -> Result<(SnpDevice, NicInfo), NicError> {
+/// has given the NIC wanted (the one with MAC `wanted`, or any), then opens, starts and
+/// initialises it.
+pub fn open(buffers: &'static mut NicBuffers, wanted: Option<[u8; 6]>) -> Result<(SnpDevice, NicInfo), NicError> {
     let mut handles_connected = 0;
-    if first_snp_handle().is_none() {
+    if chosen_nic(wanted).is_none() {
         // A NIC is a PCI function on every machine this image targets; connecting only those
         // skips the hundreds of other handles (and their drivers' start-up). Stopping at the
-        // first NIC spares the storage controllers' probing (AHCI's port scan is the
-        // slowest start-up step left under QEMU).
+        // NIC spares the storage controllers' probing (AHCI's port scan is the slowest
+        // start-up step left under QEMU).
         let candidates = boot::locate_handle_buffer(SearchType::ByProtocol(&PCI_IO))
             .or_else(|_| boot::locate_handle_buffer(SearchType::AllHandles));
         if let Ok(handles) = candidates {
@@ -111,14 +129,28 @@ pub fn open(buffers: &'static mut NicBuffers) -> Result<(SnpDevice, NicInfo), Ni
                 // and it shows as an SNP handle.
                 if boot::connect_controller(*handle, &[], None, false).is_ok() {
                     handles_connected += 1;
-                    if first_snp_handle().is_some() {
+                    if chosen_nic(wanted).is_some() {
                         break;
                     }
                 }
             }
         }
     }
-    let handle = first_snp_handle().ok_or(NicError::NoSnp)?;
+    let handle = match (chosen_nic(wanted), wanted) {
+        (Some(handle), _) => handle,
+        (None, None) => return Err(NicError::NoSnp),
+        (None, Some(wanted)) => {
+            let handles = boot::locate_handle_buffer(SearchType::ByProtocol(&SimpleNetwork::GUID))
+                .map_err(|_| NicError::NoSnp)?;
+            let mut found = heapless::Vec::new();
+            for mac in handles.iter().filter_map(|handle| nic_macs(*handle)).map(|(current, _)| current) {
+                if found.push(mac).is_err() {
+                    break;
+                }
+            }
+            return Err(if found.is_empty() { NicError::NoSnp } else { NicError::NotFound { wanted, found } });
+        }
+    };
     let mut snp = boot::open_protocol_exclusive::<SimpleNetwork>(handle)
         .map_err(|error| NicError::Setup { step: "OpenProtocol", status: error.status() })?;
     if snp.mode().state == NetworkState::STOPPED {
@@ -134,10 +166,24 @@ pub fn open(buffers: &'static mut NicBuffers) -> Result<(SnpDevice, NicInfo), Ni
     Ok((device, NicInfo { mac, filters, handles_connected }))
 }
 
-/// The first handle with the Simple Network Protocol, if any.
-fn first_snp_handle() -> Option<uefi::Handle> {
+/// The first handle with the Simple Network Protocol, or with `wanted` as its current or
+/// permanent MAC.
+fn chosen_nic(wanted: Option<[u8; 6]>) -> Option<uefi::Handle> {
     let handles = boot::locate_handle_buffer(SearchType::ByProtocol(&SimpleNetwork::GUID)).ok()?;
-    handles.first().copied()
+    let Some(wanted) = wanted else { return handles.first().copied() };
+    handles
+        .iter()
+        .copied()
+        .find(|handle| nic_macs(*handle).is_some_and(|(current, permanent)| current == wanted || permanent == wanted))
+}
+
+/// A NIC's current and permanent MAC. Opening it exclusively detaches the firmware's own
+/// network stack from it, if bound: the appliance is the only network user of this machine.
+fn nic_macs(handle: uefi::Handle) -> Option<([u8; 6], [u8; 6])> {
+    let snp = boot::open_protocol_exclusive::<SimpleNetwork>(handle).ok()?;
+    let mode = snp.mode();
+    let six = |address: &[u8]| -> Option<[u8; 6]> { address.get(..6)?.try_into().ok() };
+    Some((six(&mode.current_address.0)?, six(&mode.permanent_address.0)?))
 }
 
 /// Unicast and broadcast, and all multicast the driver can give: IPv6 router

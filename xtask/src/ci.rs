@@ -37,7 +37,12 @@ pub fn run_all() -> Result<(), String> {
         ("ironic-source", crate::ironic::checks::run_checks),
         ("qemu-boot", || crate::qemu_boot::run(&crate::qemu_boot::Options::default())),
         ("bench --quick", || {
-            crate::bench::run(&crate::bench::Options { quick: true, side_by_side_only: false, ironic_only: false })
+            crate::bench::run(&crate::bench::Options {
+                quick: true,
+                side_by_side_only: false,
+                ironic_only: false,
+                firmware_only: false,
+            })
         }),
         ("fuzz (short)", || crate::fuzz::run(FUZZ_SECONDS_PER_TARGET).map(|report| println!("{report}"))),
     ];

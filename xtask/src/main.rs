@@ -90,6 +90,9 @@ enum Task {
         /// Only the Ironic source's figures (real Ironic; 1,000 nodes, 20 with --quick).
         #[arg(long)]
         ironic_only: bool,
+        /// Only the UEFI appliance's figures (its size, and boots of the image in QEMU).
+        #[arg(long)]
+        firmware_only: bool,
     },
 }
 
@@ -108,8 +111,8 @@ fn main() -> ExitCode {
         Task::QemuSmoke => qemu_boot::smoke(),
         Task::IronicParity => ironic_parity::run_parity(),
         Task::IronicSource => ironic::checks::run_checks(),
-        Task::Bench { quick, side_by_side_only, ironic_only } => {
-            bench::run(&bench::Options { quick, side_by_side_only, ironic_only })
+        Task::Bench { quick, side_by_side_only, ironic_only, firmware_only } => {
+            bench::run(&bench::Options { quick, side_by_side_only, ironic_only, firmware_only })
         }
         Task::Fuzz { seconds } => fuzz::run(seconds).map(|report| println!("{report}")),
     };

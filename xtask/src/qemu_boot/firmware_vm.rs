@@ -28,14 +28,17 @@ use super::fd_pass;
 use super::paths::fresh_run_dir;
 use super::prereqs::{OVMF_CODE, OVMF_VARS, QEMU};
 use super::server_log::{LogLines, ServerLog};
+use super::soft_tpm::SoftTpm;
 use crate::cmd::{describe, workspace_root};
 use crate::firmware_image::{self, ImageSpec};
 
 /// The appliance VM's MAC (the client's are 52:54:00:00:00:xx).
 const APPLIANCE_MAC: &str = "52:54:00:99:00:01";
+/// The unwired NIC of a two-NIC appliance VM.
+const DECOY_MAC: &str = "52:54:00:99:00:02";
 /// How often the console file is read.
 const READ_INTERVAL: Duration = Duration::from_millis(20);
-/// Bound on the first power-on's wait for the ready line.
+/// Bound on a default image's wait for the ready line.
 const FIRST_POWER_ON_TIMEOUT: Duration = Duration::from_secs(120);
 /// What the appliance's console prints once it serves.
 pub const READY_LINE: &str = " ready ip=";
@@ -46,22 +49,30 @@ pub struct FirmwareVm {
     stop: Arc<AtomicBool>,
     reader: Option<thread::JoinHandle<()>>,
     console: PathBuf,
+    /// Dropped after QEMU is killed (fields drop after `Drop::drop`).
+    _tpm: Option<SoftTpm>,
+}
+
+/// What the appliance VM is made of.
+pub struct ApplianceVm<'a> {
+    /// The disk image (never written: `snapshot=on`).
+    pub image: &'a Path,
+    /// Its NIC's end of the socketpair; no NIC at all without one.
+    pub nic: Option<&'a UnixDatagram>,
+    /// A copy of this becomes its variable store; OVMF's empty one without it.
+    pub nvram: Option<&'a Path>,
+    /// An unwired NIC before the wired one on the PCI bus.
+    pub decoy_nic_first: bool,
+    /// A TPM 1.2 (see `soft_tpm`).
+    pub tpm: bool,
 }
 
 impl FirmwareVm {
-    /// Boots `image` (never written: `snapshot=on`) with its NIC on `end` (no NIC at all
-    /// without one) and a copy of `nvram` as its variable store (OVMF's empty one without
-    /// it); log timestamps count from `powered_on`.
-    pub fn start(
-        image: &Path,
-        end: Option<&UnixDatagram>,
-        nvram: Option<&Path>,
-        run_dir: &Path,
-        powered_on: Instant,
-    ) -> Result<Self, String> {
+    /// Boots `vm`; log timestamps count from `powered_on`.
+    pub fn start(vm: &ApplianceVm<'_>, run_dir: &Path, powered_on: Instant) -> Result<Self, String> {
         let console = run_dir.join("appliance-console.log");
         let vars = Self::nvram_in(run_dir);
-        let from = nvram.unwrap_or(Path::new(OVMF_VARS));
+        let from = vm.nvram.unwrap_or(Path::new(OVMF_VARS));
         fs::copy(from, &vars).map_err(|error| format!("cannot copy {}: {error}", from.display()))?;
         let path = |path: &Path| {
             path.to_str()
@@ -70,7 +81,12 @@ impl FirmwareVm {
                 .ok_or_else(|| format!("path {} cannot be given to QEMU", path.display()))
         };
         let mut command = Command::new(QEMU);
-        let nic = match end {
+        let mut nic = Vec::new();
+        if vm.decoy_nic_first {
+            // No netdev: QEMU warns that it has no peer, and nothing it sends goes anywhere.
+            nic.extend(["-device".to_owned(), format!("virtio-net-pci,mac={DECOY_MAC},romfile=")]);
+        }
+        nic.extend(match vm.nic {
             Some(end) => {
                 let fd = fd_pass::inherit(&mut command, end);
                 vec![
@@ -82,16 +98,20 @@ impl FirmwareVm {
             }
             // Without this QEMU adds a default NIC on user networking.
             None => vec!["-nic".to_owned(), "none".to_owned()],
-        };
+        });
         command
             .args(["-accel", "tcg", "-smp", "1", "-m", "256", "-display", "none", "-monitor", "none", "-no-reboot"])
             .args(["-machine", "q35"])
             .args(["-serial", &format!("file:{}", path(&console)?)])
             .args(["-drive", &format!("if=pflash,format=raw,unit=0,readonly=on,file={OVMF_CODE}")])
             .args(["-drive", &format!("if=pflash,format=raw,unit=1,file={}", path(&vars)?)])
-            .args(["-drive", &format!("if=none,id=esp,format=raw,snapshot=on,file={}", path(image)?)])
+            .args(["-drive", &format!("if=none,id=esp,format=raw,snapshot=on,file={}", path(vm.image)?)])
             .args(["-device", "virtio-blk-pci,drive=esp,bootindex=0"])
             .args(nic);
+        let tpm = if vm.tpm { Some(SoftTpm::start(run_dir)?) } else { None };
+        if let Some(tpm) = &tpm {
+            command.args(tpm.qemu_args());
+        }
         let qemu_log = run_dir.join("appliance-qemu.log");
         let log = File::create(&qemu_log).map_err(|error| format!("{}: {error}", qemu_log.display()))?;
         let log_too = log.try_clone().map_err(|error| format!("{}: {error}", qemu_log.display()))?;
@@ -105,7 +125,7 @@ impl FirmwareVm {
             let (lines, stop, console) = (Arc::clone(&lines), Arc::clone(&stop), console.clone());
             thread::spawn(move || follow(&console, &lines, &stop, powered_on))
         };
-        Ok(FirmwareVm { child, lines, stop, reader: Some(reader), console })
+        Ok(FirmwareVm { child, lines, stop, reader: Some(reader), console, _tpm: tpm })
     }
 
     /// Where the VM in `run_dir` keeps its variable store.
@@ -114,11 +134,22 @@ impl FirmwareVm {
     }
 }
 
-/// The appliance's first power-on: the image `cargo xtask firmware-image` makes by
-/// default, booted with OVMF's empty variable store and its NIC on a socketpair nobody
-/// else holds. Returns the time from QEMU's start to the ready line and the NVRAM the
-/// boot left, in `target/qemu-boot/<dir_name>/`.
+/// The appliance's first power-on: [`boot_default_image`] with OVMF's empty variable
+/// store and a TPM, as in the scenarios.
 pub fn first_power_on(efi: &Path, dir_name: &str) -> Result<(Duration, PathBuf), String> {
+    boot_default_image(efi, dir_name, None, true)
+}
+
+/// Boots the image `cargo xtask firmware-image` makes by default, with a copy of `nvram`
+/// (OVMF's empty store without it), a TPM or none, and its NIC on a socketpair nobody else
+/// holds. Returns the time from QEMU's start to the ready line and the NVRAM the boot
+/// left, in `target/qemu-boot/<dir_name>/`.
+pub fn boot_default_image(
+    efi: &Path,
+    dir_name: &str,
+    nvram: Option<&Path>,
+    tpm: bool,
+) -> Result<(Duration, PathBuf), String> {
     let run_dir = fresh_run_dir(dir_name)?;
     let image = run_dir.join("appliance.img");
     let spec = ImageSpec {
@@ -129,10 +160,11 @@ pub fn first_power_on(efi: &Path, dir_name: &str) -> Result<(Duration, PathBuf),
     };
     firmware_image::write_image(&spec, &image)?;
     let (_peer, end) = UnixDatagram::pair().map_err(|e| format!("cannot create a socketpair: {e}"))?;
-    let mut vm = FirmwareVm::start(&image, Some(&end), None, &run_dir, Instant::now())?;
+    let vm_spec = ApplianceVm { image: &image, nic: Some(&end), nvram, decoy_nic_first: false, tpm };
+    let mut vm = FirmwareVm::start(&vm_spec, &run_dir, Instant::now())?;
     let serving = vm
-        .wait_for("the first power-on's ready line", FIRST_POWER_ON_TIMEOUT, &|line| line.contains(READY_LINE))
-        .map_err(|error| format!("first power-on: {error}\n--- appliance console tail ---\n{}---", vm.tail(15)))?;
+        .wait_for("the appliance's ready line", FIRST_POWER_ON_TIMEOUT, &|line| line.contains(READY_LINE))
+        .map_err(|error| format!("{dir_name}: {error}\n--- appliance console tail ---\n{}---", vm.tail(15)))?;
     // OVMF wrote its variables before it loaded the application; QEMU is killed only now.
     drop(vm);
     let _ = fs::remove_file(&image);

@@ -23,6 +23,7 @@ pub mod run;
 pub mod scenarios;
 pub mod server_log;
 pub mod smoke;
+pub mod soft_tpm;
 
 pub use run::{run, Options};
 pub use smoke::smoke;

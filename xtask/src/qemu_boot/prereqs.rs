@@ -41,7 +41,7 @@ enum Needed {
 }
 
 /// Each requirement and the Debian package that brings it.
-const REQUIREMENTS: [(Needed, &str); 16] = [
+const REQUIREMENTS: [(Needed, &str); 17] = [
     (Needed::Program(QEMU), "qemu-system-x86"),
     (Needed::File(VIRTIO_ROM), "ipxe-qemu"),
     (Needed::File(IPXE_LKRN), "ipxe"),
@@ -62,6 +62,8 @@ const REQUIREMENTS: [(Needed, &str); 16] = [
     (Needed::Program("mmd"), "mtools"),
     (Needed::Program("mcopy"), "mtools"),
     (Needed::Program("sfdisk"), "fdisk"),
+    // The firmware appliance VM's TPM (see `soft_tpm`).
+    (Needed::Program(super::soft_tpm::SWTPM), "swtpm"),
 ];
 
 /// Checks every requirement; installs missing packages when running as root.

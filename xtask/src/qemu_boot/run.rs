@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use super::appliance::{self, Appliance, Link};
 use super::dnsmasq::{self, Dnsmasq};
-use super::firmware_vm::{self, FirmwareVm, READY_LINE};
+use super::firmware_vm::{self, ApplianceVm, FirmwareVm, READY_LINE};
 use super::guest::{self, Boot, Firmware, GuestSpec};
 use super::initrd::{Ending, Tag, CMDLINE_PREFIX, REBOOTING_LINE};
 use super::mbr;
@@ -21,7 +21,9 @@ use super::netns::{self, Namespace};
 use super::paths::fresh_run_dir;
 use super::payloads::{self, Payloads};
 use super::prereqs::{self, SNPONLY_EFI};
-use super::scenarios::{Expect, FirmwareInventory, Network, Scenario, DUPLICATED_NODE, LIFECYCLE_NODE, SCENARIOS};
+use super::scenarios::{
+    Expect, FirmwareAppliance, FirmwareInventory, Network, Scenario, DUPLICATED_NODE, LIFECYCLE_NODE, SCENARIOS,
+};
 use super::server_log::ServerLog;
 use crate::cmd::workspace_root;
 use crate::firmware_image::{self, ImageSpec};
@@ -196,7 +198,7 @@ fn boot(scenario: &Scenario, round: usize, prepared: &Prepared, keep: bool) -> O
         }
     };
     let booted = match scenario.network {
-        Network::FirmwareVm(inventory) => boot_firmware(scenario, inventory, prepared, &run_dir, &mut outcome),
+        Network::FirmwareVm(vm) => boot_firmware(scenario, vm, prepared, &run_dir, &mut outcome),
         _ if matches!(scenario.expect, Expect::IronicLive) => {
             super::ironic_live::boot_in(&prepared.payloads, &run_dir, &mut outcome)
         }
@@ -292,7 +294,7 @@ fn first_script_request(appliance: &dyn ServerLog) -> Option<Duration> {
 /// the other end of the client's socketpair.
 fn boot_firmware(
     scenario: &Scenario,
-    inventory_kind: FirmwareInventory,
+    vm: FirmwareAppliance,
     prepared: &Prepared,
     run_dir: &Path,
     outcome: &mut Outcome,
@@ -311,7 +313,7 @@ fn boot_firmware(
     let inventory = run_dir.join("inventory.json");
     let fixture = workspace_root().join("fixtures/inventory.json");
     fs::copy(&fixture, &inventory).map_err(|e| format!("cannot copy {}: {e}", fixture.display()))?;
-    if inventory_kind == FirmwareInventory::Broken {
+    if vm.inventory == FirmwareInventory::Broken {
         duplicate_uuid(&inventory, DUPLICATED_NODE)?;
     }
     let mut config = firmware_image::DEFAULT_CONFIG.to_owned();
@@ -327,7 +329,9 @@ fn boot_firmware(
     if let Expect::ApplianceConsole(lines) = scenario.expect {
         // The appliance alone, without a NIC.
         let powered_on = Instant::now();
-        let mut appliance = FirmwareVm::start(&image, None, None, run_dir, powered_on)?;
+        let spec =
+            ApplianceVm { image: &image, nic: None, nvram: None, decoy_nic_first: vm.decoy_nic_first, tpm: true };
+        let mut appliance = FirmwareVm::start(&spec, run_dir, powered_on)?;
         for line in lines {
             let at = appliance
                 .wait_for(line, STEP_TIMEOUT, &|text| text.contains(line))
@@ -340,8 +344,14 @@ fn boot_firmware(
     // 15 s, and a loaded machine can take longer than that to boot OVMF twice at once.
     let (client_end, appliance_end) = UnixDatagram::pair().map_err(|e| format!("cannot create a socketpair: {e}"))?;
     let appliance_started = Instant::now();
-    let mut appliance =
-        FirmwareVm::start(&image, Some(&appliance_end), prepared.nvram.as_deref(), run_dir, appliance_started)?;
+    let spec = ApplianceVm {
+        image: &image,
+        nic: Some(&appliance_end),
+        nvram: prepared.nvram.as_deref(),
+        decoy_nic_first: vm.decoy_nic_first,
+        tpm: true,
+    };
+    let mut appliance = FirmwareVm::start(&spec, run_dir, appliance_started)?;
     let serving = appliance
         .wait_for("the appliance's ready line", STEP_TIMEOUT, &|line| line.contains(READY_LINE))
         .map_err(|error| format!("{error}\n--- appliance console tail ---\n{}---", appliance.tail(15)))?;

@@ -40,7 +40,7 @@ pub enum Network {
     /// The appliance is the UEFI image (`cargo xtask firmware-image`) booted by OVMF in a
     /// second VM on the guest's socketpair; it answers DHCP itself. The scenario's
     /// `appliance_args` are extra `appliance.conf` lines.
-    FirmwareVm(FirmwareInventory),
+    FirmwareVm(FirmwareAppliance),
     /// The same bridge with dnsmasq as the site's DHCP server, addresses only (no boot
     /// options at all), and the appliance beside it with `--proxy-dhcp`. Needs root.
     ProxyDhcp,
@@ -51,6 +51,20 @@ impl Network {
     pub fn in_namespace(self) -> bool {
         !matches!(self, Network::Socketpair | Network::FirmwareVm(_))
     }
+}
+
+/// The firmware appliance's VM: the inventory on its image, and its NICs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FirmwareAppliance {
+    pub inventory: FirmwareInventory,
+    /// A second NIC, unwired, comes first on the PCI bus: the appliance must pick the one
+    /// `nic_mac` names rather than the first it finds.
+    pub decoy_nic_first: bool,
+}
+
+impl FirmwareAppliance {
+    /// The fixture inventory, one NIC.
+    pub const FIXTURE: Self = FirmwareAppliance { inventory: FirmwareInventory::Fixture, decoy_nic_first: false };
 }
 
 /// The inventory on the firmware image's ESP.
@@ -294,7 +308,7 @@ pub const SCENARIOS: &[Scenario] = &[
             tag: Tag::Deploy,
             cmdline: &["BOOTIF=52:54:00:00:00:01", "ipxe-config-node=deploy-mac", "console=ttyS0"],
         },
-        network: Network::FirmwareVm(FirmwareInventory::Fixture),
+        network: Network::FirmwareVm(FirmwareAppliance::FIXTURE),
         appliance_log: Some("lookup=mac"),
     },
     Scenario {
@@ -303,8 +317,18 @@ pub const SCENARIOS: &[Scenario] = &[
         macs: &["52:54:00:00:00:04"],
         appliance_args: &[],
         expect: Expect::LocalDisk,
-        network: Network::FirmwareVm(FirmwareInventory::Fixture),
+        network: Network::FirmwareVm(FirmwareAppliance::FIXTURE),
         appliance_log: Some("script=local-disk"),
+    },
+    // A machine with two NICs, the unwired one first: `nic_mac` picks the wired one.
+    Scenario {
+        name: "firmware-nic-choice",
+        firmware: Firmware::Bios,
+        macs: &["52:54:00:00:00:04"],
+        appliance_args: &["nic_mac = 52:54:00:99:00:01"],
+        expect: Expect::LocalDisk,
+        network: Network::FirmwareVm(FirmwareAppliance { inventory: FirmwareInventory::Fixture, decoy_nic_first: true }),
+        appliance_log: Some("nic mac=52:54:00:99:00:01 "),
     },
     // A broken inventory: the appliance's console names the node and field, and it goes
     // on serving, so the node is told it is unknown rather than timing out.
@@ -314,7 +338,7 @@ pub const SCENARIOS: &[Scenario] = &[
         macs: &["52:54:00:00:00:06"],
         appliance_args: FIRMWARE_FAST_ERRORS,
         expect: Expect::Console(&["No node has a PXE-enabled port with MAC 52:54:00:00:00:06."]),
-        network: Network::FirmwareVm(FirmwareInventory::Broken),
+        network: Network::FirmwareVm(FirmwareAppliance { inventory: FirmwareInventory::Broken, decoy_nic_first: false }),
         appliance_log: Some(
             "inventory \\ipxe-config\\inventory.json: node 00000001-0000-4000-8000-000000000001: uuid: a second node has this uuid",
         ),
@@ -328,7 +352,7 @@ pub const SCENARIOS: &[Scenario] = &[
             tag: Tag::Deploy,
             cmdline: &["BOOTIF=52:54:00:00:00:09", "ipxe-config-node=deploy-uefi", "initrd=deploy_ramdisk"],
         },
-        network: Network::FirmwareVm(FirmwareInventory::Fixture),
+        network: Network::FirmwareVm(FirmwareAppliance::FIXTURE),
         appliance_log: Some("lookup=uuid"),
     },
     // OVMF's own PXE client (no iPXE ROM) against the firmware appliance: its DHCP names
@@ -343,7 +367,7 @@ pub const SCENARIOS: &[Scenario] = &[
             tag: Tag::Deploy,
             cmdline: &["BOOTIF=52:54:00:00:00:09", "ipxe-config-node=deploy-uefi", "initrd=deploy_ramdisk"],
         },
-        network: Network::FirmwareVm(FirmwareInventory::Fixture),
+        network: Network::FirmwareVm(FirmwareAppliance::FIXTURE),
         appliance_log: Some("tftp sent client=10.99.0."),
     },
     // OVMF's UEFI HTTP Boot (PXE off) against the firmware appliance: snponly.efi over
@@ -357,7 +381,7 @@ pub const SCENARIOS: &[Scenario] = &[
             tag: Tag::Deploy,
             cmdline: &["BOOTIF=52:54:00:00:00:09", "ipxe-config-node=deploy-uefi", "initrd=deploy_ramdisk"],
         },
-        network: Network::FirmwareVm(FirmwareInventory::Fixture),
+        network: Network::FirmwareVm(FirmwareAppliance::FIXTURE),
         appliance_log: Some("firmware=http-boot arch=16 file=http://10.99.0.1/snponly.efi"),
     },
     // No NIC at all: the appliance says what it looked for and stops, cleanly.
@@ -370,7 +394,20 @@ pub const SCENARIOS: &[Scenario] = &[
             "ERROR no network interface: no handle has the Simple Network Protocol (EFI_SIMPLE_NETWORK_PROTOCOL)",
             "ERROR not serving; restart the machine once this is fixed",
         ]),
-        network: Network::FirmwareVm(FirmwareInventory::Fixture),
+        network: Network::FirmwareVm(FirmwareAppliance::FIXTURE),
+        appliance_log: None,
+    },
+    // `nic_mac` names a NIC the machine does not have: the console lists those it has.
+    Scenario {
+        name: "firmware-nic-missing",
+        firmware: Firmware::Uefi,
+        macs: &[],
+        appliance_args: &["nic_mac = 52:54:00:99:00:09"],
+        expect: Expect::ApplianceConsole(&[
+            "ERROR no network interface has mac=52:54:00:99:00:09 (nic_mac in appliance.conf); the NICs found: 52:54:00:99:00:02",
+            "ERROR not serving; restart the machine once this is fixed",
+        ]),
+        network: Network::FirmwareVm(FirmwareAppliance { inventory: FirmwareInventory::Fixture, decoy_nic_first: true }),
         appliance_log: None,
     },
 ];
