@@ -8,11 +8,14 @@ use core::time::Duration;
 use smoltcp::time::Instant;
 
 /// How long the calibration stalls: the two counter reads cost well under a microsecond,
-/// so 20 ms puts the rate within a few parts per million, and start-up waits no longer.
+/// so 20 ms gives the rate to a few parts in 100,000 beside `Stall`'s own accuracy, and
+/// start-up waits no longer.
 const CALIBRATION: Duration = Duration::from_millis(20);
 
-/// Counter ticks per microsecond (0 until calibrated) and the reading at calibration.
-static TICKS_PER_MICRO: AtomicU64 = AtomicU64::new(0);
+/// Counter ticks per second (0 until calibrated) and the reading at calibration. Whole
+/// ticks per microsecond would be up to 5% off for the slow counters of arm64 boards
+/// (19.2 MHz read as 19).
+static TICKS_PER_SECOND: AtomicU64 = AtomicU64::new(0);
 static START: AtomicU64 = AtomicU64::new(0);
 
 #[cfg(target_arch = "x86_64")]
@@ -40,16 +43,18 @@ pub fn calibrate() -> u64 {
     let before = ticks();
     uefi::boot::stall(CALIBRATION);
     let after = ticks();
-    let micros = u64::try_from(CALIBRATION.as_micros()).unwrap_or(u64::MAX);
-    let rate = (after.wrapping_sub(before) / micros).max(1);
-    TICKS_PER_MICRO.store(rate, Ordering::Relaxed);
+    let micros = CALIBRATION.as_micros().max(1);
+    let rate = u128::from(after.wrapping_sub(before)) * 1_000_000 / micros;
+    let rate = u64::try_from(rate).unwrap_or(u64::MAX).max(1);
+    TICKS_PER_SECOND.store(rate, Ordering::Relaxed);
     START.store(before, Ordering::Relaxed);
-    rate
+    rate / 1_000_000
 }
 
 /// Microseconds since calibration.
 pub fn now() -> Instant {
-    let rate = TICKS_PER_MICRO.load(Ordering::Relaxed).max(1);
-    let elapsed = ticks().wrapping_sub(START.load(Ordering::Relaxed)) / rate;
-    Instant::from_micros(i64::try_from(elapsed).unwrap_or(i64::MAX))
+    let rate = u128::from(TICKS_PER_SECOND.load(Ordering::Relaxed).max(1));
+    let elapsed = u128::from(ticks().wrapping_sub(START.load(Ordering::Relaxed)));
+    let micros = elapsed * 1_000_000 / rate;
+    Instant::from_micros(i64::try_from(micros).unwrap_or(i64::MAX))
 }

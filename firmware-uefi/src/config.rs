@@ -198,7 +198,7 @@ fn parse_cidr(value: &str) -> Option<(Ipv4Addr, u8)> {
     Some((address.parse().ok()?, prefix))
 }
 
-/// How many different keys a file can give (every key `parse` knows).
+/// Room for every key `parse` knows but `boot_file` (20); a test holds them to it.
 const KEYS: usize = 24;
 
 /// `dhcp = off` beside a `dhcp_range`: which one the operator meant is not ours to guess.
@@ -239,10 +239,9 @@ pub fn parse(bytes: &[u8]) -> Result<FirmwareConfig<'_>, ConfigError<'_>> {
                 return Err(bad("given twice; every key but boot_file appears at most once"));
             }
             // An unknown key is refused below at its first line, so `seen` holds known ones.
-            if let Some(slot) = seen.get_mut(seen_count) {
-                *slot = key;
-                seen_count += 1;
-            }
+            let slot = seen.get_mut(seen_count).ok_or(bad("more keys than the parser knows"))?;
+            *slot = key;
+            seen_count += 1;
         }
         let text_value = || (!value.is_empty()).then_some(value);
         match key {
@@ -363,6 +362,18 @@ mod tests {
         assert_eq!(config.api_url, Some("http://10.99.0.1/#x"));
         assert_eq!(config.kernel_append_params, Some("a=#b"));
         assert_eq!(parse(b"#ip = 10.99.0.1/24\n").unwrap_err().line, 0, "a commented-out ip is no ip");
+    }
+
+    #[test]
+    fn every_key_fits_the_repeat_check() {
+        let text = "ip = 10.99.0.1/24\ngateway = 10.99.0.254\nhttp_port = 80\ndhcp = on\n\
+            dhcp_range = 10.99.0.100-10.99.0.110\ndhcp_script_key = node-uuid\nunknown_mac_chain = no\n\
+            router_advertisements = yes\napi_url = http://10.99.0.1\nipa_api_url = http://10.99.0.1:6385\n\
+            deploy_kernel = k\ndeploy_ramdisk = r\nrescue_kernel = k\nrescue_ramdisk = r\n\
+            kernel_append_params = a\nboot_mode = bios\nerror_pause = 1\nerror_ending = exit\ntftp = on\n\
+            nic_mac = 52:54:00:99:00:01\nboot_file = 7=a.efi\n";
+        assert!(text.lines().count() - 1 <= KEYS, "every key but boot_file has room in the repeat check");
+        assert!(parse(text.as_bytes()).is_ok());
     }
 
     #[test]

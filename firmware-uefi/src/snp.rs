@@ -142,8 +142,12 @@ pub fn open(buffers: &'static mut NicBuffers, wanted: Option<[u8; 6]>) -> Result
         (None, Some(wanted)) => {
             let handles = boot::locate_handle_buffer(SearchType::ByProtocol(&SimpleNetwork::GUID))
                 .map_err(|_| NicError::NoSnp)?;
-            let mut found = heapless::Vec::new();
-            for mac in handles.iter().filter_map(|handle| nic_macs(*handle)).map(|(current, _)| current) {
+            let mut found: heapless::Vec<[u8; 6], LISTED_NICS> = heapless::Vec::new();
+            // Both of a NIC's MACs where they differ: `nic_mac` may name either.
+            let macs = handles.iter().filter_map(|handle| nic_macs(*handle)).flat_map(|(current, permanent)| {
+                core::iter::once(current).chain((permanent != current).then_some(permanent))
+            });
+            for mac in macs {
                 if found.push(mac).is_err() {
                     break;
                 }

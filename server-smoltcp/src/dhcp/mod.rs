@@ -575,7 +575,10 @@ impl TokenBucket {
                 let millis = (now - at).total_millis();
                 let earned = millis.saturating_mul(u64::from(self.per_second));
                 self.milli_tokens = self.milli_tokens.saturating_add(earned).min(Self::capacity(self.burst));
-                self.refilled = Some(now);
+                // Only the whole milliseconds counted: the remainder is earned at a later
+                // call. Moving to `now` would drop it, and a flood asking every few hundred
+                // microseconds would then earn nothing at all.
+                self.refilled = Some(at + Duration::from_millis(millis));
             }
             None => self.refilled = Some(now),
         }
@@ -608,6 +611,24 @@ mod tests {
         }
         assert!(!bucket.available(start + Duration::from_secs(3600)), "never more than the burst banked");
         assert!(!bucket.available(start), "a clock stepping back earns nothing");
+    }
+
+    #[test]
+    fn the_bucket_refills_when_asked_more_often_than_every_millisecond() {
+        let mut bucket = TokenBucket::full(STRANGER_BURST, STRANGER_PER_SECOND);
+        let start = Instant::from_secs(10);
+        while bucket.available(start) {
+            bucket.spend();
+        }
+        let mut granted = 0;
+        for step in 1..=4000 {
+            // Two seconds of asks 500 us apart.
+            if bucket.available(start + Duration::from_micros(step * 500)) {
+                bucket.spend();
+                granted += 1;
+            }
+        }
+        assert_eq!(granted, 2 * STRANGER_PER_SECOND, "the rate, whatever the asking pace");
     }
 
     #[test]

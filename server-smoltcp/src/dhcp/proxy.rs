@@ -13,7 +13,8 @@
 //! in the address-giving server, and the replies to MACs the inventory does not know:
 //! [`PROXY_STRANGER_BURST`] at once, then [`PROXY_STRANGER_PER_SECOND`], so a flood of
 //! DISCOVERs from random MACs turns into neither a broadcast flood nor a log line per
-//! packet, while the inventory's nodes are always answered.
+//! packet, while replies to the inventory's nodes are not rationed (a flood that fills the
+//! socket's receive queue still delays them, and one forging a node's MAC is answered).
 //!
 //! Panic contract: nothing here panics, whatever arrives on either port.
 
@@ -209,7 +210,7 @@ impl ProxyDhcp {
             return;
         }
         log_warn!(
-            "dhcp proxy rate limit: no reply to unknown mac={mac} ({} clients unanswered since the last warning); \
+            "dhcp proxy rate limit: no reply to unknown mac={mac} ({} messages unanswered since the last warning); \
              MACs the inventory does not know get {PROXY_STRANGER_BURST} replies at once, then \
              {PROXY_STRANGER_PER_SECOND} a second",
             self.limited

@@ -91,16 +91,22 @@ pub fn run_scenarios(options: &Options) -> Result<Vec<Outcome>, String> {
     // its first power-on left (see `firmware_vm`), and that boot is timed here, alone.
     let with_nic =
         |s: &&Scenario| matches!(s.network, Network::FirmwareVm(_)) && !matches!(s.expect, Expect::ApplianceConsole(_));
+    // A failure there fails the firmware scenarios with a NIC; the others still run.
     let nvram = match (&efi, selected.iter().any(with_nic)) {
-        (Some(efi), true) => {
-            let (serving, nvram) = firmware_vm::first_power_on(efi, "firmware-first-power-on")?;
-            println!(
-                "qemu-boot: firmware appliance's first power-on (empty NVRAM) serving {:.2} s after its start",
-                serving.as_secs_f64()
-            );
-            Some(nvram)
-        }
-        _ => None,
+        (Some(efi), true) => match firmware_vm::first_power_on(efi, "firmware-first-power-on") {
+            Ok((serving, nvram)) => {
+                println!(
+                    "qemu-boot: firmware appliance's first power-on (empty NVRAM) serving {:.2} s after its start",
+                    serving.as_secs_f64()
+                );
+                Ok(Some(nvram))
+            }
+            Err(error) => {
+                println!("qemu-boot: firmware appliance's first power-on FAILED: {error}");
+                Err(error)
+            }
+        },
+        _ => Ok(None),
     };
     let prepared = Prepared { payloads, efi, nvram };
     let queue: Vec<(usize, &Scenario)> =
@@ -152,8 +158,8 @@ struct Prepared {
     /// The UEFI application, if a firmware scenario runs.
     efi: Option<std::path::PathBuf>,
     /// The firmware appliance's NVRAM after its first power-on, if a firmware scenario
-    /// with a NIC runs.
-    nvram: Option<std::path::PathBuf>,
+    /// with a NIC runs (or why that boot failed).
+    nvram: Result<Option<std::path::PathBuf>, String>,
 }
 
 /// The scenarios `options` names (all of them by default).
@@ -344,10 +350,11 @@ fn boot_firmware(
     // 15 s, and a loaded machine can take longer than that to boot OVMF twice at once.
     let (client_end, appliance_end) = UnixDatagram::pair().map_err(|e| format!("cannot create a socketpair: {e}"))?;
     let appliance_started = Instant::now();
+    let nvram = prepared.nvram.as_ref().map_err(|error| format!("the first power-on failed: {error}"))?;
     let spec = ApplianceVm {
         image: &image,
         nic: Some(&appliance_end),
-        nvram: prepared.nvram.as_deref(),
+        nvram: nvram.as_deref(),
         decoy_nic_first: vm.decoy_nic_first,
         tpm: true,
     };
