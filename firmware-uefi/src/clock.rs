@@ -13,8 +13,8 @@ use smoltcp::time::Instant;
 const CALIBRATION: Duration = Duration::from_millis(20);
 
 /// Counter ticks per second (0 until calibrated) and the reading at calibration. Whole
-/// ticks per microsecond would be up to 5% off for the slow counters of arm64 boards
-/// (19.2 MHz read as 19).
+/// ticks per microsecond would put the 19.2 MHz counter of many arm64 boards 1% off (read
+/// as 19).
 static TICKS_PER_SECOND: AtomicU64 = AtomicU64::new(0);
 static START: AtomicU64 = AtomicU64::new(0);
 
