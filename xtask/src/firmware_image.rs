@@ -101,6 +101,19 @@ pub fn efi_path(target: &str) -> PathBuf {
     workspace_root().join("target").join(target).join("release/ipxe-config-uefi.efi")
 }
 
+impl ImageSpec {
+    /// What `cargo xtask firmware-image` writes with no options: `efi`, the default
+    /// configuration, the fixture inventory and the two iPXE binaries as artifacts.
+    pub fn default_for(efi: PathBuf) -> Self {
+        ImageSpec {
+            efi,
+            config: DEFAULT_CONFIG.to_owned(),
+            inventory: workspace_root().join("fixtures/inventory.json"),
+            artifacts: with_ipxe_binaries(Vec::new()),
+        }
+    }
+}
+
 /// Writes the disk image `out` from `spec`.
 pub fn write_image(spec: &ImageSpec, out: &Path) -> Result<(), String> {
     let mut payload = file_len(&spec.efi)? + file_len(&spec.inventory)? + spec.config.len() as u64;
@@ -243,13 +256,15 @@ pub struct Options {
 pub fn run_command(options: &Options) -> Result<(), String> {
     crate::qemu_boot::prereqs::ensure()?;
     let efi = build_efi()?;
-    let config = match &options.config {
-        Some(path) => fs::read_to_string(path).map_err(|error| format!("{}: {error}", path.display()))?,
-        None => DEFAULT_CONFIG.to_owned(),
-    };
-    let inventory = options.inventory.clone().unwrap_or_else(|| workspace_root().join("fixtures/inventory.json"));
-    let mut artifacts = Vec::new();
+    let mut spec = ImageSpec::default_for(efi.clone());
+    if let Some(path) = &options.config {
+        spec.config = fs::read_to_string(path).map_err(|error| format!("{}: {error}", path.display()))?;
+    }
+    if let Some(inventory) = &options.inventory {
+        spec.inventory.clone_from(inventory);
+    }
     if let Some(dir) = &options.artifacts {
+        let mut artifacts = Vec::new();
         let entries = fs::read_dir(dir).map_err(|error| format!("{}: {error}", dir.display()))?;
         for entry in entries {
             let entry = entry.map_err(|error| format!("{}: {error}", dir.display()))?;
@@ -259,8 +274,8 @@ pub fn run_command(options: &Options) -> Result<(), String> {
                 artifacts.push((name, path));
             }
         }
+        spec.artifacts = with_ipxe_binaries(artifacts);
     }
-    let spec = ImageSpec { efi: efi.clone(), config, inventory, artifacts: with_ipxe_binaries(artifacts) };
     let out = options.out.clone().unwrap_or_else(|| workspace_root().join("target/ipxe-config-uefi.img"));
     write_image(&spec, &out)?;
     println!(

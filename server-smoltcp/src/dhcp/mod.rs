@@ -156,10 +156,9 @@ pub(crate) struct DhcpServer<'a> {
     http_port: u16,
     /// The TFTP server runs, so PXE firmware can be answered.
     tftp: bool,
-    /// DISCOVERs left unanswered for want of an address since the last warning, and when
-    /// that warning was written.
-    unanswered: u32,
-    exhausted_logged: Option<Instant>,
+    /// DISCOVERs left unanswered for want of an address, warned of every
+    /// [`EXHAUSTED_LOG_INTERVAL`].
+    unanswered: CountedWarning,
     /// New bindings strangers may still be granted now.
     stranger_budget: TokenBucket,
     /// Lines saying why a client is left unanswered.
@@ -192,8 +191,7 @@ impl<'a> DhcpServer<'a> {
             http_port,
             tftp,
             ignored_log: LogBudget::default(),
-            unanswered: 0,
-            exhausted_logged: None,
+            unanswered: CountedWarning::default(),
             stranger_budget: TokenBucket::full(STRANGER_BURST, STRANGER_PER_SECOND),
         }
     }
@@ -399,11 +397,7 @@ impl<'a> DhcpServer<'a> {
     /// Counts a client left unanswered, and warns at most every
     /// [`EXHAUSTED_LOG_INTERVAL`].
     fn note_unanswered(&mut self, mac: PortAddress, now: Instant, why: Unanswered) {
-        self.unanswered = self.unanswered.saturating_add(1);
-        if self.exhausted_logged.is_some_and(|at| now < at + EXHAUSTED_LOG_INTERVAL) {
-            return;
-        }
-        let count = self.unanswered;
+        let Some(count) = self.unanswered.note(now, EXHAUSTED_LOG_INTERVAL) else { return };
         match why {
             Unanswered::PoolExhausted => log_warn!(
                 "dhcp pool exhausted: no address for mac={mac} ({count} clients unanswered since the last warning); \
@@ -422,8 +416,6 @@ impl<'a> DhcpServer<'a> {
                  {STRANGER_PER_SECOND} a second"
             ),
         }
-        self.unanswered = 0;
-        self.exhausted_logged = Some(now);
     }
 
     #[allow(clippy::too_many_arguments)] // reason: the reply's parts, each used once
@@ -542,6 +534,29 @@ enum Unanswered {
     StrangersShare { share: usize },
     /// Strangers were granted new addresses too fast.
     RateLimited,
+}
+
+/// Events counted between warnings written at most once an interval: a flood must not
+/// turn into a line per packet.
+#[derive(Debug, Default)]
+pub(crate) struct CountedWarning {
+    count: u32,
+    written: Option<Instant>,
+}
+
+impl CountedWarning {
+    /// Counts one event; the count since the last warning when one is due now (the caller
+    /// writes it), `None` while the last one is younger than `interval`.
+    pub(crate) fn note(&mut self, now: Instant, interval: Duration) -> Option<u32> {
+        self.count = self.count.saturating_add(1);
+        if self.written.is_some_and(|at| now < at + interval) {
+            return None;
+        }
+        let count = self.count;
+        self.count = 0;
+        self.written = Some(now);
+        Some(count)
+    }
 }
 
 /// A token bucket: new bindings for strangers (`STRANGER_BURST` tokens, refilled at

@@ -27,7 +27,7 @@ use smoltcp::wire::{
 
 use super::bootfile::{bootfile, http_boot_url, Bootfile};
 use super::message::{ClientMessage, Reply, HTTP_CLIENT_CLASS, PXE_CLIENT_CLASS};
-use super::{answer_for, Answer, Queued, TokenBucket, STRANGER_BURST, STRANGER_PER_SECOND};
+use super::{answer_for, Answer, CountedWarning, Queued, TokenBucket, STRANGER_BURST, STRANGER_PER_SECOND};
 use crate::log_budget::LogBudget;
 use crate::logging::Escaped;
 use crate::settings::DhcpSettings;
@@ -59,9 +59,8 @@ pub(crate) struct ProxyDhcp {
     ignored_log: LogBudget,
     /// Replies unknown MACs may still be sent now.
     stranger_budget: TokenBucket,
-    /// Strangers left unanswered since the last rate-limit warning, and when it was written.
-    limited: u32,
-    limited_logged: Option<Instant>,
+    /// Strangers left unanswered by the rate limit, warned of every [`LIMITED_LOG_INTERVAL`].
+    limited: CountedWarning,
 }
 
 /// Which port a message came in on.
@@ -94,8 +93,7 @@ impl ProxyDhcp {
             tftp,
             ignored_log: LogBudget::default(),
             stranger_budget: TokenBucket::full(PROXY_STRANGER_BURST, PROXY_STRANGER_PER_SECOND),
-            limited: 0,
-            limited_logged: None,
+            limited: CountedWarning::default(),
         }
     }
 
@@ -205,17 +203,11 @@ impl ProxyDhcp {
     /// Counts a stranger left unanswered by the rate limit, and warns at most every
     /// [`LIMITED_LOG_INTERVAL`].
     fn note_limited(&mut self, mac: PortAddress, now: Instant) {
-        self.limited = self.limited.saturating_add(1);
-        if self.limited_logged.is_some_and(|at| now < at + LIMITED_LOG_INTERVAL) {
-            return;
-        }
+        let Some(count) = self.limited.note(now, LIMITED_LOG_INTERVAL) else { return };
         log_warn!(
-            "dhcp proxy rate limit: no reply to unknown mac={mac} ({} messages unanswered since the last warning); \
+            "dhcp proxy rate limit: no reply to unknown mac={mac} ({count} messages unanswered since the last warning); \
              MACs the inventory does not know get {PROXY_STRANGER_BURST} replies at once, then \
-             {PROXY_STRANGER_PER_SECOND} a second",
-            self.limited
+             {PROXY_STRANGER_PER_SECOND} a second"
         );
-        self.limited = 0;
-        self.limited_logged = Some(now);
     }
 }

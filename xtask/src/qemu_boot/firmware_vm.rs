@@ -29,7 +29,7 @@ use super::paths::fresh_run_dir;
 use super::prereqs::{OVMF_CODE, OVMF_VARS, QEMU};
 use super::server_log::{LogLines, ServerLog};
 use super::soft_tpm::SoftTpm;
-use crate::cmd::{describe, workspace_root};
+use crate::cmd::describe;
 use crate::firmware_image::{self, ImageSpec};
 
 /// The appliance VM's MAC (the client's are 52:54:00:00:00:xx).
@@ -152,13 +152,7 @@ pub fn boot_default_image(
 ) -> Result<(Duration, PathBuf), String> {
     let run_dir = fresh_run_dir(dir_name)?;
     let image = run_dir.join("appliance.img");
-    let spec = ImageSpec {
-        efi: efi.to_owned(),
-        config: firmware_image::DEFAULT_CONFIG.to_owned(),
-        inventory: workspace_root().join("fixtures/inventory.json"),
-        artifacts: firmware_image::with_ipxe_binaries(Vec::new()),
-    };
-    firmware_image::write_image(&spec, &image)?;
+    firmware_image::write_image(&ImageSpec::default_for(efi.to_owned()), &image)?;
     let (_peer, end) = UnixDatagram::pair().map_err(|e| format!("cannot create a socketpair: {e}"))?;
     let vm_spec = ApplianceVm { image: &image, nic: Some(&end), nvram, decoy_nic_first: false, tpm };
     let mut vm = FirmwareVm::start(&vm_spec, &run_dir, Instant::now())?;
